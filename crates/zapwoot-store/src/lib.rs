@@ -1,0 +1,30 @@
+#![doc = include_str!("../README.md")]
+
+mod backend;
+mod error;
+mod event;
+mod ingest;
+mod instance;
+mod mapping;
+mod rows;
+mod schema;
+mod seal;
+mod secret_string;
+mod store;
+mod subscription;
+
+pub use backend::Backend;
+pub use error::{SealError, StoreError};
+pub use event::{
+    ClaimedEvent, Effect, EventFilter, EventRecord, EventStatus, Lease, NewEvent, PruneReport,
+    Recorded, Source,
+};
+pub use instance::{Instance, NewInstance, RouteKind};
+pub use mapping::{
+    ConversationMap, DeliveryStatus, Direction, Identity, IdentityKeys, IdentityRecord, MessageMap,
+    MessageState, NewConversation, NewMessage,
+};
+pub use seal::{Sealer, SealingKey};
+pub use secret_string::SecretString;
+pub use store::{Store, StoreOptions};
+pub use subscription::{NewSubscription, Subscription};

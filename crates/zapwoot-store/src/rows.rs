@@ -1,0 +1,217 @@
+//! Diesel row types, shared by both backends (`check_for_backend` on both).
+
+use diesel::prelude::*;
+
+use crate::schema::{conversations, events, identities, instances, messages, subscriptions};
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = instances, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+pub(crate) struct InstanceRow {
+    pub(crate) id: i64,
+    pub(crate) name: String,
+    pub(crate) enabled: bool,
+    pub(crate) gateway_kind: String,
+    pub(crate) gateway_url: String,
+    pub(crate) gateway_device_id: Option<String>,
+    pub(crate) gateway_username: Option<String>,
+    pub(crate) chatwoot_url: String,
+    pub(crate) chatwoot_account_id: i64,
+    pub(crate) chatwoot_inbox_id: Option<i64>,
+    pub(crate) options: String,
+    pub(crate) secrets: String,
+    pub(crate) created_at: i64,
+    pub(crate) updated_at: i64,
+}
+
+#[derive(Debug, Clone, Insertable, AsChangeset)]
+#[diesel(table_name = instances)]
+pub(crate) struct InstanceWrite {
+    pub(crate) name: String,
+    pub(crate) enabled: bool,
+    pub(crate) gateway_kind: String,
+    pub(crate) gateway_url: String,
+    pub(crate) gateway_device_id: Option<String>,
+    pub(crate) gateway_username: Option<String>,
+    pub(crate) chatwoot_url: String,
+    pub(crate) chatwoot_account_id: i64,
+    pub(crate) chatwoot_inbox_id: Option<i64>,
+    pub(crate) options: String,
+    pub(crate) secrets: String,
+    pub(crate) gateway_key_hash: String,
+    pub(crate) chatwoot_key_hash: String,
+    pub(crate) updated_at: i64,
+}
+
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = events)]
+pub(crate) struct EventInsert {
+    pub(crate) instance_id: i64,
+    pub(crate) source: &'static str,
+    pub(crate) kind: String,
+    pub(crate) dedupe_key: String,
+    pub(crate) lane: String,
+    pub(crate) content_type: String,
+    pub(crate) body: Vec<u8>,
+    pub(crate) received_at: i64,
+    pub(crate) next_attempt_at: i64,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = events, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+pub(crate) struct EventRow {
+    pub(crate) id: i64,
+    pub(crate) instance_id: i64,
+    pub(crate) source: String,
+    pub(crate) kind: String,
+    pub(crate) dedupe_key: String,
+    pub(crate) lane: String,
+    pub(crate) content_type: String,
+    pub(crate) body: Option<Vec<u8>>,
+    pub(crate) received_at: i64,
+    pub(crate) status: String,
+    pub(crate) attempts: i32,
+    pub(crate) next_attempt_at: i64,
+    pub(crate) lease_owner: Option<String>,
+    pub(crate) lease_expires_at: Option<i64>,
+    pub(crate) last_error: Option<String>,
+    pub(crate) finished_at: Option<i64>,
+}
+
+/// An event row without its body, for listings.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = events, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+pub(crate) struct EventMetaRow {
+    pub(crate) id: i64,
+    pub(crate) instance_id: i64,
+    pub(crate) source: String,
+    pub(crate) kind: String,
+    pub(crate) dedupe_key: String,
+    pub(crate) lane: String,
+    pub(crate) content_type: String,
+    pub(crate) received_at: i64,
+    pub(crate) status: String,
+    pub(crate) attempts: i32,
+    pub(crate) next_attempt_at: i64,
+    pub(crate) lease_owner: Option<String>,
+    pub(crate) lease_expires_at: Option<i64>,
+    pub(crate) last_error: Option<String>,
+    pub(crate) finished_at: Option<i64>,
+}
+
+impl From<EventMetaRow> for EventRow {
+    fn from(m: EventMetaRow) -> Self {
+        Self {
+            id: m.id,
+            instance_id: m.instance_id,
+            source: m.source,
+            kind: m.kind,
+            dedupe_key: m.dedupe_key,
+            lane: m.lane,
+            content_type: m.content_type,
+            body: None,
+            received_at: m.received_at,
+            status: m.status,
+            attempts: m.attempts,
+            next_attempt_at: m.next_attempt_at,
+            lease_owner: m.lease_owner,
+            lease_expires_at: m.lease_expires_at,
+            last_error: m.last_error,
+            finished_at: m.finished_at,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = identities, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+pub(crate) struct IdentityRow {
+    pub(crate) id: i64,
+    pub(crate) instance_id: i64,
+    pub(crate) is_group: bool,
+    pub(crate) phone_jid: Option<String>,
+    pub(crate) phone_variant_jid: Option<String>,
+    pub(crate) lid: Option<String>,
+    pub(crate) chatwoot_contact_id: Option<i64>,
+    pub(crate) contact_source_id: Option<String>,
+    pub(crate) display_name: Option<String>,
+    pub(crate) name_locked: bool,
+    pub(crate) avatar_synced_at: Option<i64>,
+    pub(crate) created_at: i64,
+    pub(crate) updated_at: i64,
+}
+
+#[derive(Debug, Clone, Insertable, AsChangeset)]
+#[diesel(table_name = identities, treat_none_as_null = true)]
+pub(crate) struct IdentityWrite {
+    pub(crate) instance_id: i64,
+    pub(crate) is_group: bool,
+    pub(crate) phone_jid: Option<String>,
+    pub(crate) phone_variant_jid: Option<String>,
+    pub(crate) lid: Option<String>,
+    pub(crate) chatwoot_contact_id: Option<i64>,
+    pub(crate) contact_source_id: Option<String>,
+    pub(crate) display_name: Option<String>,
+    pub(crate) name_locked: bool,
+    pub(crate) avatar_synced_at: Option<i64>,
+    pub(crate) updated_at: i64,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = conversations, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+pub(crate) struct ConversationRow {
+    pub(crate) id: i64,
+    pub(crate) instance_id: i64,
+    pub(crate) chat_jid: String,
+    pub(crate) identity_id: Option<i64>,
+    pub(crate) chatwoot_conversation_id: i64,
+    pub(crate) status: String,
+    pub(crate) last_chatwoot_message_id: Option<i64>,
+    pub(crate) created_at: i64,
+    pub(crate) updated_at: i64,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = messages, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+pub(crate) struct MessageRow {
+    pub(crate) id: i64,
+    pub(crate) instance_id: i64,
+    pub(crate) chat_jid: String,
+    pub(crate) direction: String,
+    pub(crate) wa_message_id: Option<String>,
+    pub(crate) chatwoot_conversation_id: Option<i64>,
+    pub(crate) chatwoot_message_id: Option<i64>,
+    pub(crate) part: i32,
+    pub(crate) delivery: i32,
+    pub(crate) state: String,
+    pub(crate) created_at: i64,
+    pub(crate) updated_at: i64,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = subscriptions, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+pub(crate) struct SubscriptionRow {
+    pub(crate) id: i64,
+    pub(crate) url: String,
+    pub(crate) events: String,
+    pub(crate) instances: Option<String>,
+    pub(crate) secret: String,
+    pub(crate) headers: String,
+    pub(crate) allow_private_network: bool,
+    pub(crate) ordered: bool,
+    pub(crate) enabled: bool,
+    pub(crate) failing_since: Option<i64>,
+    pub(crate) created_at: i64,
+}
+
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = subscriptions)]
+pub(crate) struct SubscriptionInsert {
+    pub(crate) url: String,
+    pub(crate) events: String,
+    pub(crate) instances: Option<String>,
+    pub(crate) secret: String,
+    pub(crate) headers: String,
+    pub(crate) allow_private_network: bool,
+    pub(crate) ordered: bool,
+    pub(crate) created_at: i64,
+    pub(crate) updated_at: i64,
+}

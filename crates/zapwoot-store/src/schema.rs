@@ -1,0 +1,158 @@
+//! Diesel table definitions, written to match both migration trees (`migrations/sqlite`,
+//! `migrations/postgres`). Ids are `BigInt` on both backends.
+
+diesel::table! {
+    instances (id) {
+        id -> BigInt,
+        name -> Text,
+        enabled -> Bool,
+        gateway_kind -> Text,
+        gateway_url -> Text,
+        gateway_device_id -> Nullable<Text>,
+        gateway_username -> Nullable<Text>,
+        chatwoot_url -> Text,
+        chatwoot_account_id -> BigInt,
+        chatwoot_inbox_id -> Nullable<BigInt>,
+        options -> Text,
+        secrets -> Text,
+        gateway_key_hash -> Text,
+        chatwoot_key_hash -> Text,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    events (id) {
+        id -> BigInt,
+        instance_id -> BigInt,
+        source -> Text,
+        kind -> Text,
+        dedupe_key -> Text,
+        lane -> Text,
+        content_type -> Text,
+        body -> Nullable<Binary>,
+        received_at -> BigInt,
+        status -> Text,
+        attempts -> Integer,
+        next_attempt_at -> BigInt,
+        lease_owner -> Nullable<Text>,
+        lease_expires_at -> Nullable<BigInt>,
+        last_error -> Nullable<Text>,
+        finished_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    identities (id) {
+        id -> BigInt,
+        instance_id -> BigInt,
+        is_group -> Bool,
+        phone_jid -> Nullable<Text>,
+        phone_variant_jid -> Nullable<Text>,
+        lid -> Nullable<Text>,
+        chatwoot_contact_id -> Nullable<BigInt>,
+        contact_source_id -> Nullable<Text>,
+        display_name -> Nullable<Text>,
+        name_locked -> Bool,
+        avatar_synced_at -> Nullable<BigInt>,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    conversations (id) {
+        id -> BigInt,
+        instance_id -> BigInt,
+        chat_jid -> Text,
+        identity_id -> Nullable<BigInt>,
+        chatwoot_conversation_id -> BigInt,
+        status -> Text,
+        last_chatwoot_message_id -> Nullable<BigInt>,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    messages (id) {
+        id -> BigInt,
+        instance_id -> BigInt,
+        chat_jid -> Text,
+        direction -> Text,
+        wa_message_id -> Nullable<Text>,
+        chatwoot_conversation_id -> Nullable<BigInt>,
+        chatwoot_message_id -> Nullable<BigInt>,
+        part -> Integer,
+        delivery -> Integer,
+        state -> Text,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    subscriptions (id) {
+        id -> BigInt,
+        url -> Text,
+        events -> Text,
+        instances -> Nullable<Text>,
+        secret -> Text,
+        headers -> Text,
+        allow_private_network -> Bool,
+        ordered -> Bool,
+        enabled -> Bool,
+        failing_since -> Nullable<BigInt>,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    deliveries (id) {
+        id -> BigInt,
+        subscription_id -> BigInt,
+        message_id -> Text,
+        event_type -> Text,
+        instance_id -> Nullable<BigInt>,
+        lane -> Text,
+        payload -> Text,
+        status -> Text,
+        attempts -> Integer,
+        next_attempt_at -> BigInt,
+        lease_owner -> Nullable<Text>,
+        lease_expires_at -> Nullable<BigInt>,
+        created_at -> BigInt,
+        finished_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    delivery_attempts (id) {
+        id -> BigInt,
+        delivery_id -> BigInt,
+        attempted_at -> BigInt,
+        status_code -> Nullable<Integer>,
+        latency_ms -> BigInt,
+        error -> Nullable<Text>,
+    }
+}
+
+diesel::joinable!(events -> instances (instance_id));
+diesel::joinable!(identities -> instances (instance_id));
+diesel::joinable!(conversations -> instances (instance_id));
+diesel::joinable!(messages -> instances (instance_id));
+diesel::joinable!(deliveries -> subscriptions (subscription_id));
+diesel::joinable!(delivery_attempts -> deliveries (delivery_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    instances,
+    events,
+    identities,
+    conversations,
+    messages,
+    subscriptions,
+    deliveries,
+    delivery_attempts,
+);

@@ -1,0 +1,268 @@
+//! The inbox, the queue and the audit log.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, SystemTime};
+
+use super::{Store, now_ms, to_ms};
+use crate::backend::{Replay, dispatch};
+use crate::rows::{EventInsert, EventRow};
+use crate::{
+    ClaimedEvent, Effect, EventFilter, EventRecord, EventStatus, Lease, NewEvent, PruneReport,
+    Recorded, Source, StoreError,
+};
+
+impl Store {
+    /// Records an inbound webhook durably. When this returns `Ok` the event is committed
+    /// (SQLite: WAL with `synchronous=FULL`; PostgreSQL: committed), so the webhook may be
+    /// acknowledged. Concurrent calls share commits (group commit). A duplicate dedupe key
+    /// returns the existing event with `duplicate: true` and writes nothing.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] and query errors (answer 503 so the upstream retries).
+    pub async fn record_inbound(&self, event: NewEvent) -> Result<Recorded, StoreError> {
+        let now = now_ms();
+        let row = EventInsert {
+            instance_id: event.instance_id,
+            source: event.source.as_str(),
+            kind: event.kind,
+            dedupe_key: event.dedupe_key,
+            lane: event.lane,
+            content_type: event.content_type,
+            body: event.body,
+            received_at: now,
+            next_attempt_at: now,
+        };
+        self.inner.ingest.submit(row).await
+    }
+
+    /// Claims up to `limit` events for `owner`: per lane only the oldest unfinished event, and
+    /// only when no other worker holds it (or its lease expired) and its retry time has come.
+    /// Each claimed event is leased for `lease`.
+    ///
+    /// # Errors
+    /// Query errors.
+    pub async fn claim(
+        &self,
+        owner: &str,
+        limit: usize,
+        lease: Duration,
+    ) -> Result<Vec<ClaimedEvent>, StoreError> {
+        let owner = owner.to_owned();
+        let now = now_ms();
+        let lease_ms = i64::try_from(lease.as_millis()).unwrap_or(i64::MAX);
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = self
+            .run(move |db| dispatch!(db, |c, q| q::claim(c, &owner, now, lease_ms, limit)))
+            .await?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|row| {
+                let owner = row.lease_owner.clone()?;
+                let lease = Lease {
+                    event_id: row.id,
+                    owner,
+                    attempt: row.attempts,
+                };
+                Some(ClaimedEvent {
+                    event: to_record(row),
+                    lease,
+                })
+            })
+            .collect())
+    }
+
+    /// Marks the leased event done and writes `effects`, in one transaction.
+    ///
+    /// # Errors
+    /// [`StoreError::LeaseLost`] (nothing written) when the lease no longer holds.
+    pub async fn complete(&self, lease: &Lease, effects: Vec<Effect>) -> Result<(), StoreError> {
+        self.finish(lease, EventStatus::Done, None, None, effects)
+            .await
+    }
+
+    /// Records a failed attempt: retried at `retry_at` (the lane waits until then), or
+    /// dead-lettered when `retry_at` is `None`. `effects` (for example a mapping marked
+    /// failed) are written in the same transaction.
+    ///
+    /// # Errors
+    /// [`StoreError::LeaseLost`] (nothing written) when the lease no longer holds.
+    pub async fn fail(
+        &self,
+        lease: &Lease,
+        error: &str,
+        retry_at: Option<SystemTime>,
+        effects: Vec<Effect>,
+    ) -> Result<EventStatus, StoreError> {
+        let (status, next) = match retry_at {
+            Some(at) => (EventStatus::Failed, Some(to_ms(at))),
+            None => (EventStatus::Dead, None),
+        };
+        self.finish(lease, status, next, Some(error.to_owned()), effects)
+            .await?;
+        Ok(status)
+    }
+
+    /// Marks the leased event ignored (deliberately not processed), with the reason.
+    ///
+    /// # Errors
+    /// [`StoreError::LeaseLost`] when the lease no longer holds.
+    pub async fn ignore(&self, lease: &Lease, reason: &str) -> Result<(), StoreError> {
+        self.finish(
+            lease,
+            EventStatus::Ignored,
+            None,
+            Some(reason.to_owned()),
+            Vec::new(),
+        )
+        .await
+    }
+
+    async fn finish(
+        &self,
+        lease: &Lease,
+        status: EventStatus,
+        next: Option<i64>,
+        error: Option<String>,
+        effects: Vec<Effect>,
+    ) -> Result<(), StoreError> {
+        let lease = lease.clone();
+        let now = now_ms();
+        self.run(move |db| {
+            dispatch!(db, |c, q| q::finish(
+                c,
+                &lease,
+                status,
+                next,
+                error.as_deref(),
+                &effects,
+                now
+            ))
+        })
+        .await
+    }
+
+    /// Puts any finished or waiting event back in the queue (replay), with a fresh retry
+    /// schedule. Returns `false` when there is no such event.
+    ///
+    /// # Errors
+    /// [`StoreError::Conflict`] when the event is running right now, or its body was pruned.
+    pub async fn retry(&self, id: i64) -> Result<bool, StoreError> {
+        let now = now_ms();
+        let outcome = self
+            .run(move |db| dispatch!(db, |c, q| q::replay(c, id, now)))
+            .await?;
+        match outcome {
+            Replay::Queued => Ok(true),
+            Replay::NotFound => Ok(false),
+            Replay::Running => Err(StoreError::Conflict(format!(
+                "event {id} is being processed right now"
+            ))),
+            Replay::Pruned => Err(StoreError::Conflict(format!(
+                "event {id} was pruned; its body is gone"
+            ))),
+        }
+    }
+
+    /// One event, with its body (unless pruned).
+    ///
+    /// # Errors
+    /// Query errors.
+    pub async fn event(&self, id: i64) -> Result<Option<EventRecord>, StoreError> {
+        let row = self
+            .run(move |db| dispatch!(db, |c, q| q::event(c, id)))
+            .await?;
+        Ok(row.map(to_record))
+    }
+
+    /// Events matching `filter`, newest first, without bodies. Pass the last id of a page as
+    /// `before_id` to get the next.
+    ///
+    /// # Errors
+    /// Query errors.
+    pub async fn list_events(&self, filter: EventFilter) -> Result<Vec<EventRecord>, StoreError> {
+        let rows = self
+            .run(move |db| dispatch!(db, |c, q| q::list_events(c, &filter)))
+            .await?;
+        Ok(rows.into_iter().map(to_record).collect())
+    }
+
+    /// How many events are in each status (every status present, zero included).
+    ///
+    /// # Errors
+    /// Query errors.
+    pub async fn count_by_status(
+        &self,
+        instance_id: Option<i64>,
+    ) -> Result<BTreeMap<EventStatus, i64>, StoreError> {
+        let rows = self
+            .run(move |db| dispatch!(db, |c, q| q::count_by_status(c, instance_id)))
+            .await?;
+        let mut counts: BTreeMap<EventStatus, i64> =
+            EventStatus::ALL.into_iter().map(|s| (s, 0)).collect();
+        for (status, count) in rows {
+            if let Some(status) = EventStatus::parse(&status) {
+                counts.insert(status, count);
+            }
+        }
+        Ok(counts)
+    }
+
+    /// Per instance id, how long its oldest unprocessed (pending, running or failed) event
+    /// has waited: the queue lag for metrics and readiness.
+    ///
+    /// # Errors
+    /// Query errors.
+    pub async fn oldest_unprocessed_age(&self) -> Result<BTreeMap<i64, Duration>, StoreError> {
+        let rows = self
+            .run(|db| dispatch!(db, |c, q| q::oldest_unprocessed(c)))
+            .await?;
+        let now = now_ms();
+        Ok(rows
+            .into_iter()
+            .filter_map(|(instance, oldest)| {
+                let age = u64::try_from(now.saturating_sub(oldest?)).unwrap_or(0);
+                Some((instance, Duration::from_millis(age)))
+            })
+            .collect())
+    }
+
+    /// Retention: drops the raw body of done/ignored events finished more than `body_age`
+    /// ago, and deletes done/ignored events finished more than `row_age` ago. Pending,
+    /// running, failed and dead events are never touched.
+    ///
+    /// # Errors
+    /// Query errors.
+    pub async fn prune(
+        &self,
+        body_age: Duration,
+        row_age: Duration,
+    ) -> Result<PruneReport, StoreError> {
+        let now = now_ms();
+        let cutoff =
+            |age: Duration| now.saturating_sub(i64::try_from(age.as_millis()).unwrap_or(i64::MAX));
+        let (body_cutoff, row_cutoff) = (cutoff(body_age), cutoff(row_age));
+        self.run(move |db| dispatch!(db, |c, q| q::prune(c, body_cutoff, row_cutoff)))
+            .await
+    }
+}
+
+fn to_record(row: EventRow) -> EventRecord {
+    EventRecord {
+        id: row.id,
+        instance_id: row.instance_id,
+        source: Source::parse(&row.source),
+        kind: row.kind,
+        dedupe_key: row.dedupe_key,
+        lane: row.lane,
+        content_type: row.content_type,
+        body: row.body,
+        received_at_ms: row.received_at,
+        status: EventStatus::parse(&row.status).unwrap_or(EventStatus::Pending),
+        attempts: row.attempts,
+        next_attempt_at_ms: row.next_attempt_at,
+        lease_owner: row.lease_owner,
+        lease_expires_at_ms: row.lease_expires_at,
+        last_error: row.last_error,
+        finished_at_ms: row.finished_at,
+    }
+}

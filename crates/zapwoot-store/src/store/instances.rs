@@ -1,0 +1,225 @@
+//! Instance CRUD, with secrets and webhook route keys sealed at rest.
+
+use std::collections::BTreeMap;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use ring::digest;
+use ring::rand::{SecureRandom as _, SystemRandom};
+use serde::{Deserialize, Serialize};
+
+use super::{Store, json_column, now_ms};
+use crate::backend::dispatch;
+use crate::rows::{InstanceRow, InstanceWrite};
+use crate::{Instance, NewInstance, RouteKind, SealError, SecretString, StoreError};
+
+/// Associated data for the sealed `instances.secrets` column.
+const SECRETS_CONTEXT: &str = "instances.secrets";
+
+/// What `instances.secrets` holds once opened.
+#[derive(Serialize, Deserialize)]
+struct SealedSecrets {
+    secrets: BTreeMap<String, SecretString>,
+    gateway_key: SecretString,
+    chatwoot_key: SecretString,
+}
+
+impl Store {
+    /// Creates an instance with fresh, unguessable webhook route keys.
+    ///
+    /// # Errors
+    /// [`StoreError::Conflict`] when the name is taken; [`SealError::KeyMissing`] without a
+    /// sealing key (the route keys are secrets, so every instance needs one).
+    pub async fn create_instance(&self, config: NewInstance) -> Result<Instance, StoreError> {
+        let sealed = SealedSecrets {
+            secrets: config.secrets.clone(),
+            gateway_key: route_key()?,
+            chatwoot_key: route_key()?,
+        };
+        let write = self.to_write(&config, &sealed)?;
+        let now = now_ms();
+        let row = self
+            .run(move |db| dispatch!(db, |c, q| q::insert_instance(c, &write, now)))
+            .await?;
+        self.to_instance(row)
+    }
+
+    /// Replaces the configuration of the instance named `name` (which may be renamed by
+    /// `config.name`); its route keys stay. Re-seals its secrets under the current key.
+    /// Returns `None` when there is no such instance.
+    ///
+    /// # Errors
+    /// [`StoreError::Conflict`] when renaming onto a taken name; sealing errors.
+    pub async fn update_instance(
+        &self,
+        name: &str,
+        config: NewInstance,
+    ) -> Result<Option<Instance>, StoreError> {
+        let Some(current) = self.instance(name).await? else {
+            return Ok(None);
+        };
+        let sealed = SealedSecrets {
+            secrets: config.secrets.clone(),
+            gateway_key: current.gateway_key,
+            chatwoot_key: current.chatwoot_key,
+        };
+        let write = self.to_write(&config, &sealed)?;
+        let id = current.id;
+        let row = self
+            .run(move |db| dispatch!(db, |c, q| q::update_instance(c, id, &write)))
+            .await?;
+        row.map(|row| self.to_instance(row)).transpose()
+    }
+
+    /// The instance named `name`.
+    ///
+    /// # Errors
+    /// Query errors; sealing errors when its secrets cannot be opened (wrong key).
+    pub async fn instance(&self, name: &str) -> Result<Option<Instance>, StoreError> {
+        let name = name.to_owned();
+        let row = self
+            .run(move |db| dispatch!(db, |c, q| q::instance_by_name(c, &name)))
+            .await?;
+        row.map(|row| self.to_instance(row)).transpose()
+    }
+
+    /// The instance with store id `id`.
+    ///
+    /// # Errors
+    /// As [`instance`](Self::instance).
+    pub async fn instance_by_id(&self, id: i64) -> Result<Option<Instance>, StoreError> {
+        let row = self
+            .run(move |db| dispatch!(db, |c, q| q::instance_by_id(c, id)))
+            .await?;
+        row.map(|row| self.to_instance(row)).transpose()
+    }
+
+    /// The instance whose `kind` webhook route key is `key` (looked up by hash).
+    ///
+    /// # Errors
+    /// As [`instance`](Self::instance).
+    pub async fn instance_by_route_key(
+        &self,
+        kind: RouteKind,
+        key: &str,
+    ) -> Result<Option<Instance>, StoreError> {
+        let hash = key_hash(key);
+        let row = self
+            .run(move |db| dispatch!(db, |c, q| q::instance_by_key_hash(c, kind, &hash)))
+            .await?;
+        row.map(|row| self.to_instance(row)).transpose()
+    }
+
+    /// Every instance, by name.
+    ///
+    /// # Errors
+    /// As [`instance`](Self::instance).
+    pub async fn instances(&self) -> Result<Vec<Instance>, StoreError> {
+        let rows = self
+            .run(|db| dispatch!(db, |c, q| q::list_instances(c)))
+            .await?;
+        rows.into_iter().map(|row| self.to_instance(row)).collect()
+    }
+
+    /// Deletes the instance named `name` and everything recorded for it; `false` if absent.
+    ///
+    /// # Errors
+    /// Query errors.
+    pub async fn delete_instance(&self, name: &str) -> Result<bool, StoreError> {
+        let name = name.to_owned();
+        self.run(move |db| dispatch!(db, |c, q| q::delete_instance(c, &name)))
+            .await
+    }
+
+    /// Re-seals every instance whose secrets were sealed under an older key (after adding a
+    /// new `ZAPWOOT_SECRET_KEY` and keeping the old one as previous). Returns how many.
+    ///
+    /// # Errors
+    /// Sealing errors (a value sealed under a key that is not configured at all).
+    pub async fn reseal_instances(&self) -> Result<usize, StoreError> {
+        let sealer = self.sealer()?;
+        let rows = self
+            .run(|db| dispatch!(db, |c, q| q::list_instances(c)))
+            .await?;
+        let mut count = 0;
+        for row in rows.into_iter().filter(|row| sealer.is_stale(&row.secrets)) {
+            let instance = self.to_instance(row)?;
+            self.update_instance(&instance.config.name.clone(), instance.config)
+                .await?;
+            count += 1;
+        }
+        Ok(count)
+    }
+
+    fn to_write(
+        &self,
+        config: &NewInstance,
+        sealed: &SealedSecrets,
+    ) -> Result<InstanceWrite, StoreError> {
+        let plaintext = serde_json::to_vec(sealed).map_err(|e| StoreError::CorruptJson {
+            column: "instances.secrets",
+            reason: e.to_string(),
+        })?;
+        Ok(InstanceWrite {
+            name: config.name.clone(),
+            enabled: config.enabled,
+            gateway_kind: config.gateway_kind.clone(),
+            gateway_url: config.gateway_url.clone(),
+            gateway_device_id: config.gateway_device_id.clone(),
+            gateway_username: config.gateway_username.clone(),
+            chatwoot_url: config.chatwoot_url.clone(),
+            chatwoot_account_id: config.chatwoot_account_id,
+            chatwoot_inbox_id: config.chatwoot_inbox_id,
+            options: config.options.to_string(),
+            secrets: self.sealer()?.seal(SECRETS_CONTEXT, &plaintext)?,
+            gateway_key_hash: key_hash(sealed.gateway_key.expose()),
+            chatwoot_key_hash: key_hash(sealed.chatwoot_key.expose()),
+            updated_at: now_ms(),
+        })
+    }
+
+    fn to_instance(&self, row: InstanceRow) -> Result<Instance, StoreError> {
+        let plaintext = self.sealer()?.open(SECRETS_CONTEXT, &row.secrets)?;
+        let sealed: SealedSecrets =
+            serde_json::from_slice(&plaintext).map_err(|_| SealError::Corrupt)?;
+        Ok(Instance {
+            id: row.id,
+            config: NewInstance {
+                name: row.name,
+                enabled: row.enabled,
+                gateway_kind: row.gateway_kind,
+                gateway_url: row.gateway_url,
+                gateway_device_id: row.gateway_device_id,
+                gateway_username: row.gateway_username,
+                chatwoot_url: row.chatwoot_url,
+                chatwoot_account_id: row.chatwoot_account_id,
+                chatwoot_inbox_id: row.chatwoot_inbox_id,
+                options: json_column("instances.options", &row.options)?,
+                secrets: sealed.secrets,
+            },
+            gateway_key: sealed.gateway_key,
+            chatwoot_key: sealed.chatwoot_key,
+            created_at_ms: row.created_at,
+            updated_at_ms: row.updated_at,
+        })
+    }
+}
+
+/// 32 random bytes, URL-safe base64 (43 characters).
+fn route_key() -> Result<SecretString, StoreError> {
+    let mut bytes = [0u8; 32];
+    SystemRandom::new()
+        .fill(&mut bytes)
+        .map_err(|_| SealError::Random)?;
+    Ok(SecretString::new(URL_SAFE_NO_PAD.encode(bytes)))
+}
+
+/// SHA-256 of a route key, lowercase hex: lets the webhook handler find the instance
+/// without storing the key in clear.
+fn key_hash(key: &str) -> String {
+    digest::digest(&digest::SHA256, key.as_bytes())
+        .as_ref()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}

@@ -1,0 +1,154 @@
+//! [`Store`]: the async API. Every call runs its Diesel work on a blocking thread; a call whose
+//! future is dropped still runs to the end, so no transaction is ever cut in half.
+
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::backend::{Backend, Db, dispatch};
+use crate::ingest::Ingest;
+use crate::{SealError, Sealer, StoreError};
+
+mod events;
+mod instances;
+mod mappings;
+mod subscriptions;
+
+/// How to open a [`Store`].
+#[derive(Debug, Default)]
+#[non_exhaustive]
+pub struct StoreOptions {
+    /// Seals secrets at rest; without it, storing a secret fails with [`SealError::KeyMissing`].
+    pub sealer: Option<Sealer>,
+    /// Connections in the pool (default 8 for SQLite, 16 for PostgreSQL).
+    pub pool_size: Option<u32>,
+    /// Group-commit writer threads for `record_inbound` (default 1 for SQLite, 4 for PostgreSQL).
+    pub ingest_writers: Option<usize>,
+    /// Most events in one group commit (default 1024).
+    pub max_batch: Option<usize>,
+}
+
+impl StoreOptions {
+    /// Options with this sealer and defaults otherwise.
+    #[must_use]
+    pub fn with_sealer(sealer: Sealer) -> Self {
+        Self {
+            sealer: Some(sealer),
+            ..Self::default()
+        }
+    }
+}
+
+/// The durable store: webhook inbox, work queue and audit log; instances; mappings;
+/// subscriptions. Cheap to clone (all clones share one pool).
+#[derive(Debug, Clone)]
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    db: Db,
+    sealer: Option<Sealer>,
+    ingest: Ingest,
+}
+
+impl Store {
+    /// Opens `url` (`sqlite://PATH` or `postgres://…`) and applies pending migrations.
+    ///
+    /// # Errors
+    /// [`StoreError::UnsupportedUrl`], [`StoreError::Unavailable`] or [`StoreError::Migration`].
+    pub async fn open(url: &str, options: StoreOptions) -> Result<Self, StoreError> {
+        let url = url.to_owned();
+        let pool_size = options.pool_size;
+        let db = tokio::task::spawn_blocking(move || -> Result<Db, StoreError> {
+            let default_size = if url.starts_with("sqlite://") { 8 } else { 16 };
+            let db = Db::open(&url, pool_size.unwrap_or(default_size))?;
+            dispatch!(&db, |c, q| q::migrate(c))?;
+            Ok(db)
+        })
+        .await
+        .map_err(|e| StoreError::Task(e.to_string()))??;
+        let writers = options.ingest_writers.unwrap_or(match db.backend() {
+            Backend::Sqlite => 1,
+            Backend::Postgres => 4,
+        });
+        let ingest = Ingest::start(&db, writers, options.max_batch.unwrap_or(1024))?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                db,
+                sealer: options.sealer,
+                ingest,
+            }),
+        })
+    }
+
+    /// Which backend this store uses.
+    #[must_use]
+    pub fn backend(&self) -> Backend {
+        self.inner.db.backend()
+    }
+
+    /// Checks that the database answers.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when it does not.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        self.run(|db| dispatch!(db, |c, q| q::ping(c))).await
+    }
+
+    /// Applies pending migrations (also done by [`open`](Self::open)); returns how many ran.
+    ///
+    /// # Errors
+    /// [`StoreError::Migration`].
+    pub async fn migrate(&self) -> Result<usize, StoreError> {
+        self.run(|db| dispatch!(db, |c, q| q::migrate(c))).await
+    }
+
+    /// Reverts **every** migration, dropping all tables and data. For tests and
+    /// `zapwoot migrate --revert`; returns how many migrations were reverted.
+    ///
+    /// # Errors
+    /// [`StoreError::Migration`].
+    pub async fn revert_all_migrations(&self) -> Result<usize, StoreError> {
+        self.run(|db| dispatch!(db, |c, q| q::revert_all(c))).await
+    }
+
+    async fn run<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Db) -> Result<T, StoreError> + Send + 'static,
+    {
+        let db = self.inner.db.clone();
+        tokio::task::spawn_blocking(move || f(&db))
+            .await
+            .map_err(|e| StoreError::Task(e.to_string()))?
+    }
+
+    fn sealer(&self) -> Result<&Sealer, StoreError> {
+        self.inner
+            .sealer
+            .as_ref()
+            .ok_or(StoreError::Seal(SealError::KeyMissing))
+    }
+}
+
+/// Now, in unix milliseconds.
+pub(crate) fn now_ms() -> i64 {
+    to_ms(SystemTime::now())
+}
+
+/// A time in unix milliseconds (before 1970 counts as 0).
+pub(crate) fn to_ms(time: SystemTime) -> i64 {
+    time.duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+pub(crate) fn json_column<T: serde::de::DeserializeOwned>(
+    column: &'static str,
+    text: &str,
+) -> Result<T, StoreError> {
+    serde_json::from_str(text).map_err(|e| StoreError::CorruptJson {
+        column,
+        reason: e.to_string(),
+    })
+}

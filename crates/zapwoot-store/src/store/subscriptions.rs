@@ -1,0 +1,116 @@
+//! Outbound webhook subscriptions; secrets sealed at rest.
+
+use super::{Store, json_column, now_ms};
+use crate::backend::dispatch;
+use crate::rows::{SubscriptionInsert, SubscriptionRow};
+use crate::{NewSubscription, SecretString, StoreError, Subscription};
+
+const SECRET_CONTEXT: &str = "subscriptions.secret";
+
+impl Store {
+    /// Creates a subscription (enabled).
+    ///
+    /// # Errors
+    /// Sealing errors ([`crate::SealError::KeyMissing`] without a sealing key); query errors.
+    pub async fn create_subscription(
+        &self,
+        config: NewSubscription,
+    ) -> Result<Subscription, StoreError> {
+        let now = now_ms();
+        let row = SubscriptionInsert {
+            url: config.url.clone(),
+            events: to_json(&config.events)?,
+            instances: config.instances.as_ref().map(to_json).transpose()?,
+            secret: self
+                .sealer()?
+                .seal(SECRET_CONTEXT, config.secret.expose().as_bytes())?,
+            headers: to_json(&config.headers)?,
+            allow_private_network: config.allow_private_network,
+            ordered: config.ordered,
+            created_at: now,
+            updated_at: now,
+        };
+        let row = self
+            .run(move |db| dispatch!(db, |c, q| q::insert_subscription(c, &row)))
+            .await?;
+        self.to_subscription(row)
+    }
+
+    /// Every subscription, oldest first.
+    ///
+    /// # Errors
+    /// Query and sealing errors.
+    pub async fn subscriptions(&self) -> Result<Vec<Subscription>, StoreError> {
+        let rows = self
+            .run(|db| dispatch!(db, |c, q| q::list_subscriptions(c)))
+            .await?;
+        rows.into_iter()
+            .map(|row| self.to_subscription(row))
+            .collect()
+    }
+
+    /// One subscription.
+    ///
+    /// # Errors
+    /// Query and sealing errors.
+    pub async fn subscription(&self, id: i64) -> Result<Option<Subscription>, StoreError> {
+        let row = self
+            .run(move |db| dispatch!(db, |c, q| q::subscription(c, id)))
+            .await?;
+        row.map(|row| self.to_subscription(row)).transpose()
+    }
+
+    /// Deletes a subscription and its deliveries; `false` if absent.
+    ///
+    /// # Errors
+    /// Query errors.
+    pub async fn delete_subscription(&self, id: i64) -> Result<bool, StoreError> {
+        self.run(move |db| dispatch!(db, |c, q| q::delete_subscription(c, id)))
+            .await
+    }
+
+    /// Enables or disables a subscription; `false` if absent.
+    ///
+    /// # Errors
+    /// Query errors.
+    pub async fn set_subscription_enabled(
+        &self,
+        id: i64,
+        enabled: bool,
+    ) -> Result<bool, StoreError> {
+        let now = now_ms();
+        self.run(move |db| dispatch!(db, |c, q| q::set_subscription_enabled(c, id, enabled, now)))
+            .await
+    }
+
+    fn to_subscription(&self, row: SubscriptionRow) -> Result<Subscription, StoreError> {
+        let secret = self.sealer()?.open(SECRET_CONTEXT, &row.secret)?;
+        let secret = String::from_utf8(secret).map_err(|_| crate::SealError::Corrupt)?;
+        Ok(Subscription {
+            id: row.id,
+            config: NewSubscription {
+                url: row.url,
+                events: json_column("subscriptions.events", &row.events)?,
+                instances: row
+                    .instances
+                    .as_deref()
+                    .map(|text| json_column("subscriptions.instances", text))
+                    .transpose()?,
+                secret: SecretString::new(secret),
+                headers: json_column("subscriptions.headers", &row.headers)?,
+                allow_private_network: row.allow_private_network,
+                ordered: row.ordered,
+            },
+            enabled: row.enabled,
+            failing_since_ms: row.failing_since,
+            created_at_ms: row.created_at,
+        })
+    }
+}
+
+fn to_json<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
+    serde_json::to_string(value).map_err(|e| StoreError::CorruptJson {
+        column: "subscriptions",
+        reason: e.to_string(),
+    })
+}
