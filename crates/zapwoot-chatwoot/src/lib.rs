@@ -1,0 +1,13 @@
+#![doc = include_str!("../README.md")]
+
+mod api;
+mod client;
+mod error;
+pub mod markdown;
+mod models;
+pub mod webhook;
+
+pub use api::{AccountClient, Download, MAX_ATTACHMENTS};
+pub use client::{Client, ClientBuilder};
+pub use error::Error;
+pub use models::*;

@@ -1,0 +1,103 @@
+use std::time::Duration;
+
+use http::Method;
+use zapwoot_chatwoot::{Client, Error, NewMessage};
+use zapwoot_fakes::FaultAction;
+
+use crate::support::env;
+
+#[tokio::test]
+async fn retryable_failures_are_classified() {
+    let env = env().await;
+    let (_, conversation) = env.conversation("+5511990001111").await;
+    let path = format!(
+        "/api/v1/accounts/{}/conversations/{conversation}/messages",
+        env.fake.account_id()
+    );
+
+    env.fake.faults().fail(Method::POST, &path, 429, 1);
+    let err = env
+        .api
+        .create_message(conversation, &NewMessage::incoming("a"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), Some(429));
+    assert!(err.is_retryable());
+    assert_eq!(
+        err.retry_after(),
+        None,
+        "Chatwoot sends no Retry-After on 429"
+    );
+
+    env.fake.faults().fail(Method::POST, &path, 503, 1);
+    let err = env
+        .api
+        .create_message(conversation, &NewMessage::incoming("a"))
+        .await
+        .unwrap_err();
+    assert!(err.is_retryable() && err.status() == Some(503));
+
+    env.fake
+        .faults()
+        .inject(Some(Method::POST), &path, FaultAction::Reset, Some(1));
+    let err = env
+        .api
+        .create_message(conversation, &NewMessage::incoming("a"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Transport(_)), "{err:?}");
+    assert!(err.is_retryable());
+
+    // After the faults, the same call works: nothing was created by the failed attempts.
+    env.api
+        .create_message(conversation, &NewMessage::incoming("a"))
+        .await
+        .unwrap();
+    assert_eq!(env.fake.messages(conversation).len(), 1);
+
+    let err = env.api.conversation(31_337).await.unwrap_err();
+    assert!(err.is_not_found() && !err.is_retryable());
+}
+
+#[tokio::test]
+async fn down_and_slow_upstreams_surface_as_transport_errors() {
+    let env = env().await;
+    env.fake.faults().set_down(true);
+    let err = env.api.inboxes().await.unwrap_err();
+    assert!(
+        matches!(err, Error::Transport(_)) && err.is_retryable(),
+        "{err:?}"
+    );
+    env.fake.faults().clear();
+
+    let impatient = Client::builder(env.fake.url(), env.fake.admin_token())
+        .timeout(Duration::from_millis(50))
+        .build()
+        .unwrap()
+        .account(env.fake.account_id());
+    env.fake.faults().set_latency(Duration::from_millis(300));
+    let err = impatient.inboxes().await.unwrap_err();
+    assert!(
+        matches!(err, Error::Transport(_)) && err.is_retryable(),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn errors_never_carry_the_token() {
+    let env = env().await;
+    let token = env.fake.admin_token().to_owned();
+    let client = Client::builder(env.fake.url(), &token).build().unwrap();
+    assert!(!format!("{client:?}").contains(&token));
+    let err = client.account(1).conversation(5).await.unwrap_err();
+    assert!(!format!("{err:?} {err}").contains(&token));
+
+    assert!(matches!(
+        Client::builder("ftp://x", "t").build(),
+        Err(Error::InvalidUrl(_))
+    ));
+    assert!(matches!(
+        Client::builder("not a url", "t").build(),
+        Err(Error::InvalidUrl(_))
+    ));
+}
