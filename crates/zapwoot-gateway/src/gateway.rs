@@ -1,0 +1,237 @@
+//! The [`Gateway`] trait the sync engine talks to, and the outgoing model.
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+
+use crate::{Error, GatewayKind, Jid, Media};
+
+/// A boxed, sendable future (the trait is object-safe so engines can hold `Arc<dyn Gateway>`).
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// A reference to an existing WhatsApp message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct MessageRef {
+    /// Message id.
+    pub id: String,
+    /// Sent by the bridged number.
+    pub from_me: bool,
+    /// Its author in a group (needed to quote or react there).
+    pub participant: Option<Jid>,
+}
+
+impl MessageRef {
+    /// A reference to message `id`.
+    #[must_use]
+    pub fn new(id: impl Into<String>, from_me: bool, participant: Option<Jid>) -> Self {
+        Self {
+            id: id.into(),
+            from_me,
+            participant,
+        }
+    }
+}
+
+/// A file to send.
+#[derive(Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct File {
+    /// Content.
+    pub bytes: Vec<u8>,
+    /// MIME type.
+    pub mime_type: String,
+    /// File name (shown for documents).
+    pub file_name: String,
+}
+
+impl File {
+    /// A file.
+    #[must_use]
+    pub fn new(bytes: Vec<u8>, mime_type: impl Into<String>, file_name: impl Into<String>) -> Self {
+        Self {
+            bytes,
+            mime_type: mime_type.into(),
+            file_name: file_name.into(),
+        }
+    }
+
+    pub(crate) fn data_url(&self) -> String {
+        use base64::Engine as _;
+        format!(
+            "data:{};base64,{}",
+            self.mime_type,
+            base64::engine::general_purpose::STANDARD.encode(&self.bytes)
+        )
+    }
+}
+
+impl fmt::Debug for File {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("File")
+            .field("mime_type", &self.mime_type)
+            .field("file_name", &self.file_name)
+            .field("len", &self.bytes.len())
+            .finish()
+    }
+}
+
+/// What to send.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum OutgoingBody {
+    /// Text (WhatsApp markup).
+    Text(String),
+    /// An image with an optional caption.
+    Image(File, Option<String>),
+    /// A video with an optional caption.
+    Video(File, Option<String>),
+    /// Audio; `true` sends a voice note (PTT).
+    Audio(File, bool),
+    /// A document with an optional caption.
+    Document(File, Option<String>),
+    /// A sticker.
+    Sticker(File),
+    /// A location.
+    Location {
+        /// Latitude.
+        latitude: f64,
+        /// Longitude.
+        longitude: f64,
+        /// Place name.
+        name: Option<String>,
+    },
+    /// A contact card.
+    Contact {
+        /// Name.
+        name: String,
+        /// Phone number.
+        phone: String,
+    },
+}
+
+/// A message to send, optionally as a reply.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct Outgoing {
+    /// What.
+    pub body: OutgoingBody,
+    /// The message it replies to.
+    pub reply_to: Option<MessageRef>,
+}
+
+impl Outgoing {
+    /// A message without reply context.
+    #[must_use]
+    pub fn new(body: OutgoingBody) -> Self {
+        Self {
+            body,
+            reply_to: None,
+        }
+    }
+
+    /// Text.
+    #[must_use]
+    pub fn text(text: impl Into<String>) -> Self {
+        Self::new(OutgoingBody::Text(text.into()))
+    }
+
+    /// As a reply to `message`.
+    #[must_use]
+    pub fn replying_to(mut self, message: MessageRef) -> Self {
+        self.reply_to = Some(message);
+        self
+    }
+}
+
+/// A message the gateway accepted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Sent {
+    /// WhatsApp message id (keep it: edits, revokes, reactions and receipts refer to it).
+    pub message_id: String,
+    /// Server time, unix seconds, when given.
+    pub timestamp: Option<i64>,
+}
+
+/// A downloaded media file.
+#[derive(Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct MediaFile {
+    /// Content.
+    pub bytes: Vec<u8>,
+    /// MIME type: declared by the sender, else the response's, else sniffed.
+    pub mime_type: Option<String>,
+    /// File name.
+    pub file_name: Option<String>,
+}
+
+impl fmt::Debug for MediaFile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MediaFile")
+            .field("mime_type", &self.mime_type)
+            .field("file_name", &self.file_name)
+            .field("len", &self.bytes.len())
+            .finish()
+    }
+}
+
+/// Session health.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Health {
+    /// Connected to WhatsApp.
+    pub connected: bool,
+    /// Logged in (paired).
+    pub logged_in: bool,
+    /// The session's own JID.
+    pub jid: Option<Jid>,
+}
+
+/// What the sync engine needs from a WhatsApp gateway.
+pub trait Gateway: Send + Sync + fmt::Debug {
+    /// Which gateway this is.
+    fn kind(&self) -> GatewayKind;
+
+    /// Sends a message to `to`.
+    fn send<'a>(&'a self, to: &'a Jid, message: &'a Outgoing)
+    -> BoxFuture<'a, Result<Sent, Error>>;
+
+    /// Reacts to `target` in `chat`; `None` removes the reaction.
+    fn react<'a>(
+        &'a self,
+        chat: &'a Jid,
+        target: &'a MessageRef,
+        emoji: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<(), Error>>;
+
+    /// Edits an own text message.
+    fn edit<'a>(
+        &'a self,
+        chat: &'a Jid,
+        message_id: &'a str,
+        text: &'a str,
+    ) -> BoxFuture<'a, Result<(), Error>>;
+
+    /// Deletes an own message for everyone.
+    fn revoke<'a>(&'a self, chat: &'a Jid, message_id: &'a str)
+    -> BoxFuture<'a, Result<(), Error>>;
+
+    /// Marks messages of `sender` (needed in groups) in `chat` as read.
+    fn mark_read<'a>(
+        &'a self,
+        chat: &'a Jid,
+        sender: Option<&'a Jid>,
+        message_ids: &'a [String],
+    ) -> BoxFuture<'a, Result<(), Error>>;
+
+    /// Gets a media file's bytes, refusing more than `max_bytes`.
+    fn fetch_media<'a>(
+        &'a self,
+        media: &'a Media,
+        max_bytes: u64,
+    ) -> BoxFuture<'a, Result<MediaFile, Error>>;
+
+    /// Session state.
+    fn health(&self) -> BoxFuture<'_, Result<Health, Error>>;
+}

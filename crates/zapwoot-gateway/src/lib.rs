@@ -1,0 +1,23 @@
+#![doc = include_str!("../README.md")]
+
+mod error;
+mod event;
+mod gateway;
+mod http;
+mod jid;
+mod json;
+
+pub mod gowa;
+pub mod wuzapi;
+
+pub use error::{Delivery, Error, ParseError};
+pub use event::{
+    Connection, ConnectionState, ContactCard, Content, DeleteForMe, Edit, GatewayKind, GroupAction,
+    GroupParticipants, InboundEvent, Media, MediaSource, Message, Origin, Presence, PresenceState,
+    Quote, Reaction, Receipt, ReceiptStatus, Revoke,
+};
+pub use gateway::{
+    BoxFuture, File, Gateway, Health, MediaFile, MessageRef, Outgoing, OutgoingBody, Sent,
+};
+pub use http::sniff_mime;
+pub use jid::{Jid, JidError, Server};
