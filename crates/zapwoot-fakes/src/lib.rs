@@ -1,12 +1,18 @@
 #![doc = include_str!("../README.md")]
 
 pub mod chatwoot;
+mod dispatch;
 mod faults;
+pub mod gowa;
 mod random;
 mod receiver;
 mod server;
+pub mod wuzapi;
 
-pub use chatwoot::{FakeChatwoot, FakeChatwootConfig, FakeInbox, WebhookDelivery, WebhookOrder};
+pub use chatwoot::{FakeChatwoot, FakeChatwootConfig, FakeInbox};
+pub use dispatch::{WebhookDelivery, WebhookOrder};
 pub use faults::{FaultAction, Faults};
+pub use gowa::{FakeGowa, FakeGowaConfig, GowaGeneration, GowaSend};
 pub use receiver::Receiver;
 pub use server::{FakeRequest, LoggedRequest};
+pub use wuzapi::{FakeWuzapi, FakeWuzapiConfig, WuzapiFormat, WuzapiMessage, WuzapiSend};

@@ -46,6 +46,16 @@ pub(crate) fn base58(len: usize) -> String {
         .collect()
 }
 
+/// `len_bytes` random bytes as uppercase hex, like WhatsApp message ids (`3EB0…`).
+pub(crate) fn hex(len_bytes: usize) -> String {
+    (0..len_bytes)
+        .map(|_| {
+            let [b] = bytes::<1>();
+            format!("{b:02X}")
+        })
+        .collect()
+}
+
 /// A small, fast, seeded generator for shuffling deliveries (not for secrets).
 #[derive(Debug)]
 pub(crate) struct XorShift(u64);

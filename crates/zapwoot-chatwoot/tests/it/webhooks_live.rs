@@ -230,7 +230,7 @@ async fn agent_replies_templates_and_failed_deliveries_look_like_upstream() {
     assert_eq!(
         deliveries
             .iter()
-            .filter(|d| d.event == "message_created" && d.body["id"] == failed)
+            .filter(|d| d.event == "message_created" && d.json()["id"] == failed)
             .count(),
         1,
         "no retries"

@@ -7,37 +7,22 @@
 //! inbox `webhook_url`, echoes of its own client's calls included.
 
 mod render;
+pub(crate) use render::iso;
 mod routes;
 mod state;
 mod webhooks;
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
 
 use bytes::Bytes;
 use serde_json::{Map, Value, json};
-use tokio::sync::mpsc;
-
-pub use webhooks::WebhookDelivery;
 
 use self::state::{Attachment, Message, Role, SenderRef, State, User, now};
+use crate::dispatch::{DispatchOptions, Dispatcher, WebhookDelivery, WebhookOrder};
 use crate::server::{self, LoggedRequest, Running, Shared};
 use crate::{Faults, random};
-
-/// In what order the fake posts its webhooks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-#[non_exhaustive]
-pub enum WebhookOrder {
-    /// One at a time, in the order the changes happened (deterministic tests).
-    #[default]
-    InOrder,
-    /// Shuffled in small batches (upstream gives no ordering guarantee).
-    Shuffled,
-    /// All at once, each in its own task, like upstream's concurrent Sidekiq jobs.
-    Concurrent,
-}
 
 /// How to run a [`FakeChatwoot`].
 #[derive(Debug, Clone)]
@@ -127,19 +112,17 @@ pub(crate) struct Core {
     state: Mutex<State>,
     config: FakeChatwootConfig,
     base: OnceLock<String>,
-    webhooks: OnceLock<mpsc::UnboundedSender<webhooks::Outgoing>>,
-    pending: AtomicUsize,
-    deliveries: Mutex<Vec<WebhookDelivery>>,
+    webhooks: Dispatcher,
+    this: OnceLock<std::sync::Weak<Self>>,
 }
 
 impl Core {
     /// Whether events of `inbox_id` go anywhere (rendering a webhook body is not free).
     fn posts_webhooks(&self, state: &State, inbox_id: u64) -> bool {
-        self.webhooks.get().is_some()
-            && state
-                .inboxes
-                .get(&inbox_id)
-                .is_some_and(|i| i.webhook_url.as_deref().is_some_and(|u| !u.is_empty()))
+        state
+            .inboxes
+            .get(&inbox_id)
+            .is_some_and(|i| i.webhook_url.as_deref().is_some_and(|u| !u.is_empty()))
     }
 
     pub(crate) fn state(&self) -> MutexGuard<'_, State> {
@@ -167,20 +150,16 @@ impl Core {
         let Some(url) = inbox.webhook_url.clone().filter(|u| !u.is_empty()) else {
             return;
         };
-        let Some(tx) = self.webhooks.get() else {
-            return;
-        };
-        self.pending.fetch_add(1, Ordering::SeqCst);
-        let out = webhooks::Outgoing {
+        let secret = self.config.sign_webhooks.then_some(inbox.secret.as_str());
+        let core = self.this.get().cloned().unwrap_or_default();
+        self.webhooks.post(webhooks::post(
+            core,
             url,
-            secret: self.config.sign_webhooks.then(|| inbox.secret.clone()),
-            event: event.to_owned(),
-            body: body.to_string().into_bytes(),
+            secret,
+            event,
+            body.to_string().into_bytes(),
             message_id,
-        };
-        if tx.send(out).is_err() {
-            self.pending.fetch_sub(1, Ordering::SeqCst);
-        }
+        ));
     }
 
     pub(crate) fn emit_message(&self, state: &State, message_id: u64, event: &str) {
@@ -456,17 +435,16 @@ impl FakeChatwoot {
         let core = Arc::new(Core {
             state: Mutex::new(state),
             base: OnceLock::new(),
-            webhooks: OnceLock::new(),
-            pending: AtomicUsize::new(0),
-            deliveries: Mutex::new(Vec::new()),
+            webhooks: Dispatcher::start(DispatchOptions {
+                order: config.webhook_order,
+                duplicate_every: config.duplicate_every,
+                delay: Duration::ZERO,
+                timeout: config.webhook_timeout,
+            }),
+            this: OnceLock::new(),
             config: config.clone(),
         });
-        let _ = core.webhooks.set(webhooks::spawn(
-            Arc::downgrade(&core),
-            config.webhook_order,
-            config.duplicate_every,
-            config.webhook_timeout,
-        ));
+        let _ = core.this.set(Arc::downgrade(&core));
         let shared = Arc::new(Shared::new(config.log_requests));
         let handler_core = Arc::clone(&core);
         let handler: server::Handler = Arc::new(move |req| {
@@ -743,23 +721,12 @@ impl FakeChatwoot {
     /// Webhook deliveries attempted so far.
     #[must_use]
     pub fn webhook_deliveries(&self) -> Vec<WebhookDelivery> {
-        self.core
-            .deliveries
-            .lock()
-            .map(|d| d.clone())
-            .unwrap_or_default()
+        self.core.webhooks.deliveries()
     }
 
     /// Waits until every queued webhook has been attempted; `false` on timeout.
     pub async fn wait_for_webhooks(&self, timeout: Duration) -> bool {
-        let deadline = tokio::time::Instant::now() + timeout;
-        while self.core.pending.load(Ordering::SeqCst) > 0 {
-            if tokio::time::Instant::now() >= deadline {
-                return false;
-            }
-            tokio::time::sleep(Duration::from_millis(2)).await;
-        }
-        true
+        self.core.webhooks.wait_idle(timeout).await
     }
 
     /// Stops serving.

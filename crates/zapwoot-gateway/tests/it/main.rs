@@ -10,7 +10,9 @@
     unreachable_pub
 )]
 
+mod gowa_client;
 mod gowa_parse;
+mod wuzapi_client;
 mod wuzapi_parse;
 
 pub fn fixture(path: &str) -> Vec<u8> {

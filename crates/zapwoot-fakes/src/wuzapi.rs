@@ -1,0 +1,753 @@
+//! A fake wuzapi (asternic/wuzapi) instance on `127.0.0.1:0`.
+//!
+//! It checks the `Token` header (or `?token=`), decodes bodies the way Go does (JSON keys
+//! matched case-insensitively), validates what the real handlers validate and answers with their
+//! `{code, error, success}` bodies; it records sends and answers `{Details, Timestamp, Id}` with
+//! fresh `3EB0…` ids; it serves `/chat/download*` for media it emitted; and it posts webhooks to
+//! the URL set through `PUT /webhook` (`active: true`) or `POST /webhook` (`webhookurl`), only for
+//! subscribed event types, form-encoded or JSON (or the legacy `jsonData`+`token` form), signed
+//! with `x-hmac-signature` when an HMAC key is configured.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use bytes::Bytes;
+use http::{Method, StatusCode};
+use serde_json::{Map, Value, json};
+use zapwoot_signing::{Keyring, Secret};
+
+use crate::Faults;
+use crate::dispatch::{DispatchOptions, Dispatcher, Post, WebhookDelivery, WebhookOrder};
+use crate::random;
+use crate::server::{
+    self, FakeRequest, LoggedRequest, Reply, Running, Shared, json as json_response,
+};
+
+/// How the fake encodes webhooks (`WEBHOOK_FORMAT`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum WuzapiFormat {
+    /// `application/x-www-form-urlencoded` with `instanceName`, `jsonData`, `userID` (default).
+    #[default]
+    Form,
+    /// `application/json`, keys sorted, `instanceName` and `userID` at the top level.
+    Json,
+    /// Old builds: form with `jsonData` and `token` only.
+    LegacyForm,
+}
+
+/// How to run a [`FakeWuzapi`].
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct FakeWuzapiConfig {
+    /// Address to bind.
+    pub addr: SocketAddr,
+    /// The instance's user token.
+    pub token: String,
+    /// The instance id (`userID`).
+    pub user_id: String,
+    /// The instance name (`instanceName`).
+    pub instance_name: String,
+    /// The session's own JID.
+    pub own_jid: String,
+    /// Webhook encoding.
+    pub format: WuzapiFormat,
+    /// HMAC key (≥ 32 characters) to sign webhooks with; `None` = unsigned.
+    pub hmac_key: Option<String>,
+    /// Webhook ordering (wuzapi: one goroutine per event, so `Concurrent` is the realistic one).
+    pub order: WebhookOrder,
+    /// Send every Nth webhook twice (wuzapi retries after slow answers).
+    pub duplicate_every: Option<u32>,
+    /// Delay before each webhook.
+    pub delay: Duration,
+    /// Keep every request in the log.
+    pub log_requests: bool,
+}
+
+impl Default for FakeWuzapiConfig {
+    fn default() -> Self {
+        Self {
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            token: "wuzapi-user-token".to_owned(),
+            user_id: "bd4d8ab9e54f4b5fb0a1c2d3e4f5a6b7".to_owned(),
+            instance_name: "alpha".to_owned(),
+            own_jid: "5511900000000@s.whatsapp.net".to_owned(),
+            format: WuzapiFormat::Form,
+            hmac_key: None,
+            order: WebhookOrder::InOrder,
+            duplicate_every: None,
+            delay: Duration::ZERO,
+            log_requests: true,
+        }
+    }
+}
+
+/// A send the fake accepted.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct WuzapiSend {
+    /// Endpoint path (`/chat/send/text`…).
+    pub endpoint: String,
+    /// The `Phone` as given.
+    pub phone: String,
+    /// The decoded body.
+    pub body: Value,
+    /// The id answered.
+    pub id: String,
+}
+
+/// A message to emit as a `Message` webhook (whatsmeow `events.Message`).
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct WuzapiMessage {
+    /// Message id (generated when empty).
+    pub id: String,
+    /// `Info.Chat`.
+    pub chat: String,
+    /// `Info.Sender`.
+    pub sender: String,
+    /// `Info.SenderAlt`.
+    pub sender_alt: String,
+    /// `Info.RecipientAlt`.
+    pub recipient_alt: String,
+    /// `Info.IsFromMe`.
+    pub from_me: bool,
+    /// `Info.PushName`.
+    pub push_name: String,
+    /// The `Message` proto as JSON.
+    pub message: Value,
+    /// Extra envelope keys (`base64`, `mimeType`, `fileName`, `s3`…).
+    pub envelope: Map<String, Value>,
+}
+
+impl WuzapiMessage {
+    /// A text message from `from` (a customer JID) in the 1:1 chat with them.
+    #[must_use]
+    pub fn text(from: &str, text: &str) -> Self {
+        Self::new(from, json!({ "conversation": text }))
+    }
+
+    /// A message from `from` carrying `message`.
+    #[must_use]
+    pub fn new(from: &str, message: Value) -> Self {
+        Self {
+            id: String::new(),
+            chat: from.to_owned(),
+            sender: from.to_owned(),
+            sender_alt: String::new(),
+            recipient_alt: String::new(),
+            from_me: false,
+            push_name: "Customer".to_owned(),
+            message,
+            envelope: Map::new(),
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+struct State {
+    webhook: String,
+    events: Vec<String>,
+    connected: bool,
+    logged_in: bool,
+    sends: Vec<WuzapiSend>,
+    media: HashMap<String, (Vec<u8>, String)>,
+    avatars: HashMap<String, String>,
+    not_on_whatsapp: Vec<String>,
+}
+
+#[derive(Debug)]
+struct Core {
+    config: FakeWuzapiConfig,
+    state: Mutex<State>,
+    webhooks: Dispatcher,
+}
+
+impl Core {
+    fn state(&self) -> MutexGuard<'_, State> {
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// A running fake wuzapi instance. Stops when dropped.
+#[derive(Debug)]
+pub struct FakeWuzapi {
+    core: Arc<Core>,
+    shared: Arc<Shared>,
+    running: Running,
+}
+
+impl FakeWuzapi {
+    /// Starts the fake: connected and logged in, no webhook configured.
+    ///
+    /// # Errors
+    /// When the address cannot be bound.
+    pub async fn start(config: FakeWuzapiConfig) -> std::io::Result<Self> {
+        let core = Arc::new(Core {
+            webhooks: Dispatcher::start(DispatchOptions {
+                order: config.order,
+                duplicate_every: config.duplicate_every,
+                delay: config.delay,
+                timeout: Duration::from_secs(30),
+            }),
+            state: Mutex::new(State {
+                connected: true,
+                logged_in: true,
+                ..State::default()
+            }),
+            config: config.clone(),
+        });
+        let shared = Arc::new(Shared::new(config.log_requests));
+        let handler_core = Arc::clone(&core);
+        let handler: server::Handler = Arc::new(move |req| {
+            let core = Arc::clone(&handler_core);
+            Box::pin(async move { handle(&core, &req) })
+        });
+        let running = server::serve(config.addr, Arc::clone(&shared), handler).await?;
+        Ok(Self {
+            core,
+            shared,
+            running,
+        })
+    }
+
+    /// Base URL.
+    #[must_use]
+    pub fn url(&self) -> String {
+        format!("http://{}", self.running.addr)
+    }
+
+    /// The instance token.
+    #[must_use]
+    pub fn token(&self) -> &str {
+        &self.core.config.token
+    }
+
+    /// Failure injection.
+    #[must_use]
+    pub fn faults(&self) -> &Faults {
+        &self.shared.faults
+    }
+
+    /// Every request received.
+    #[must_use]
+    pub fn requests(&self) -> Vec<LoggedRequest> {
+        self.shared
+            .log
+            .lock()
+            .map(|l| l.clone())
+            .unwrap_or_default()
+    }
+
+    /// Requests no route matched.
+    #[must_use]
+    pub fn unexpected_requests(&self) -> Vec<LoggedRequest> {
+        self.requests()
+            .into_iter()
+            .filter(|r| r.unexpected)
+            .collect()
+    }
+
+    /// Sends accepted so far.
+    #[must_use]
+    pub fn sends(&self) -> Vec<WuzapiSend> {
+        self.core.state().sends.clone()
+    }
+
+    /// The webhook URL and subscribed events as configured through the API.
+    #[must_use]
+    pub fn webhook(&self) -> (String, Vec<String>) {
+        let state = self.core.state();
+        (state.webhook.clone(), state.events.clone())
+    }
+
+    /// Points webhooks at `url` for `events` (as an operator would).
+    pub fn set_webhook(&self, url: &str, events: &[&str]) {
+        let mut state = self.core.state();
+        state.webhook = url.to_owned();
+        state.events = events.iter().map(|e| (*e).to_owned()).collect();
+    }
+
+    /// Logs the session in or out (`false`: sends fail with `no session`).
+    pub fn set_logged_in(&self, logged_in: bool) {
+        let mut state = self.core.state();
+        state.logged_in = logged_in;
+        state.connected = logged_in;
+    }
+
+    /// Gives `jid` a profile picture URL.
+    pub fn set_avatar(&self, jid: &str, url: &str) {
+        self.core
+            .state()
+            .avatars
+            .insert(jid.to_owned(), url.to_owned());
+    }
+
+    /// Makes `phone` (digits) unknown to WhatsApp for `/user/check`.
+    pub fn set_not_on_whatsapp(&self, phone: &str) {
+        self.core.state().not_on_whatsapp.push(phone.to_owned());
+    }
+
+    /// Stores media and returns the `<kind>Message` keys object that downloads it through
+    /// `/chat/download{kind}`.
+    pub fn store_media(&self, bytes: &[u8], mime: &str) -> Value {
+        let direct_path = format!("/v/t62.7118-24/{}.enc", random::base58(20));
+        self.core
+            .state()
+            .media
+            .insert(direct_path.clone(), (bytes.to_vec(), mime.to_owned()));
+        json!({
+            "URL": format!("https://mmg.whatsapp.net{direct_path}"),
+            "directPath": direct_path,
+            "mediaKey": STANDARD.encode(random::base58(32)),
+            "fileEncSHA256": STANDARD.encode(random::base58(32)),
+            "fileSHA256": STANDARD.encode(random::base58(32)),
+            "fileLength": bytes.len(),
+            "mimetype": mime,
+        })
+    }
+
+    /// Emits a `Message` webhook; returns its id.
+    pub fn emit_message(&self, message: WuzapiMessage) -> String {
+        let id = if message.id.is_empty() {
+            format!("3EB0{}", random::hex(10))
+        } else {
+            message.id
+        };
+        let is_group = message.chat.ends_with("@g.us");
+        let info = json!({
+            "Chat": message.chat, "Sender": message.sender, "IsFromMe": message.from_me, "IsGroup": is_group,
+            "AddressingMode": if message.sender.ends_with("@lid") { "lid" } else { "pn" },
+            "SenderAlt": message.sender_alt, "RecipientAlt": message.recipient_alt,
+            "BroadcastListOwner": "", "BroadcastRecipients": null, "ID": id, "ServerID": 0,
+            "Type": "text", "PushName": message.push_name, "Timestamp": rfc3339_now(), "Category": "",
+            "Multicast": false, "MediaType": "", "Edit": "", "VerifiedName": null, "DeviceSentMeta": null,
+        });
+        let event = json!({
+            "Info": info, "Message": message.message, "IsEphemeral": false, "IsViewOnce": false,
+            "IsViewOnceV2": false, "IsViewOnceV2Extension": false, "IsDocumentWithCaption": false,
+            "IsLottieSticker": false, "IsBotInvoke": false, "IsEdit": false, "SourceWebMsg": null,
+            "UnavailableRequestID": "", "RetryCount": 0, "NewsletterMeta": null, "RawMessage": message.message,
+        });
+        self.emit("Message", event, message.envelope);
+        id
+    }
+
+    /// Emits a `ReadReceipt` webhook (`state` `Read`, `ReadSelf` or `Delivered`).
+    pub fn emit_receipt(&self, chat: &str, message_ids: &[&str], state: &str) {
+        let event = json!({
+            "Chat": chat, "Sender": chat, "IsFromMe": false, "IsGroup": chat.ends_with("@g.us"),
+            "AddressingMode": "", "SenderAlt": "", "RecipientAlt": "", "BroadcastListOwner": "",
+            "BroadcastRecipients": null, "MessageIDs": message_ids, "Timestamp": rfc3339_now(),
+            "Type": if state == "Read" { "read" } else { "" }, "MessageSender": "",
+        });
+        let mut envelope = Map::new();
+        envelope.insert("state".into(), json!(state));
+        self.emit("ReadReceipt", event, envelope);
+    }
+
+    /// Emits any event type with a whatsmeow event body and extra envelope keys.
+    pub fn emit(&self, event_type: &str, event: Value, envelope: Map<String, Value>) {
+        let (url, subscribed) = {
+            let state = self.core.state();
+            let subscribed = state.events.iter().any(|e| e == event_type || e == "All");
+            (state.webhook.clone(), subscribed)
+        };
+        if url.is_empty() || !subscribed {
+            return;
+        }
+        let config = &self.core.config;
+        let mut post_map = envelope;
+        post_map.insert("type".into(), json!(event_type));
+        post_map.insert("event".into(), event);
+        let json_data = sorted(&Value::Object(post_map));
+        let (content_type, body) = match config.format {
+            WuzapiFormat::Json => {
+                let mut top = json_data.as_object().cloned().unwrap_or_default();
+                top.insert("instanceName".into(), json!(config.instance_name));
+                top.insert("userID".into(), json!(config.user_id));
+                ("application/json", sorted(&Value::Object(top)).to_string())
+            }
+            WuzapiFormat::Form | WuzapiFormat::LegacyForm => {
+                let mut form = form_urlencoded::Serializer::new(String::new());
+                if config.format == WuzapiFormat::Form {
+                    form.append_pair("instanceName", &config.instance_name);
+                    form.append_pair("jsonData", &json_data.to_string());
+                    form.append_pair("userID", &config.user_id);
+                } else {
+                    form.append_pair("jsonData", &json_data.to_string());
+                    form.append_pair("token", &config.token);
+                }
+                ("application/x-www-form-urlencoded", form.finish())
+            }
+        };
+        let mut headers = vec![("content-type".to_owned(), content_type.to_owned())];
+        if let Some(key) = config
+            .hmac_key
+            .as_deref()
+            .and_then(|k| Secret::from_bytes(k).ok())
+        {
+            headers.push((
+                "x-hmac-signature".to_owned(),
+                Keyring::new(&key).sign_plain_hex(body.as_bytes()),
+            ));
+        }
+        self.core.webhooks.post(Post {
+            url,
+            event: event_type.to_owned(),
+            headers,
+            body: Bytes::from(body),
+            on_failure: None,
+        });
+    }
+
+    /// Webhook deliveries attempted.
+    #[must_use]
+    pub fn webhook_deliveries(&self) -> Vec<WebhookDelivery> {
+        self.core.webhooks.deliveries()
+    }
+
+    /// Waits until every queued webhook was attempted; `false` on timeout.
+    pub async fn wait_for_webhooks(&self, timeout: Duration) -> bool {
+        self.core.webhooks.wait_idle(timeout).await
+    }
+}
+
+fn rfc3339_now() -> String {
+    let secs = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64());
+    let iso = crate::chatwoot::iso(secs);
+    // Go's time.RFC3339: seconds precision.
+    format!("{}Z", iso.split('.').next().unwrap_or(&iso))
+}
+
+/// Go marshals maps with sorted keys (serde_json's map is ordered by insertion unless sorted).
+fn sorted(value: &Value) -> Value {
+    match value {
+        Value::Object(map) => {
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort();
+            Value::Object(
+                keys.into_iter()
+                    .map(|k| (k.clone(), sorted(&map[k])))
+                    .collect(),
+            )
+        }
+        Value::Array(items) => Value::Array(items.iter().map(sorted).collect()),
+        other => other.clone(),
+    }
+}
+
+fn envelope(status: StatusCode, data: &Value) -> Reply {
+    Reply::Send(json_response(
+        status,
+        &json!({ "code": status.as_u16(), "data": data, "success": true }),
+    ))
+}
+
+fn fail(status: StatusCode, error: &str) -> Reply {
+    Reply::Send(json_response(
+        status,
+        &json!({ "code": status.as_u16(), "error": error, "success": false }),
+    ))
+}
+
+/// Go's `encoding/json` matches keys case-insensitively.
+fn field<'a>(body: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
+    body.iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v)
+}
+
+fn field_str<'a>(body: &'a Map<String, Value>, name: &str) -> Option<&'a str> {
+    field(body, name)
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+}
+
+/// wuzapi's `parseJID`: digits (optionally with `+`) or a full JID.
+fn valid_phone(phone: &str) -> bool {
+    match phone.split_once('@') {
+        Some((user, server)) => {
+            !user.is_empty()
+                && ["s.whatsapp.net", "g.us", "lid", "newsletter", "broadcast"].contains(&server)
+        }
+        None => {
+            let digits = phone.trim_start_matches('+');
+            !digits.is_empty() && digits.chars().all(|c| c.is_ascii_digit())
+        }
+    }
+}
+
+fn handle(core: &Core, req: &FakeRequest) -> Reply {
+    let token = req
+        .header("token")
+        .map(str::to_owned)
+        .or_else(|| req.query_param("token"));
+    if token.as_deref() != Some(core.config.token.as_str()) {
+        return fail(StatusCode::UNAUTHORIZED, "unauthorized");
+    }
+    let path = req.path.trim_end_matches('/');
+    if req.method == Method::GET {
+        return match path {
+            "/session/status" => {
+                let state = core.state();
+                envelope(
+                    StatusCode::OK,
+                    &json!({
+                        "id": core.config.user_id, "name": core.config.instance_name, "connected": state.connected,
+                        "loggedIn": state.logged_in, "token": core.config.token, "jid": core.config.own_jid,
+                        "webhook": state.webhook, "events": state.events.join(","), "proxy_url": "", "qrcode": "",
+                        "history": 0, "hmac_configured": core.config.hmac_key.is_some(),
+                    }),
+                )
+            }
+            "/webhook" => {
+                let state = core.state();
+                envelope(
+                    StatusCode::OK,
+                    &json!({ "webhook": state.webhook, "subscribe": state.events }),
+                )
+            }
+            _ => Reply::Unrouted(fail(StatusCode::NOT_FOUND, "not found").into_response()),
+        };
+    }
+    let Ok(Value::Object(body)) = serde_json::from_slice::<Value>(&req.body) else {
+        return fail(StatusCode::BAD_REQUEST, "could not decode Payload");
+    };
+    match (req.method.clone(), path) {
+        (Method::PUT, "/webhook") => {
+            let active = field(&body, "active")
+                .and_then(Value::as_bool)
+                .unwrap_or(false);
+            let mut state = core.state();
+            state.webhook = if active {
+                field_str(&body, "webhook").unwrap_or_default().to_owned()
+            } else {
+                String::new()
+            };
+            if let Some(events) = field(&body, "events").and_then(Value::as_array) {
+                state.events = events
+                    .iter()
+                    .filter_map(|e| e.as_str().map(str::to_owned))
+                    .collect();
+            }
+            envelope(
+                StatusCode::OK,
+                &json!({ "webhook": state.webhook, "events": state.events, "active": active }),
+            )
+        }
+        (Method::POST, "/webhook") => {
+            let mut state = core.state();
+            // Only `webhookurl` is read; a `webhook` key stores an empty URL (spec §2.1).
+            state.webhook = field_str(&body, "webhookurl")
+                .unwrap_or_default()
+                .to_owned();
+            if let Some(events) = field(&body, "events").and_then(Value::as_array) {
+                state.events = events
+                    .iter()
+                    .filter_map(|e| e.as_str().map(str::to_owned))
+                    .collect();
+            }
+            envelope(StatusCode::OK, &json!({ "webhook": state.webhook }))
+        }
+        (Method::POST, "/session/connect") => {
+            let mut state = core.state();
+            state.events = field(&body, "Subscribe")
+                .and_then(Value::as_array)
+                .map(|e| {
+                    e.iter()
+                        .filter_map(|x| x.as_str().map(str::to_owned))
+                        .collect()
+                })
+                .unwrap_or_default();
+            if state.connected {
+                return fail(StatusCode::INTERNAL_SERVER_ERROR, "already connected");
+            }
+            state.connected = true;
+            envelope(
+                StatusCode::OK,
+                &json!({ "details": "Connected!", "events": state.events.join(","), "jid": core.config.own_jid, "webhook": state.webhook }),
+            )
+        }
+        (Method::POST, p) if p.starts_with("/chat/download") => {
+            let direct_path = field_str(&body, "DirectPath").unwrap_or_default();
+            match core.state().media.get(direct_path) {
+                Some((bytes, mime)) => envelope(
+                    StatusCode::OK,
+                    &json!({ "Mimetype": mime, "Data": format!("data:{mime};base64,{}", STANDARD.encode(bytes)) }),
+                ),
+                None => fail(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "failed to download media",
+                ),
+            }
+        }
+        (Method::POST, "/user/check") => {
+            let state = core.state();
+            let users: Vec<Value> = field(&body, "Phone").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str).map(|q| {
+                let digits: String = q.chars().filter(char::is_ascii_digit).collect();
+                let on = !state.not_on_whatsapp.contains(&digits);
+                json!({ "Query": q, "IsInWhatsapp": on, "JID": if on { format!("{digits}@s.whatsapp.net") } else { String::new() }, "VerifiedName": "" })
+            }).collect();
+            envelope(StatusCode::OK, &json!({ "Users": users }))
+        }
+        (Method::POST, "/user/info") => {
+            let Some(phones) = field(&body, "Phone").and_then(Value::as_array) else {
+                return fail(StatusCode::BAD_REQUEST, "missing Phone in Payload");
+            };
+            let mut users = Map::new();
+            for phone in phones.iter().filter_map(Value::as_str) {
+                if !phone.contains('@') {
+                    return fail(StatusCode::BAD_REQUEST, "could not parse Phone");
+                }
+                users.insert(phone.to_owned(), json!({ "VerifiedName": null, "Status": "", "PictureID": "", "Devices": [], "LID": "" }));
+            }
+            envelope(StatusCode::OK, &json!({ "Users": users }))
+        }
+        (Method::POST, "/user/avatar") => {
+            let phone = field_str(&body, "Phone").unwrap_or_default();
+            match core.state().avatars.get(phone) {
+                Some(url) => envelope(
+                    StatusCode::OK,
+                    &json!({ "url": url, "id": "1", "type": "image", "direct_path": "/x" }),
+                ),
+                None => fail(StatusCode::INTERNAL_SERVER_ERROR, "no avatar found"),
+            }
+        }
+        (Method::POST, p) => send_like(core, p, &body),
+        _ => Reply::Unrouted(fail(StatusCode::NOT_FOUND, "not found").into_response()),
+    }
+}
+
+/// Every endpoint that acts in a chat: validation as in the real handlers, then a record.
+fn send_like(core: &Core, path: &str, body: &Map<String, Value>) -> Reply {
+    let required: &[&str] = match path {
+        "/chat/send/text" => &["Phone", "Body"],
+        "/chat/send/image" => &["Phone", "Image"],
+        "/chat/send/audio" => &["Phone", "Audio"],
+        "/chat/send/video" => &["Phone", "Video"],
+        "/chat/send/document" => &["Phone", "Document", "FileName"],
+        "/chat/send/sticker" => &["Phone", "Sticker"],
+        "/chat/send/location" => &["Phone"],
+        "/chat/send/contact" => &["Phone", "Name", "Vcard"],
+        "/chat/react" => &["Phone", "Body", "Id"],
+        "/chat/send/edit" => &["Phone", "Body", "Id"],
+        "/chat/delete" => &["Phone", "Id"],
+        "/chat/markread" => &["Id"],
+        "/chat/presence" => &["Phone", "State"],
+        _ => return Reply::Unrouted(fail(StatusCode::NOT_FOUND, "not found").into_response()),
+    };
+    for name in required {
+        let present = match field(body, name) {
+            Some(Value::String(s)) => !s.is_empty(),
+            Some(Value::Array(a)) => !a.is_empty(),
+            Some(Value::Null) | None => false,
+            Some(_) => true,
+        };
+        if !present {
+            return fail(
+                StatusCode::BAD_REQUEST,
+                &format!("missing {name} in Payload"),
+            );
+        }
+    }
+    let phone = field_str(body, "Phone")
+        .or_else(|| field_str(body, "ChatPhone"))
+        .unwrap_or_default()
+        .to_owned();
+    if !phone.is_empty() && !valid_phone(&phone) {
+        return fail(StatusCode::BAD_REQUEST, "could not parse Phone");
+    }
+    for (name, prefix) in [
+        ("Image", "data:image/"),
+        ("Audio", "data:audio/"),
+        ("Video", "data:video/"),
+        ("Document", "data:"),
+        ("Sticker", "data:"),
+    ] {
+        if let Some(data) = field_str(body, name) {
+            let is_url = data.starts_with("http://") || data.starts_with("https://");
+            let decodes = data
+                .split_once(";base64,")
+                .is_some_and(|(_, b)| STANDARD.decode(b).is_ok());
+            if !(is_url || data.starts_with(prefix) && decodes) {
+                return fail(
+                    StatusCode::BAD_REQUEST,
+                    &format!(
+                        "{} data should start with \"{prefix}…;base64,\"",
+                        name.to_lowercase()
+                    ),
+                );
+            }
+        }
+    }
+    if path == "/chat/send/location" {
+        for name in ["Latitude", "Longitude"] {
+            if field(body, name)
+                .and_then(Value::as_f64)
+                .is_none_or(|v| v == 0.0)
+            {
+                return fail(
+                    StatusCode::BAD_REQUEST,
+                    &format!("missing {name} in Payload"),
+                );
+            }
+        }
+    }
+    if let Some(Value::Object(context)) = field(body, "ContextInfo") {
+        let stanza = field_str(context, "StanzaId").is_some();
+        let participant = field_str(context, "Participant").is_some();
+        if stanza != participant {
+            return fail(
+                StatusCode::BAD_REQUEST,
+                "missing StanzaId or Participant in ContextInfo",
+            );
+        }
+    }
+    let mut state = core.state();
+    if !state.logged_in {
+        return fail(StatusCode::INTERNAL_SERVER_ERROR, "no session");
+    }
+    let id = field_str(body, "Id")
+        .filter(|_| matches!(path, "/chat/react" | "/chat/send/edit" | "/chat/delete"))
+        .map_or_else(
+            || format!("3EB0{}", random::hex(10)),
+            |i| i.trim_start_matches("me:").to_owned(),
+        );
+    state.sends.push(WuzapiSend {
+        endpoint: path.to_owned(),
+        phone,
+        body: Value::Object(body.clone()),
+        id: id.clone(),
+    });
+    let timestamp = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let details = match path {
+        "/chat/delete" => "Deleted",
+        "/chat/markread" => "Message(s) marked as read",
+        "/chat/presence" => "Chat presence set successfuly",
+        _ => "Sent",
+    };
+    envelope(
+        StatusCode::OK,
+        &json!({ "Details": details, "Timestamp": timestamp, "Id": id }),
+    )
+}
+
+impl Reply {
+    /// The response inside a reply.
+    pub(crate) fn into_response(self) -> http::Response<http_body_util::Full<Bytes>> {
+        match self {
+            Self::Send(r) | Self::Unrouted(r) => r,
+        }
+    }
+}
