@@ -15,6 +15,9 @@ pub enum FaultAction {
     Reset,
     /// Wait, then handle the request normally.
     Delay(Duration),
+    /// Handle the request (state changes, webhooks), then close the connection without
+    /// answering: the caller cannot know it worked (a crash right after the upstream call).
+    ResetAfter,
 }
 
 #[derive(Debug, Clone)]

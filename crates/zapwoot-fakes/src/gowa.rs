@@ -338,6 +338,11 @@ impl FakeGowa {
             .unwrap_or_default()
     }
 
+    /// Stops serving: new connections are refused.
+    pub fn shutdown(&self) {
+        self.running.shutdown();
+    }
+
     /// Webhook deliveries attempted.
     #[must_use]
     pub fn webhook_deliveries(&self) -> Vec<WebhookDelivery> {

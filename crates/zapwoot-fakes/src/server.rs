@@ -248,6 +248,12 @@ async fn respond(
             return Ok(plain(status, body));
         }
         Some(crate::FaultAction::Delay(delay)) => tokio::time::sleep(delay).await,
+        Some(crate::FaultAction::ResetAfter) => {
+            let logged = request.clone();
+            let _ = handler(request).await;
+            shared.record(logged, None, false);
+            return Err(ConnectionReset);
+        }
         None => {}
     }
     let logged = shared.log_requests.then(|| request.clone());

@@ -407,6 +407,11 @@ impl FakeWuzapi {
         });
     }
 
+    /// Stops serving: new connections are refused.
+    pub fn shutdown(&self) {
+        self.running.shutdown();
+    }
+
     /// Webhook deliveries attempted.
     #[must_use]
     pub fn webhook_deliveries(&self) -> Vec<WebhookDelivery> {

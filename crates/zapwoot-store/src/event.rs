@@ -96,6 +96,9 @@ pub struct NewEvent {
     pub content_type: String,
     /// The raw request body, byte for byte.
     pub body: Vec<u8>,
+    /// Not claimable before this time (unix milliseconds); `None` = at once. Used to re-queue
+    /// an event behind later ones of its lane (a receipt that arrived before its message).
+    pub not_before_ms: Option<i64>,
 }
 
 impl NewEvent {
@@ -116,6 +119,7 @@ impl NewEvent {
             lane: lane.into(),
             content_type: String::new(),
             body: body.into(),
+            not_before_ms: None,
         }
     }
 }

@@ -230,6 +230,20 @@ pub struct Identity {
     pub updated_at_ms: i64,
 }
 
+impl Identity {
+    /// An identity value from a record known to be stored under `id` (times unknown: 0).
+    #[must_use]
+    pub fn from_record(id: i64, mut record: IdentityRecord) -> Self {
+        record.id = Some(id);
+        Self {
+            id,
+            record,
+            created_at_ms: 0,
+            updated_at_ms: 0,
+        }
+    }
+}
+
 /// A conversation mapping to write.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]

@@ -30,7 +30,7 @@ impl Store {
             content_type: event.content_type,
             body: event.body,
             received_at: now,
-            next_attempt_at: now,
+            next_attempt_at: event.not_before_ms.unwrap_or(now),
         };
         self.inner.ingest.submit(row).await
     }

@@ -1,0 +1,311 @@
+//! [`Engine`]: claims stored events lane by lane and turns them into effects.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use tokio::sync::{Notify, watch};
+use tokio::task::JoinSet;
+use zapwoot_store::{ClaimedEvent, Effect, NewEvent, Source, Store};
+
+use crate::error::Failure;
+use crate::{Activity, ActivityBus, InstanceRuntime, RetryPolicy, inbound, outbound};
+
+/// What processing an event achieved.
+#[derive(Debug)]
+pub(crate) enum Outcome {
+    /// Effects written in the same transaction that marks the event done.
+    Done(Vec<Effect>),
+    /// Deliberately nothing (echo, duplicate, filtered).
+    Ignored(String),
+}
+
+/// State shared by the steps of one event.
+pub(crate) struct Ctx<'a> {
+    pub(crate) store: &'a Store,
+    pub(crate) rt: &'a InstanceRuntime,
+    pub(crate) policy: &'a RetryPolicy,
+    pub(crate) attempt: i32,
+    /// Times this event was already deferred behind later ones.
+    pub(crate) waits: i32,
+    pub(crate) activities: Vec<Activity>,
+}
+
+impl Ctx<'_> {
+    /// A Chatwoot client, after a rate-limit permit.
+    pub(crate) async fn chatwoot(&self) -> &dyn crate::ChatwootApi {
+        self.rt.chatwoot_permit().await;
+        self.rt.chatwoot.as_ref()
+    }
+
+    /// May this event still wait for something that has not arrived?
+    pub(crate) fn may_wait(&self) -> bool {
+        self.waits < self.policy.max_waits
+    }
+
+    /// Is this the last attempt before the event is dead-lettered?
+    pub(crate) fn last_attempt(&self) -> bool {
+        self.attempt >= self.policy.max_attempts
+    }
+
+    pub(crate) fn activity(&mut self, kind: &str, data: serde_json::Value) {
+        self.activities
+            .push(Activity::new(kind, &self.rt.name, data));
+    }
+}
+
+/// The sync engine. Cheap to share (`Arc`); runs any number of workers.
+#[derive(Debug)]
+pub struct Engine {
+    store: Store,
+    runtimes: RwLock<HashMap<i64, Arc<InstanceRuntime>>>,
+    activity: ActivityBus,
+    policy: RetryPolicy,
+    owner: String,
+    wake: Notify,
+    batch: usize,
+    lease: Duration,
+}
+
+impl Engine {
+    /// An engine over `store`, publishing to `activity`.
+    #[must_use]
+    pub fn new(store: Store, activity: ActivityBus) -> Arc<Self> {
+        Self::with_policy(store, activity, RetryPolicy::default())
+    }
+
+    /// An engine with a custom retry policy.
+    #[must_use]
+    pub fn with_policy(store: Store, activity: ActivityBus, policy: RetryPolicy) -> Arc<Self> {
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        Arc::new(Self {
+            store,
+            runtimes: RwLock::new(HashMap::new()),
+            activity,
+            policy,
+            owner: format!("engine-{}-{nanos:x}", std::process::id()),
+            wake: Notify::new(),
+            batch: 64,
+            lease: Duration::from_secs(300),
+        })
+    }
+
+    /// The activity bus.
+    #[must_use]
+    pub fn activity(&self) -> &ActivityBus {
+        &self.activity
+    }
+
+    /// The store.
+    #[must_use]
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Adds or replaces an instance's runtime (workers use it from their next event).
+    pub fn set_runtime(&self, runtime: InstanceRuntime) {
+        if let Ok(mut map) = self.runtimes.write() {
+            map.insert(runtime.id, Arc::new(runtime));
+        }
+        self.wake.notify_waiters();
+    }
+
+    /// Removes an instance's runtime; its events wait until it is back.
+    pub fn remove_runtime(&self, instance_id: i64) {
+        if let Ok(mut map) = self.runtimes.write() {
+            map.remove(&instance_id);
+        }
+    }
+
+    /// The runtime of an instance.
+    #[must_use]
+    pub fn runtime(&self, instance_id: i64) -> Option<Arc<InstanceRuntime>> {
+        self.runtimes
+            .read()
+            .ok()
+            .and_then(|m| m.get(&instance_id).cloned())
+    }
+
+    /// Loads every enabled instance of the store and connects its clients; returns how many.
+    /// Instances that cannot be connected are skipped with a warning.
+    ///
+    /// # Errors
+    /// Store errors.
+    pub async fn load_instances(&self) -> Result<usize, crate::SyncError> {
+        let mut loaded = 0;
+        for instance in self.store.instances().await? {
+            if !instance.config.enabled {
+                self.remove_runtime(instance.id);
+                continue;
+            }
+            match InstanceRuntime::connect(&instance) {
+                Ok(runtime) => {
+                    self.set_runtime(runtime);
+                    loaded += 1;
+                }
+                Err(e) => {
+                    tracing::warn!(instance = %instance.config.name, error = %e, "instance not started")
+                }
+            }
+        }
+        Ok(loaded)
+    }
+
+    /// Tells idle workers new events are waiting.
+    pub fn notify(&self) {
+        self.wake.notify_waiters();
+    }
+
+    /// Runs workers until `shutdown` turns true; in-flight events finish first.
+    pub async fn run(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
+        loop {
+            if *shutdown.borrow() {
+                break;
+            }
+            let done = self.run_once().await;
+            if done == 0 {
+                tokio::select! {
+                    () = self.wake.notified() => {}
+                    () = tokio::time::sleep(Duration::from_millis(100)) => {}
+                    _ = shutdown.changed() => {}
+                }
+            }
+        }
+    }
+
+    /// Claims one batch and processes it; returns how many events were handled.
+    pub async fn run_once(self: &Arc<Self>) -> usize {
+        let claimed = match self.store.claim(&self.owner, self.batch, self.lease).await {
+            Ok(claimed) => claimed,
+            Err(e) => {
+                tracing::warn!(error = %e, "claim failed");
+                return 0;
+            }
+        };
+        let count = claimed.len();
+        let mut tasks = JoinSet::new();
+        for event in claimed {
+            let engine = Arc::clone(self);
+            tasks.spawn(async move { engine.process(event).await });
+        }
+        while tasks.join_next().await.is_some() {}
+        count
+    }
+
+    /// Processes events until none is claimable (tests and one-shot tools).
+    pub async fn drain(self: &Arc<Self>) -> usize {
+        let mut total = 0;
+        loop {
+            let n = self.run_once().await;
+            if n == 0 {
+                return total;
+            }
+            total += n;
+        }
+    }
+
+    async fn process(&self, claimed: ClaimedEvent) {
+        let event = &claimed.event;
+        let lease = &claimed.lease;
+        let Some(runtime) = self.runtime(event.instance_id) else {
+            let retry = SystemTime::now() + Duration::from_secs(5);
+            let _ = self
+                .store
+                .fail(lease, "instance not running", Some(retry), Vec::new())
+                .await;
+            return;
+        };
+        let waits = event
+            .dedupe_key
+            .rsplit_once("#wait")
+            .and_then(|(_, n)| n.parse().ok())
+            .unwrap_or(0);
+        let mut ctx = Ctx {
+            store: &self.store,
+            rt: &runtime,
+            policy: &self.policy,
+            attempt: lease.attempt,
+            waits,
+            activities: Vec::new(),
+        };
+        let body = event.body.clone().unwrap_or_default();
+        let result = match event.source {
+            Source::Gateway => inbound::handle(&mut ctx, &event.content_type, &body).await,
+            Source::Chatwoot => outbound::handle(&mut ctx, &body).await,
+        };
+        let activities = std::mem::take(&mut ctx.activities);
+        let stored = match result {
+            Ok(Outcome::Done(effects)) => self.store.complete(lease, effects).await,
+            Ok(Outcome::Ignored(reason)) => self.store.ignore(lease, &reason).await,
+            Err(Failure::Wait { reason }) => self.defer(&claimed, waits, &reason).await,
+            Err(Failure::Retry {
+                reason,
+                retry_after,
+            }) => {
+                let next = self.policy.next_attempt(lease.attempt, retry_after);
+                self.store
+                    .fail(lease, &reason, next, Vec::new())
+                    .await
+                    .map(drop)
+            }
+            Err(Failure::Permanent { reason }) => self
+                .store
+                .fail(lease, &reason, None, Vec::new())
+                .await
+                .map(drop),
+        };
+        match stored {
+            Ok(()) => {
+                for activity in activities {
+                    self.activity.publish(activity);
+                }
+            }
+            Err(e) => {
+                tracing::warn!(event = event.id, error = %e, "could not record the outcome; the event will be retried")
+            }
+        }
+    }
+
+    /// Re-queues the event behind later events of its lane, after a short delay, and closes
+    /// this copy: a receipt or reaction that came before its message lets the message pass.
+    async fn defer(
+        &self,
+        claimed: &ClaimedEvent,
+        waits: i32,
+        reason: &str,
+    ) -> Result<(), zapwoot_store::StoreError> {
+        let event = &claimed.event;
+        let base = event
+            .dedupe_key
+            .rsplit_once("#wait")
+            .map_or(event.dedupe_key.as_str(), |(b, _)| b);
+        let delay = self
+            .policy
+            .wait_delay
+            .saturating_mul(u32::try_from(waits + 1).unwrap_or(1));
+        let not_before = SystemTime::now() + delay;
+        let mut copy = NewEvent::new(
+            event.instance_id,
+            event.source,
+            format!("{base}#wait{}", waits + 1),
+            event.lane.clone(),
+            event.body.clone().unwrap_or_default(),
+        );
+        copy.kind.clone_from(&event.kind);
+        copy.content_type.clone_from(&event.content_type);
+        copy.not_before_ms = Some(
+            i64::try_from(
+                not_before
+                    .duration_since(UNIX_EPOCH)
+                    .map_or(0, |d| d.as_millis()),
+            )
+            .unwrap_or(i64::MAX),
+        );
+        self.store.record_inbound(copy).await?;
+        self.store
+            .ignore(&claimed.lease, &format!("deferred: {reason}"))
+            .await
+    }
+}

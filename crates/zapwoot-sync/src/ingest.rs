@@ -1,0 +1,134 @@
+//! Turning webhook bytes into a stored event: verify the signature over the raw body, parse
+//! just enough for the dedupe key and the lane, and build the [`NewEvent`] to record. No HTTP.
+
+use zapwoot_gateway::{GatewayKind, gowa, wuzapi};
+use zapwoot_signing::VerifyError;
+use zapwoot_store::{NewEvent, Source, Store};
+
+use crate::InstanceRuntime;
+
+/// Why a webhook is refused. Maps to 401 (signature) or 400 (body); never echoes secrets.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum IngestError {
+    /// Signature missing or wrong.
+    #[error("signature rejected: {0}")]
+    Unauthorized(#[from] VerifyError),
+    /// The body is not a webhook of the expected kind.
+    #[error("malformed webhook: {0}")]
+    Malformed(String),
+    /// The store could not be read to find the lane.
+    #[error(transparent)]
+    Store(#[from] zapwoot_store::StoreError),
+}
+
+/// Headers the ingest needs (values as raw bytes).
+#[derive(Debug, Clone, Copy, Default)]
+#[non_exhaustive]
+pub struct WebhookHeaders<'a> {
+    /// `Content-Type`.
+    pub content_type: &'a str,
+    /// The gateway's signature header (`x-hmac-signature` or `X-Hub-Signature-256`).
+    pub gateway_signature: Option<&'a [u8]>,
+    /// `X-Chatwoot-Signature`.
+    pub chatwoot_signature: Option<&'a [u8]>,
+    /// `X-Chatwoot-Timestamp`.
+    pub chatwoot_timestamp: Option<&'a [u8]>,
+}
+
+/// A gateway webhook, verified and ready to record, and the GOWA device it names.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct PreparedEvent {
+    /// The event to record.
+    pub event: NewEvent,
+    /// GOWA `device_id` (route multi-device servers by it).
+    pub device_id: Option<String>,
+}
+
+/// Verifies and prepares a gateway webhook for `runtime`'s instance.
+///
+/// # Errors
+/// [`IngestError::Unauthorized`] for a missing/wrong signature when the instance has keys;
+/// [`IngestError::Malformed`] when the body does not parse.
+pub fn prepare_gateway(
+    runtime: &InstanceRuntime,
+    headers: WebhookHeaders<'_>,
+    body: &[u8],
+) -> Result<PreparedEvent, IngestError> {
+    let (kind, dedupe_key, lane, device_id) = match runtime.kind {
+        GatewayKind::Gowa => {
+            if let Some(keys) = &runtime.gateway_keys {
+                gowa::verify(keys, headers.gateway_signature, body)?;
+            }
+            let webhook = gowa::parse(body, runtime.own_jid.as_ref())
+                .map_err(|e| IngestError::Malformed(e.to_string()))?;
+            let lane = webhook.events.first().map_or_else(
+                || "_session".to_owned(),
+                zapwoot_gateway::InboundEvent::lane,
+            );
+            (
+                webhook.event_name.clone(),
+                webhook.dedupe_key(),
+                lane,
+                webhook.device_id,
+            )
+        }
+        _ => {
+            if let Some(keys) = &runtime.gateway_keys {
+                wuzapi::verify(keys, headers.gateway_signature, body)?;
+            }
+            let webhook = wuzapi::parse(headers.content_type, body)
+                .map_err(|e| IngestError::Malformed(e.to_string()))?;
+            let lane = webhook.events.first().map_or_else(
+                || "_session".to_owned(),
+                zapwoot_gateway::InboundEvent::lane,
+            );
+            (webhook.event_type.clone(), webhook.dedupe_key(), lane, None)
+        }
+    };
+    let mut event = NewEvent::new(runtime.id, Source::Gateway, dedupe_key, lane, body.to_vec());
+    event.kind = kind;
+    event.content_type = headers.content_type.to_owned();
+    Ok(PreparedEvent { event, device_id })
+}
+
+/// Verifies and prepares a Chatwoot webhook. Its lane is the WhatsApp chat of the conversation
+/// when known, so both directions of one chat stay in order.
+///
+/// # Errors
+/// As [`prepare_gateway`], plus [`IngestError::Store`].
+pub async fn prepare_chatwoot(
+    runtime: &InstanceRuntime,
+    store: &Store,
+    headers: WebhookHeaders<'_>,
+    body: &[u8],
+) -> Result<NewEvent, IngestError> {
+    if let Some(keys) = &runtime.chatwoot_keys {
+        keys.verify_chatwoot(headers.chatwoot_signature, headers.chatwoot_timestamp, body)?;
+    }
+    let event = zapwoot_chatwoot::webhook::parse(body)
+        .map_err(|e| IngestError::Malformed(e.to_string()))?;
+    let lane = match event.conversation_id() {
+        Some(conversation) => {
+            let mapped = store
+                .conversation_by_chatwoot_id(
+                    runtime.id,
+                    i64::try_from(conversation).unwrap_or(i64::MAX),
+                )
+                .await?;
+            mapped.map_or_else(|| format!("cw:{conversation}"), |c| c.conversation.chat_jid)
+        }
+        None => "_chatwoot".to_owned(),
+    };
+    let mut new = NewEvent::new(
+        runtime.id,
+        Source::Chatwoot,
+        event.dedupe_key(),
+        lane,
+        body.to_vec(),
+    );
+    new.kind = event.name().to_owned();
+    new.content_type = headers.content_type.to_owned();
+    Ok(new)
+}

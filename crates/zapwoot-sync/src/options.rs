@@ -1,0 +1,96 @@
+//! Per-instance behaviour options (the `options` object of the instance document).
+
+use serde::{Deserialize, Serialize};
+
+/// What to do with WhatsApp messages typed on the phone itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FromMe {
+    /// Mirror as outgoing messages (default).
+    #[default]
+    Outgoing,
+    /// Mirror as private notes.
+    PrivateNote,
+    /// Ignore.
+    Ignore,
+}
+
+/// Which Chatwoot conversation a new WhatsApp message goes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConversationPolicy {
+    /// The latest conversation of the chat unless resolved; else a new one (default).
+    #[default]
+    ReuseOpen,
+    /// Always the latest conversation (Chatwoot reopens it).
+    Reopen,
+    /// A new conversation whenever the latest was resolved (same as `reuse_open`, never
+    /// adopting conversations the bridge did not create).
+    NewAfterResolved,
+}
+
+/// What a WhatsApp "delete for everyone" does in Chatwoot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RevokePolicy {
+    /// Delete the mapped Chatwoot message (default).
+    #[default]
+    Delete,
+    /// Keep it and add a private note.
+    Note,
+}
+
+/// Instance options. Unknown keys are ignored; missing keys take defaults.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+#[non_exhaustive]
+pub struct InstanceOptions {
+    /// Prefix agent messages with `*Agent name*:`.
+    pub sign_agent_name: bool,
+    /// Conversation policy.
+    pub conversation: ConversationPolicy,
+    /// Bridge group chats.
+    pub groups: bool,
+    /// In groups, prefix each message with the sender's name and number.
+    pub group_sender_prefix: bool,
+    /// Messages typed on the phone.
+    pub from_me: FromMe,
+    /// Chats to ignore (exact JIDs).
+    pub ignore_jids: Vec<String>,
+    /// Mark the chat read on WhatsApp when an agent replies.
+    pub mark_read_on_reply: bool,
+    /// Revokes.
+    pub revoke: RevokePolicy,
+    /// Largest media file carried, in bytes (default 40 MiB).
+    pub max_media_bytes: u64,
+    /// Chatwoot requests per second for this instance (token bucket).
+    pub chatwoot_rate_per_second: u32,
+    /// Concurrent calls to the gateway.
+    pub gateway_concurrency: u32,
+}
+
+impl Default for InstanceOptions {
+    fn default() -> Self {
+        Self {
+            sign_agent_name: true,
+            conversation: ConversationPolicy::ReuseOpen,
+            groups: true,
+            group_sender_prefix: true,
+            from_me: FromMe::Outgoing,
+            ignore_jids: Vec::new(),
+            mark_read_on_reply: true,
+            revoke: RevokePolicy::Delete,
+            max_media_bytes: 40 * 1024 * 1024,
+            chatwoot_rate_per_second: 40,
+            gateway_concurrency: 4,
+        }
+    }
+}
+
+impl InstanceOptions {
+    /// Reads options from the instance document's JSON (defaults for anything missing).
+    #[must_use]
+    pub fn from_json(value: &serde_json::Value) -> Self {
+        serde_json::from_value(value.clone()).unwrap_or_default()
+    }
+}

@@ -1,0 +1,352 @@
+//! Chatwoot → WhatsApp.
+
+use serde_json::json;
+use zapwoot_chatwoot::markdown::markdown_to_whatsapp;
+use zapwoot_chatwoot::webhook::{self, Event, Sender, WebhookMessage};
+use zapwoot_chatwoot::{Attachment, MessageStatus};
+use zapwoot_gateway::{File, Jid, MessageRef, Outgoing, OutgoingBody};
+use zapwoot_store::{Direction, Effect, MessageState, NewMessage};
+
+use crate::engine::{Ctx, Outcome};
+use crate::error::Failure;
+use crate::inbound::{is_own_source, is_sendable};
+
+pub(crate) async fn handle(ctx: &mut Ctx<'_>, body: &[u8]) -> Result<Outcome, Failure> {
+    let event = webhook::parse(body)
+        .map_err(|e| Failure::permanent(format!("unparseable Chatwoot webhook: {e}")))?;
+    match &event {
+        Event::MessageCreated(m) => send(ctx, m).await,
+        Event::MessageUpdated(m) if m.is_deleted() => revoke(ctx, m).await,
+        Event::ConversationStatusChanged(c) | Event::ConversationUpdated(c) => {
+            let Some(mut mapped) = ctx
+                .store
+                .conversation_by_chatwoot_id(ctx.rt.id, i64::try_from(c.id).unwrap_or(i64::MAX))
+                .await?
+            else {
+                return Ok(Outcome::Ignored("conversation not bridged".into()));
+            };
+            if mapped.conversation.status == c.status.as_str() {
+                return Ok(Outcome::Ignored("status unchanged".into()));
+            }
+            mapped.conversation.status = c.status.as_str().to_owned();
+            ctx.activity(
+                "conversation.status",
+                json!({ "chatwoot_conversation_id": c.id, "status": c.status.as_str() }),
+            );
+            Ok(Outcome::Done(vec![Effect::Conversation(
+                mapped.conversation,
+            )]))
+        }
+        other => Ok(Outcome::Ignored(format!("{} is not bridged", other.name()))),
+    }
+}
+
+/// The WhatsApp chat of a Chatwoot conversation: the mapping, else the contact inbox's
+/// `source_id` (the bridge's source ids are JIDs), else the contact's phone.
+async fn chat_of(ctx: &Ctx<'_>, m: &WebhookMessage) -> Result<Jid, Failure> {
+    let conversation = m
+        .conversation_id()
+        .ok_or_else(|| Failure::permanent("message without a conversation"))?;
+    if let Some(mapped) = ctx
+        .store
+        .conversation_by_chatwoot_id(ctx.rt.id, i64::try_from(conversation).unwrap_or(i64::MAX))
+        .await?
+        && let Ok(jid) = Jid::parse(&mapped.conversation.chat_jid)
+    {
+        return Ok(jid);
+    }
+    let c = m.conversation.as_ref();
+    let source = c
+        .and_then(|c| c.contact_inbox.as_ref())
+        .and_then(|ci| ci.source_id.as_deref());
+    if let Some(jid) = source
+        .and_then(|s| Jid::parse(s).ok())
+        .filter(|j| j.is_user() || j.is_lid() || j.is_group())
+    {
+        return Ok(jid);
+    }
+    let phone = c.and_then(|c| match &c.meta.sender {
+        Some(Sender::Contact(contact)) => contact.phone_number.clone(),
+        _ => None,
+    });
+    phone.and_then(|p| Jid::from_phone(&p).ok()).ok_or_else(|| {
+        Failure::permanent(
+            "the conversation has no WhatsApp chat (no mapping, JID source id or phone)",
+        )
+    })
+}
+
+async fn send(ctx: &mut Ctx<'_>, m: &WebhookMessage) -> Result<Outcome, Failure> {
+    if !is_sendable(&m.message_type) {
+        return Ok(Outcome::Ignored(
+            "only outgoing and template messages go to WhatsApp".into(),
+        ));
+    }
+    if m.private {
+        return Ok(Outcome::Ignored("private note".into()));
+    }
+    if is_own_source(m.source_id.as_deref()) {
+        return Ok(Outcome::Ignored(
+            "echo of a message the bridge created".into(),
+        ));
+    }
+    let existing = ctx
+        .store
+        .messages_by_chatwoot_id(ctx.rt.id, i64::try_from(m.id).unwrap_or(i64::MAX))
+        .await?;
+    if existing.iter().any(|x| {
+        x.message.direction == Direction::Incoming
+            || x.message
+                .wa_message_id
+                .as_deref()
+                .is_some_and(|w| w.contains(':'))
+    }) {
+        return Ok(Outcome::Ignored(
+            "echo of a message the bridge created".into(),
+        ));
+    }
+    let chat = chat_of(ctx, m).await?;
+    let parts = match build_parts(ctx, m).await {
+        Ok(parts) => parts,
+        Err(failure) => return Err(give_up_if_final(ctx, m, failure).await),
+    };
+    let reply = match m.in_reply_to() {
+        Some(cw) => {
+            ctx.store
+                .messages_by_chatwoot_id(ctx.rt.id, i64::try_from(cw).unwrap_or(i64::MAX))
+                .await?
+                .into_iter()
+                .find_map(|x| {
+                    x.message.wa_message_id.clone().map(|wa| {
+                        MessageRef::new(wa, x.message.direction == Direction::Outgoing, None)
+                    })
+                })
+        }
+        None => None,
+    };
+    let conversation = m
+        .conversation_id()
+        .map(|c| i64::try_from(c).unwrap_or(i64::MAX));
+    let mut sent_ids = Vec::new();
+    for (part, body) in parts.into_iter().enumerate() {
+        let part = i32::try_from(part).unwrap_or(i32::MAX);
+        if let Some(done) = existing
+            .iter()
+            .find(|x| x.message.part == part && x.message.state == MessageState::Done)
+        {
+            sent_ids.extend(done.message.wa_message_id.clone());
+            continue;
+        }
+        let mut intent = NewMessage::intent(ctx.rt.id, chat.to_string(), Direction::Outgoing);
+        intent.chatwoot_message_id = Some(i64::try_from(m.id).unwrap_or(i64::MAX));
+        intent.chatwoot_conversation_id = conversation;
+        intent.part = part;
+        ctx.store.record_intent(intent.clone()).await?;
+        let mut outgoing = Outgoing::new(body);
+        if part == 0 {
+            outgoing.reply_to.clone_from(&reply);
+        }
+        let sent = {
+            let _slot = ctx.rt.gateway_slots.acquire().await;
+            ctx.rt.gateway.send(&chat, &outgoing).await
+        };
+        match sent {
+            Ok(sent) => {
+                intent.wa_message_id = Some(sent.message_id.clone());
+                intent.state = MessageState::Done;
+                // Recorded at once: a retry sends only the parts still missing.
+                ctx.store.apply(vec![Effect::Message(intent)]).await?;
+                ctx.activity("message.sent", json!({ "chatwoot_message_id": m.id, "part": part, "wa_message_id": sent.message_id, "chat": chat.to_string() }));
+                sent_ids.push(sent.message_id);
+            }
+            Err(e) => return Err(give_up_if_final(ctx, m, Failure::from(e)).await),
+        }
+    }
+    let mut effects = Vec::new();
+    if let Some(conversation) = conversation {
+        effects.push(Effect::ConversationSeen {
+            instance_id: ctx.rt.id,
+            chatwoot_conversation_id: conversation,
+            message_id: i64::try_from(m.id).unwrap_or(i64::MAX),
+        });
+    }
+    Ok(Outcome::Done(effects))
+}
+
+/// On a permanent failure, or the last attempt, the agent sees why: the Chatwoot message is
+/// marked `failed` with a human reason.
+async fn give_up_if_final(ctx: &mut Ctx<'_>, m: &WebhookMessage, failure: Failure) -> Failure {
+    let final_failure = matches!(failure, Failure::Permanent { .. }) || ctx.last_attempt();
+    if !final_failure {
+        return failure;
+    }
+    let reason = human(failure.reason());
+    if let Some(conversation) = m.conversation_id() {
+        let marked = ctx
+            .chatwoot()
+            .await
+            .update_message_status(conversation, m.id, MessageStatus::Failed, Some(&reason))
+            .await;
+        if let Err(e) = marked {
+            tracing::warn!(error = %e, "could not mark the Chatwoot message failed");
+        }
+    }
+    ctx.activity(
+        "delivery.failed",
+        json!({ "chatwoot_message_id": m.id, "reason": reason }),
+    );
+    Failure::permanent(reason)
+}
+
+fn human(reason: &str) -> String {
+    if reason.contains("not on WhatsApp") {
+        "number is not on WhatsApp".to_owned()
+    } else if reason.contains("logged out") {
+        "gateway logged out: the WhatsApp session must be reconnected".to_owned()
+    } else if reason.contains("may have been sent") {
+        "the gateway timed out; the message may have been sent".to_owned()
+    } else {
+        format!("could not deliver to WhatsApp: {reason}")
+    }
+}
+
+/// Text and attachments as WhatsApp sends: each attachment its own message (the text as the
+/// first one's caption where WhatsApp allows one, else a text message of its own).
+async fn build_parts(ctx: &Ctx<'_>, m: &WebhookMessage) -> Result<Vec<OutgoingBody>, Failure> {
+    let mut text = m
+        .content
+        .as_deref()
+        .map(markdown_to_whatsapp)
+        .unwrap_or_default();
+    if ctx.rt.options.sign_agent_name
+        && !text.is_empty()
+        && let Some(Sender::User {
+            name: Some(name), ..
+        }) = &m.sender
+    {
+        text = format!("*{name}*:\n{text}");
+    }
+    let mut parts = Vec::new();
+    let mut caption_used = text.is_empty();
+    for attachment in &m.attachments {
+        let body = attachment_body(ctx, attachment, (!caption_used).then(|| text.clone())).await?;
+        if matches!(
+            body,
+            OutgoingBody::Image(..) | OutgoingBody::Video(..) | OutgoingBody::Document(..)
+        ) {
+            caption_used = true;
+        }
+        parts.push(body);
+    }
+    if !caption_used {
+        parts.push(OutgoingBody::Text(text));
+    }
+    Ok(parts)
+}
+
+async fn attachment_body(
+    ctx: &Ctx<'_>,
+    a: &Attachment,
+    caption: Option<String>,
+) -> Result<OutgoingBody, Failure> {
+    if a.file_type == "location" {
+        return Ok(OutgoingBody::Location {
+            latitude: a.coordinates_lat.unwrap_or_default(),
+            longitude: a.coordinates_long.unwrap_or_default(),
+            name: a.fallback_title.clone(),
+        });
+    }
+    let url = a
+        .data_url
+        .as_deref()
+        .ok_or_else(|| Failure::permanent("attachment without a data_url"))?;
+    let (bytes, served) = ctx
+        .chatwoot()
+        .await
+        .download(url, ctx.rt.options.max_media_bytes)
+        .await?;
+    let mime = a
+        .content_type
+        .clone()
+        .or(served)
+        .unwrap_or_else(|| "application/octet-stream".to_owned());
+    let name = a
+        .file_name()
+        .unwrap_or_else(|| format!("file.{}", a.extension.as_deref().unwrap_or("bin")));
+    let file = File::new(bytes, mime.clone(), name);
+    Ok(match a.file_type.as_str() {
+        "image" if mime != "image/webp" => OutgoingBody::Image(file, caption),
+        "image" => OutgoingBody::Sticker(file),
+        "video" => OutgoingBody::Video(file, caption),
+        "audio" => {
+            let voice = mime.contains("ogg") || mime.contains("opus");
+            OutgoingBody::Audio(file, voice)
+        }
+        _ => OutgoingBody::Document(file, caption),
+    })
+}
+
+/// An agent deleted a message: revoke what the bridge sent for it.
+async fn revoke(ctx: &mut Ctx<'_>, m: &WebhookMessage) -> Result<Outcome, Failure> {
+    let maps = ctx
+        .store
+        .messages_by_chatwoot_id(ctx.rt.id, i64::try_from(m.id).unwrap_or(i64::MAX))
+        .await?;
+    let sent: Vec<(String, String)> = maps
+        .iter()
+        .filter(|x| x.message.direction == Direction::Outgoing)
+        .filter_map(|x| Some((x.message.chat_jid.clone(), x.message.wa_message_id.clone()?)))
+        .filter(|(_, wa)| !wa.contains(':'))
+        .collect();
+    if sent.is_empty() {
+        return Ok(Outcome::Ignored(
+            "nothing sent to WhatsApp for this message".into(),
+        ));
+    }
+    let mut effects = Vec::new();
+    for (chat, wa) in sent {
+        let marker = format!("revoked:{wa}");
+        if !ctx
+            .store
+            .messages_by_wa_id(ctx.rt.id, &marker)
+            .await?
+            .is_empty()
+        {
+            continue;
+        }
+        let jid = Jid::parse(&chat).map_err(|_| Failure::permanent("bad chat JID in mapping"))?;
+        let result = {
+            let _slot = ctx.rt.gateway_slots.acquire().await;
+            ctx.rt.gateway.revoke(&jid, &wa).await
+        };
+        if let Err(e) = result {
+            let failure = Failure::from(e);
+            if matches!(failure, Failure::Permanent { .. }) || ctx.last_attempt() {
+                let reason = format!("could not delete on WhatsApp: {}", failure.reason());
+                if let Some(conversation) = m.conversation_id() {
+                    let _ = ctx
+                        .chatwoot()
+                        .await
+                        .update_message_status(
+                            conversation,
+                            m.id,
+                            MessageStatus::Failed,
+                            Some(&reason),
+                        )
+                        .await;
+                }
+                return Err(Failure::permanent(reason));
+            }
+            return Err(failure);
+        }
+        let mut record = NewMessage::intent(ctx.rt.id, chat, Direction::Outgoing);
+        record.wa_message_id = Some(marker);
+        record.state = MessageState::Done;
+        effects.push(Effect::Message(record));
+        ctx.activity(
+            "message.deleted",
+            json!({ "wa_message_id": wa, "by": "agent" }),
+        );
+    }
+    Ok(Outcome::Done(effects))
+}

@@ -1,0 +1,223 @@
+//! One instance's live parts: its Chatwoot and gateway clients, options, limits.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{Mutex, Semaphore};
+use zapwoot_chatwoot::Client;
+use zapwoot_gateway::gowa::GowaClient;
+use zapwoot_gateway::wuzapi::WuzapiClient;
+use zapwoot_gateway::{Gateway, GatewayKind, Jid};
+use zapwoot_signing::{Keyring, Secret};
+use zapwoot_store::Instance;
+
+use crate::{ChatwootApi, InstanceOptions, SyncError};
+
+/// Secret names in the instance's sealed secrets map.
+pub mod secret_names {
+    /// Chatwoot user access token.
+    pub const CHATWOOT_API_TOKEN: &str = "chatwoot_api_token";
+    /// The API inbox's webhook signing secret.
+    pub const CHATWOOT_WEBHOOK_SECRET: &str = "chatwoot_webhook_secret";
+    /// wuzapi user token.
+    pub const GATEWAY_TOKEN: &str = "gateway_token";
+    /// wuzapi HMAC key (webhook signatures).
+    pub const GATEWAY_HMAC_KEY: &str = "gateway_hmac_key";
+    /// GOWA basic-auth password.
+    pub const GATEWAY_PASSWORD: &str = "gateway_password";
+    /// GOWA webhook secret.
+    pub const GATEWAY_WEBHOOK_SECRET: &str = "gateway_webhook_secret";
+}
+
+/// A token bucket: `rate` permits per second, bursts up to `rate`.
+#[derive(Debug)]
+pub(crate) struct TokenBucket {
+    rate: f64,
+    state: Mutex<(f64, tokio::time::Instant)>,
+}
+
+impl TokenBucket {
+    pub(crate) fn new(rate: u32) -> Self {
+        let rate = f64::from(rate.max(1));
+        Self {
+            rate,
+            state: Mutex::new((rate, tokio::time::Instant::now())),
+        }
+    }
+
+    /// Waits for one permit.
+    pub(crate) async fn acquire(&self) {
+        loop {
+            let wait = {
+                let mut state = self.state.lock().await;
+                let now = tokio::time::Instant::now();
+                let refill = now.duration_since(state.1).as_secs_f64() * self.rate;
+                state.0 = (state.0 + refill).min(self.rate);
+                state.1 = now;
+                if state.0 >= 1.0 {
+                    state.0 -= 1.0;
+                    return;
+                }
+                Duration::from_secs_f64((1.0 - state.0) / self.rate)
+            };
+            tokio::time::sleep(wait).await;
+        }
+    }
+}
+
+/// Everything the engine needs to act for one instance.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct InstanceRuntime {
+    /// Store id.
+    pub id: i64,
+    /// Name.
+    pub name: String,
+    /// Which gateway.
+    pub kind: GatewayKind,
+    /// Chatwoot, for the instance's account.
+    pub chatwoot: Arc<dyn ChatwootApi>,
+    /// The gateway.
+    pub gateway: Arc<dyn Gateway>,
+    /// The API inbox.
+    pub inbox_id: u64,
+    /// Behaviour options.
+    pub options: InstanceOptions,
+    /// The bridged number (tells own messages in GOWA ≤ v7 webhooks).
+    pub own_jid: Option<Jid>,
+    /// Keys that sign the gateway's webhooks (`None`: unsigned).
+    pub gateway_keys: Option<Keyring>,
+    /// Keys that sign Chatwoot's webhooks (`None`: unsigned, Chatwoot < 4.12).
+    pub chatwoot_keys: Option<Keyring>,
+    /// GOWA device this instance is (webhooks of other devices are not its own).
+    pub device_id: Option<String>,
+    pub(crate) chatwoot_limit: TokenBucket,
+    pub(crate) gateway_slots: Semaphore,
+    pub(crate) identity_lock: Mutex<()>,
+}
+
+impl InstanceRuntime {
+    /// A runtime from explicit parts (embedders and tests).
+    #[must_use]
+    pub fn new(
+        id: i64,
+        name: impl Into<String>,
+        kind: GatewayKind,
+        chatwoot: Arc<dyn ChatwootApi>,
+        gateway: Arc<dyn Gateway>,
+        inbox_id: u64,
+        options: InstanceOptions,
+    ) -> Self {
+        let chatwoot_limit = TokenBucket::new(options.chatwoot_rate_per_second);
+        let gateway_slots = Semaphore::new(options.gateway_concurrency.max(1) as usize);
+        Self {
+            id,
+            name: name.into(),
+            kind,
+            chatwoot,
+            gateway,
+            inbox_id,
+            options,
+            own_jid: None,
+            gateway_keys: None,
+            chatwoot_keys: None,
+            device_id: None,
+            chatwoot_limit,
+            gateway_slots,
+            identity_lock: Mutex::new(()),
+        }
+    }
+
+    /// Builds the real clients for a stored instance.
+    ///
+    /// # Errors
+    /// [`SyncError::Config`] when a secret, the inbox id or a URL is missing or invalid.
+    pub fn connect(instance: &Instance) -> Result<Self, SyncError> {
+        use secret_names as s;
+        let config = &instance.config;
+        let bad = |reason: String| SyncError::Config {
+            instance: config.name.clone(),
+            reason,
+        };
+        let secret = |name: &str| config.secrets.get(name).map(|v| v.expose().to_owned());
+        let keyring = |name: &str| {
+            secret(name)
+                .filter(|v| !v.is_empty())
+                .and_then(|v| Secret::from_bytes(v).ok())
+                .map(|k| Keyring::new(&k))
+        };
+        let inbox_id = config
+            .chatwoot_inbox_id
+            .and_then(|i| u64::try_from(i).ok())
+            .ok_or_else(|| bad("no Chatwoot inbox id (provision the instance first)".into()))?;
+        let account = u64::try_from(config.chatwoot_account_id)
+            .map_err(|_| bad("invalid Chatwoot account id".into()))?;
+        let token =
+            secret(s::CHATWOOT_API_TOKEN).ok_or_else(|| bad("no Chatwoot API token".into()))?;
+        let chatwoot = Client::builder(&config.chatwoot_url, token)
+            .build()
+            .map_err(|e| bad(e.to_string()))?
+            .account(account);
+        let (kind, gateway, gateway_keys): (GatewayKind, Arc<dyn Gateway>, Option<Keyring>) =
+            match config.gateway_kind.as_str() {
+                "wuzapi" => {
+                    let token =
+                        secret(s::GATEWAY_TOKEN).ok_or_else(|| bad("no wuzapi token".into()))?;
+                    let client = WuzapiClient::new(&config.gateway_url, token)
+                        .map_err(|e| bad(e.to_string()))?;
+                    (
+                        GatewayKind::Wuzapi,
+                        Arc::new(client),
+                        keyring(s::GATEWAY_HMAC_KEY),
+                    )
+                }
+                "gowa" => {
+                    let mut builder = GowaClient::builder(&config.gateway_url);
+                    if let Some(user) = &config.gateway_username {
+                        builder = builder
+                            .basic_auth(user, secret(s::GATEWAY_PASSWORD).unwrap_or_default());
+                    }
+                    if let Some(device) = &config.gateway_device_id {
+                        builder = builder.device_id(device);
+                    }
+                    let client = builder.build().map_err(|e| bad(e.to_string()))?;
+                    (
+                        GatewayKind::Gowa,
+                        Arc::new(client),
+                        keyring(s::GATEWAY_WEBHOOK_SECRET),
+                    )
+                }
+                other => return Err(bad(format!("unknown gateway kind {other:?}"))),
+            };
+        let options = InstanceOptions::from_json(&config.options);
+        let mut runtime = Self::new(
+            instance.id,
+            &config.name,
+            kind,
+            Arc::new(chatwoot),
+            gateway,
+            inbox_id,
+            options,
+        );
+        runtime.gateway_keys = gateway_keys;
+        runtime.chatwoot_keys = keyring(s::CHATWOOT_WEBHOOK_SECRET);
+        runtime.device_id.clone_from(&config.gateway_device_id);
+        runtime.own_jid = config
+            .options
+            .get("own_jid")
+            .and_then(|v| v.as_str())
+            .and_then(|j| Jid::parse(j).ok())
+            .or_else(|| {
+                config
+                    .gateway_device_id
+                    .as_deref()
+                    .and_then(|d| Jid::parse(d).ok())
+            });
+        Ok(runtime)
+    }
+
+    /// Waits for a Chatwoot request permit.
+    pub(crate) async fn chatwoot_permit(&self) {
+        self.chatwoot_limit.acquire().await;
+    }
+}

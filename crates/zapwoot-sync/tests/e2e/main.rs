@@ -1,0 +1,19 @@
+//! End-to-end: the engine with a real store (SQLite file and PostgreSQL) against the fake
+//! Chatwoot and the fake gateways over loopback, webhooks ingested as the bridge does.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    missing_docs,
+    unreachable_pub
+)]
+
+#[macro_use]
+mod support;
+
+mod agent_to_whatsapp;
+mod crash;
+mod failures;
+mod whatsapp_to_agent;

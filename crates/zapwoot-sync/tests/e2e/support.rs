@@ -1,0 +1,687 @@
+//! The harness: store + fakes + engine + webhook pumps.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use diesel::{Connection as _, PgConnection, RunQueryDsl as _};
+use serde_json::{Value, json};
+use tokio::sync::Mutex;
+use zapwoot_fakes::{
+    FakeChatwoot, FakeChatwootConfig, FakeGowa, FakeGowaConfig, FakeInbox, FakeWuzapi,
+    FakeWuzapiConfig, Receiver, WuzapiMessage,
+};
+use zapwoot_gateway::gowa::GowaClient;
+use zapwoot_gateway::wuzapi::WuzapiClient;
+use zapwoot_gateway::{Gateway, GatewayKind, Jid};
+use zapwoot_signing::{Keyring, Secret};
+use zapwoot_store::{
+    EventStatus, NewInstance, Sealer, SealingKey, SecretString, Store, StoreOptions,
+};
+use zapwoot_sync::ingest::{self, WebhookHeaders};
+use zapwoot_sync::{
+    ActivityBus, ChatwootApi, Engine, InstanceOptions, InstanceRuntime, RetryPolicy,
+};
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+pub const CUSTOMER: &str = "5511987654321@s.whatsapp.net";
+pub const OWN: &str = "5511900000000@s.whatsapp.net";
+
+pub enum Db {
+    Sqlite(PathBuf),
+    Postgres(String, String),
+}
+
+impl Db {
+    pub fn sqlite() -> Self {
+        let dir = std::env::temp_dir().join(format!(
+            "zapwoot-sync-e2e-{}-{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed)
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        Self::Sqlite(dir)
+    }
+
+    pub fn postgres() -> Self {
+        let base = std::env::var("ZAPWOOT_TEST_DATABASE_URL")
+            .expect("PostgreSQL tests need ZAPWOOT_TEST_DATABASE_URL (scripts/test.sh)");
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .subsec_nanos();
+        let schema = format!(
+            "e2e_{}_{}_{nanos}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed)
+        );
+        let mut conn = PgConnection::establish(&base).unwrap();
+        diesel::sql_query(format!("CREATE SCHEMA {schema}"))
+            .execute(&mut conn)
+            .unwrap();
+        Self::Postgres(base, schema)
+    }
+
+    pub fn url(&self) -> String {
+        match self {
+            Self::Sqlite(dir) => format!("sqlite://{}", dir.join("zapwoot.db").display()),
+            Self::Postgres(base, schema) => {
+                let sep = if base.contains('?') { '&' } else { '?' };
+                format!("{base}{sep}options=-csearch_path%3D{schema}")
+            }
+        }
+    }
+}
+
+impl Drop for Db {
+    fn drop(&mut self) {
+        match self {
+            Self::Sqlite(dir) => {
+                let _ = std::fs::remove_dir_all(dir);
+            }
+            Self::Postgres(base, schema) => {
+                if let Ok(mut conn) = PgConnection::establish(base) {
+                    let _ = diesel::sql_query(format!("DROP SCHEMA {schema} CASCADE"))
+                        .execute(&mut conn);
+                }
+            }
+        }
+    }
+}
+
+pub enum FakeGateway {
+    Wuzapi(FakeWuzapi),
+    Gowa(FakeGowa),
+}
+
+/// Everything a test drives.
+pub struct Harness {
+    pub _db: Db,
+    pub store: Store,
+    pub engine: Arc<Engine>,
+    pub chatwoot: FakeChatwoot,
+    pub inbox: FakeInbox,
+    pub gateway: FakeGateway,
+    pub kind: GatewayKind,
+    pub instance_id: i64,
+    cw_receiver: Receiver,
+    gw_receiver: Receiver,
+    cursors: Mutex<(usize, usize)>,
+    pub options: InstanceOptions,
+}
+
+pub async fn harness(db: Db, kind: GatewayKind) -> Harness {
+    harness_with(
+        db,
+        kind,
+        InstanceOptions::default(),
+        FakeChatwootConfig::default(),
+    )
+    .await
+}
+
+pub fn fast_policy() -> RetryPolicy {
+    let mut policy = RetryPolicy::default();
+    policy.base = Duration::from_millis(20);
+    policy.max_delay = Duration::from_millis(200);
+    policy.max_attempts = 5;
+    policy.wait_delay = Duration::from_millis(40);
+    policy
+}
+
+pub async fn harness_with(
+    db: Db,
+    kind: GatewayKind,
+    options: InstanceOptions,
+    cw_config: FakeChatwootConfig,
+) -> Harness {
+    let store = Store::open(
+        &db.url(),
+        StoreOptions::with_sealer(Sealer::new(SealingKey::from_bytes(&[3; 32]).unwrap())),
+    )
+    .await
+    .unwrap();
+    let cw_receiver = Receiver::start().await.unwrap();
+    let gw_receiver = Receiver::start().await.unwrap();
+    let chatwoot = FakeChatwoot::start(cw_config).await.unwrap();
+    let inbox = chatwoot.add_api_inbox("WhatsApp", Some(&cw_receiver.url()));
+    let (gateway, client): (FakeGateway, Arc<dyn Gateway>) = match kind {
+        GatewayKind::Gowa => {
+            let fake = FakeGowa::start(FakeGowaConfig::default()).await.unwrap();
+            fake.set_webhook(&gw_receiver.url());
+            let client = GowaClient::builder(fake.url())
+                .basic_auth("admin", "gowa-password")
+                .device_id(OWN)
+                .build()
+                .unwrap();
+            (FakeGateway::Gowa(fake), Arc::new(client))
+        }
+        _ => {
+            let mut config = FakeWuzapiConfig::default();
+            config.hmac_key = Some("h".repeat(32));
+            let fake = FakeWuzapi::start(config).await.unwrap();
+            fake.set_webhook(&gw_receiver.url(), &["All"]);
+            let client = WuzapiClient::new(&fake.url(), fake.token()).unwrap();
+            (FakeGateway::Wuzapi(fake), Arc::new(client))
+        }
+    };
+    let mut new = NewInstance::new(
+        "alpha",
+        kind.as_str(),
+        "http://gateway.invalid",
+        chatwoot.url(),
+        1,
+    );
+    new.secrets.insert(
+        "chatwoot_api_token".into(),
+        SecretString::new(chatwoot.admin_token()),
+    );
+    new.chatwoot_inbox_id = Some(i64::try_from(inbox.id).unwrap());
+    let instance = store.create_instance(new).await.unwrap();
+    let api = zapwoot_chatwoot::Client::builder(chatwoot.url(), chatwoot.admin_token())
+        .build()
+        .unwrap()
+        .account(1);
+    let mut runtime = InstanceRuntime::new(
+        instance.id,
+        "alpha",
+        kind,
+        Arc::new(api) as Arc<dyn ChatwootApi>,
+        client,
+        inbox.id,
+        options.clone(),
+    );
+    runtime.chatwoot_keys = Some(Keyring::new(
+        &Secret::from_bytes(inbox.secret.clone()).unwrap(),
+    ));
+    runtime.gateway_keys = Some(Keyring::new(
+        &Secret::from_bytes(match kind {
+            GatewayKind::Gowa => "secret".to_owned(),
+            _ => "h".repeat(32),
+        })
+        .unwrap(),
+    ));
+    runtime.own_jid = Some(Jid::parse(OWN).unwrap());
+    let engine = Engine::with_policy(store.clone(), ActivityBus::default(), fast_policy());
+    engine.set_runtime(runtime);
+    Harness {
+        _db: db,
+        store,
+        engine,
+        chatwoot,
+        inbox,
+        gateway,
+        kind,
+        instance_id: instance.id,
+        cw_receiver,
+        gw_receiver,
+        cursors: Mutex::new((0, 0)),
+        options,
+    }
+}
+
+impl Harness {
+    /// Moves newly posted webhooks into the store through `ingest`, like the HTTP layer.
+    pub async fn pump(&self) -> usize {
+        let runtime = self.engine.runtime(self.instance_id).unwrap();
+        let mut cursors = self.cursors.lock().await;
+        let mut moved = 0;
+        let gw = self.gw_receiver.received();
+        for request in gw.iter().skip(cursors.1) {
+            let signature = request
+                .headers
+                .get("x-hmac-signature")
+                .or_else(|| request.headers.get("x-hub-signature-256"))
+                .map(|v| v.as_bytes());
+            let mut headers = WebhookHeaders::default();
+            headers.content_type = request.header("content-type").unwrap_or_default();
+            headers.gateway_signature = signature;
+            let prepared = ingest::prepare_gateway(&runtime, headers, &request.body).unwrap();
+            self.store.record_inbound(prepared.event).await.unwrap();
+            moved += 1;
+        }
+        cursors.1 = gw.len();
+        let cw = self.cw_receiver.received();
+        for request in cw.iter().skip(cursors.0) {
+            let mut headers = WebhookHeaders::default();
+            headers.content_type = "application/json";
+            headers.chatwoot_signature = request
+                .headers
+                .get("x-chatwoot-signature")
+                .map(|v| v.as_bytes());
+            headers.chatwoot_timestamp = request
+                .headers
+                .get("x-chatwoot-timestamp")
+                .map(|v| v.as_bytes());
+            let event = ingest::prepare_chatwoot(&runtime, &self.store, headers, &request.body)
+                .await
+                .unwrap();
+            self.store.record_inbound(event).await.unwrap();
+            moved += 1;
+        }
+        cursors.0 = cw.len();
+        moved
+    }
+
+    async fn webhooks_idle(&self) {
+        assert!(
+            self.chatwoot
+                .wait_for_webhooks(Duration::from_secs(10))
+                .await
+        );
+        match &self.gateway {
+            FakeGateway::Wuzapi(f) => assert!(f.wait_for_webhooks(Duration::from_secs(10)).await),
+            FakeGateway::Gowa(f) => assert!(f.wait_for_webhooks(Duration::from_secs(10)).await),
+        }
+    }
+
+    /// Waits for the fakes to post what they have queued, then pumps it into the store.
+    pub async fn deliver(&self) -> usize {
+        self.webhooks_idle().await;
+        self.pump().await
+    }
+
+    /// Pumps and processes until nothing moves and no event is waiting.
+    pub async fn settle(&self) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        let mut quiet = 0;
+        while quiet < 3 {
+            if tokio::time::Instant::now() >= deadline {
+                let events = self
+                    .store
+                    .list_events(zapwoot_store::EventFilter::new().limit(50))
+                    .await
+                    .unwrap();
+                let stuck: Vec<_> = events
+                    .iter()
+                    .filter(|e| !matches!(e.status, EventStatus::Done | EventStatus::Ignored))
+                    .map(|e| {
+                        (
+                            e.id,
+                            e.kind.clone(),
+                            e.dedupe_key.clone(),
+                            e.status,
+                            e.attempts,
+                            e.last_error.clone(),
+                            e.lease_owner.clone(),
+                        )
+                    })
+                    .collect();
+                panic!("did not settle: {stuck:#?}");
+            }
+            self.webhooks_idle().await;
+            let moved = self.pump().await;
+            let processed = self.engine.drain().await;
+            let counts = self.store.count_by_status(None).await.unwrap();
+            let open = counts[&EventStatus::Pending]
+                + counts[&EventStatus::Running]
+                + counts[&EventStatus::Failed];
+            if moved == 0 && processed == 0 && open == 0 {
+                quiet += 1;
+            } else {
+                quiet = 0;
+                if processed == 0 {
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+            }
+        }
+    }
+
+    /// A customer message from `from`.
+    pub fn customer_text(&self, from: &str, text: &str) -> String {
+        match &self.gateway {
+            FakeGateway::Wuzapi(f) => {
+                let mut m = WuzapiMessage::text(from, text);
+                m.push_name = "Maria Silva".into();
+                f.emit_message(m)
+            }
+            FakeGateway::Gowa(f) => {
+                let mut payload = f.message_payload(from);
+                payload.insert("body".into(), json!(text));
+                payload.insert("from_name".into(), json!("Maria Silva"));
+                let id = payload["id"].as_str().unwrap().to_owned();
+                f.emit(OWN, "message", payload);
+                id
+            }
+        }
+    }
+
+    /// Emits a message in the gateway's own shape. `wuzapi`: the `Message` proto and extra
+    /// envelope keys; `gowa`: extra payload fields. Returns the message id.
+    fn emit(
+        &self,
+        from: &str,
+        configure_wuzapi: impl FnOnce(&mut WuzapiMessage),
+        gowa_fields: &Value,
+    ) -> String {
+        match &self.gateway {
+            FakeGateway::Wuzapi(f) => {
+                let mut m = WuzapiMessage::text(from, "");
+                m.push_name = "Maria Silva".into();
+                configure_wuzapi(&mut m);
+                f.emit_message(m)
+            }
+            FakeGateway::Gowa(f) => {
+                let mut payload = f.message_payload(from);
+                payload.insert("from_name".into(), json!("Maria Silva"));
+                for (k, v) in gowa_fields.as_object().into_iter().flatten() {
+                    let (k, v) = (k.clone(), v.clone());
+                    payload.insert(k, v);
+                }
+                let id = payload["id"].as_str().unwrap().to_owned();
+                let event = payload
+                    .remove("_event")
+                    .and_then(|e| e.as_str().map(str::to_owned))
+                    .unwrap_or_else(|| "message".into());
+                f.emit(OWN, &event, payload);
+                id
+            }
+        }
+    }
+
+    /// A captioned image from the customer.
+    pub fn customer_image(&self, bytes: &[u8], caption: &str) -> String {
+        match &self.gateway {
+            FakeGateway::Wuzapi(_) => {
+                let b64 = base64_encode(bytes);
+                self.emit(CUSTOMER, |m| {
+                    m.message = json!({ "imageMessage": { "mimetype": "image/jpeg", "caption": caption, "directPath": "/x", "fileLength": bytes.len() } });
+                    m.envelope.insert("base64".into(), json!(b64));
+                    m.envelope.insert("mimeType".into(), json!("image/jpeg"));
+                }, &json!({}))
+            }
+            FakeGateway::Gowa(f) => f.emit_media(
+                CUSTOMER,
+                "image",
+                "1781787734-9a8b.jpg",
+                bytes,
+                "image/jpeg",
+                Some(caption),
+            ),
+        }
+    }
+
+    /// A voice note from the customer (GOWA: with the `; codecs=opus` file name bug).
+    pub fn customer_voice(&self, bytes: &[u8]) -> String {
+        match &self.gateway {
+            FakeGateway::Wuzapi(f) => {
+                let keys = f.store_media(bytes, "audio/ogg; codecs=opus");
+                self.emit(
+                    CUSTOMER,
+                    |m| {
+                        let mut audio = keys.clone();
+                        audio["PTT"] = json!(true);
+                        m.message = json!({ "audioMessage": audio });
+                    },
+                    &json!({}),
+                )
+            }
+            FakeGateway::Gowa(f) => f.emit_media(
+                CUSTOMER,
+                "audio",
+                "1781787735-cd84.ogg; codecs=opus",
+                bytes,
+                "audio/ogg",
+                None,
+            ),
+        }
+    }
+
+    /// A media message whose file the gateway no longer has.
+    pub fn customer_lost_media(&self, caption: &str) -> String {
+        self.emit(CUSTOMER, |m| {
+            m.message = json!({ "documentMessage": { "mimetype": "application/pdf", "caption": caption, "fileName": "nota.pdf", "directPath": "/gone.enc", "URL": "https://mmg.whatsapp.net/gone.enc" } });
+        }, &json!({ "body": caption, "document": { "path": "statics/media/gone.pdf", "caption": caption } }))
+    }
+
+    /// The customer reacts to `target` (`""` removes).
+    pub fn customer_reaction(&self, target: &str, emoji: &str) -> String {
+        self.emit(CUSTOMER, |m| {
+            m.message = json!({ "reactionMessage": { "key": { "remoteJID": OWN, "fromMe": false, "ID": target }, "text": emoji } });
+        }, &json!({ "_event": "message.reaction", "reaction": emoji, "reacted_message_id": target }))
+    }
+
+    /// The customer edits their message `target`.
+    pub fn customer_edit(&self, target: &str, text: &str) -> String {
+        self.emit(CUSTOMER, |m| {
+            m.message = json!({ "protocolMessage": { "key": { "remoteJID": CUSTOMER, "fromMe": true, "ID": target }, "type": 14, "editedMessage": { "conversation": text } } });
+        }, &json!({ "_event": "message.edited", "original_message_id": target, "body": text }))
+    }
+
+    /// The customer deletes their message `target` for everyone.
+    pub fn customer_revoke(&self, target: &str) -> String {
+        self.emit(CUSTOMER, |m| {
+            m.message = json!({ "protocolMessage": { "key": { "remoteJID": CUSTOMER, "fromMe": true, "ID": target }, "type": 0 } });
+        }, &json!({ "_event": "message.revoked", "revoked_message_id": target, "revoked_from_me": true }))
+    }
+
+    /// A message typed on the bridged phone itself, to the customer.
+    pub fn phone_typed_text(&self, text: &str) -> String {
+        self.emit(
+            CUSTOMER,
+            |m| {
+                m.sender = OWN.into();
+                m.from_me = true;
+                m.message = json!({ "conversation": text });
+            },
+            &json!({ "is_from_me": true, "from": OWN, "body": text }),
+        )
+    }
+
+    /// A customer replying to `quoted` (a WhatsApp id).
+    pub fn customer_reply(&self, quoted: &str, text: &str) -> String {
+        self.emit(CUSTOMER, |m| {
+            m.message = json!({ "extendedTextMessage": { "text": text, "contextInfo": { "stanzaID": quoted, "participant": OWN } } });
+        }, &json!({ "body": text, "replied_to_id": quoted }))
+    }
+
+    /// A group message by `sender` (phone JID) with push name `name`.
+    pub fn group_text(&self, group: &str, sender: &str, name: &str, text: &str) -> String {
+        self.emit(
+            group,
+            |m| {
+                m.sender = sender.into();
+                m.push_name = name.into();
+                m.message = json!({ "conversation": text });
+            },
+            &json!({ "chat_id": group, "from": sender, "from_name": name, "body": text }),
+        )
+    }
+
+    /// A DM known only by LID (the phone not resolved yet).
+    pub fn lid_text(&self, lid: &str, text: &str) -> String {
+        self.emit(
+            lid,
+            |m| {
+                m.message = json!({ "conversation": text });
+            },
+            &json!({ "chat_id": lid, "chat_lid": lid, "from": lid, "from_lid": lid, "body": text }),
+        )
+    }
+
+    /// A DM carrying both the phone JID and the LID.
+    pub fn phone_and_lid_text(&self, phone: &str, lid: &str, text: &str) -> String {
+        self.emit(lid, |m| {
+            m.sender_alt = phone.into();
+            m.message = json!({ "conversation": text });
+        }, &json!({ "chat_id": phone, "chat_lid": lid, "from": phone, "from_lid": lid, "body": text }))
+    }
+
+    /// A customer text with a chosen message id.
+    pub fn customer_text_with_id(&self, id: &str, text: &str) -> String {
+        self.emit(
+            CUSTOMER,
+            |m| {
+                m.id = id.into();
+                m.message = json!({ "conversation": text });
+            },
+            &json!({ "id": id, "body": text }),
+        )
+    }
+
+    /// Any kind of message (`wuzapi` proto and `gowa` fields given separately).
+    pub fn customer_raw(&self, wuzapi_message: Value, gowa_fields: &Value) -> String {
+        self.emit(CUSTOMER, |m| m.message = wuzapi_message, gowa_fields)
+    }
+
+    /// Failure injection on the gateway.
+    pub fn gateway_faults(&self) -> &zapwoot_fakes::Faults {
+        match &self.gateway {
+            FakeGateway::Wuzapi(f) => f.faults(),
+            FakeGateway::Gowa(f) => f.faults(),
+        }
+    }
+
+    /// The send endpoint path prefix for texts.
+    pub fn text_endpoint(&self) -> &'static str {
+        match self.kind {
+            GatewayKind::Gowa => "/send/message",
+            _ => "/chat/send/text",
+        }
+    }
+
+    /// Stops the gateway: connections are refused from now on.
+    pub fn stop_gateway(&self) {
+        match &self.gateway {
+            FakeGateway::Wuzapi(f) => f.shutdown(),
+            FakeGateway::Gowa(f) => f.shutdown(),
+        }
+    }
+
+    /// Logs the gateway session out or back in.
+    pub fn set_gateway_logged_in(&self, logged_in: bool) {
+        match &self.gateway {
+            FakeGateway::Wuzapi(f) => f.set_logged_in(logged_in),
+            FakeGateway::Gowa(f) => f.set_logged_in("org_1", logged_in),
+        }
+    }
+
+    /// A fresh engine on the same store, as after a process restart.
+    pub fn restart_engine(&mut self) {
+        let old = self.engine.runtime(self.instance_id).unwrap();
+        let runtime = rebuild(&old, self);
+        self.engine =
+            Engine::with_policy(self.store.clone(), ActivityBus::default(), fast_policy());
+        self.engine.set_runtime(runtime);
+    }
+
+    /// Texts the gateway was asked to send (text sends only).
+    pub fn sent_texts(&self) -> Vec<String> {
+        match &self.gateway {
+            FakeGateway::Wuzapi(f) => f
+                .sends()
+                .iter()
+                .filter(|s| s.endpoint == "/chat/send/text")
+                .map(|s| s.body["Body"].as_str().unwrap_or_default().to_owned())
+                .collect(),
+            FakeGateway::Gowa(f) => f
+                .sends()
+                .iter()
+                .filter(|s| s.endpoint == "/send/message")
+                .map(|s| s.fields["message"].as_str().unwrap_or_default().to_owned())
+                .collect(),
+        }
+    }
+
+    /// Every send endpoint the gateway got, in order.
+    pub fn sent_endpoints(&self) -> Vec<String> {
+        match &self.gateway {
+            FakeGateway::Wuzapi(f) => f.sends().iter().map(|s| s.endpoint.clone()).collect(),
+            FakeGateway::Gowa(f) => f.sends().iter().map(|s| s.endpoint.clone()).collect(),
+        }
+    }
+
+    /// The ids the gateway answered for sends.
+    pub fn sent_ids(&self) -> Vec<String> {
+        match &self.gateway {
+            FakeGateway::Wuzapi(f) => f.sends().iter().map(|s| s.id.clone()).collect(),
+            FakeGateway::Gowa(f) => f.sends().iter().map(|s| s.message_id.clone()).collect(),
+        }
+    }
+
+    /// A read receipt from the customer for `ids`.
+    pub fn customer_read(&self, ids: &[&str]) {
+        match &self.gateway {
+            FakeGateway::Wuzapi(f) => f.emit_receipt(CUSTOMER, ids, "Read"),
+            FakeGateway::Gowa(f) => f.emit_ack(CUSTOMER, ids, "read"),
+        }
+    }
+
+    /// All Chatwoot messages (REST shape), by conversation.
+    pub fn cw_messages(&self) -> Vec<Value> {
+        self.chatwoot.all_messages()
+    }
+
+    pub fn assert_clean(&self) {
+        let unexpected = self.chatwoot.unexpected_requests();
+        assert!(
+            unexpected.is_empty(),
+            "unexpected Chatwoot calls: {unexpected:?}"
+        );
+        let bad: Vec<_> = self
+            .chatwoot
+            .requests()
+            .into_iter()
+            .filter(|r| {
+                r.status
+                    // Injected 429s are the fake's doing; any other 4xx but 404 lookups is a bug.
+                    .is_some_and(|s| (400..500).contains(&s) && s != 404 && s != 429)
+            })
+            .collect();
+        assert!(
+            bad.is_empty(),
+            "Chatwoot refused engine requests: {:?}",
+            bad.iter()
+                .map(|r| (&r.request.path, r.status))
+                .collect::<Vec<_>>()
+        );
+    }
+}
+
+fn base64_encode(bytes: &[u8]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+fn rebuild(old: &InstanceRuntime, h: &Harness) -> InstanceRuntime {
+    let api = zapwoot_chatwoot::Client::builder(h.chatwoot.url(), h.chatwoot.admin_token())
+        .build()
+        .unwrap()
+        .account(1);
+    let mut runtime = InstanceRuntime::new(
+        h.instance_id,
+        "alpha",
+        h.kind,
+        Arc::new(api) as Arc<dyn ChatwootApi>,
+        Arc::clone(&old.gateway),
+        h.inbox.id,
+        h.options.clone(),
+    );
+    runtime.chatwoot_keys.clone_from(&old.chatwoot_keys);
+    runtime.gateway_keys.clone_from(&old.gateway_keys);
+    runtime.own_jid.clone_from(&old.own_jid);
+    runtime
+}
+
+/// Defines each test for SQLite and PostgreSQL, with wuzapi and GOWA.
+macro_rules! matrix {
+    ($(async fn $name:ident($h:ident) $body:block)*) => {
+        $(
+            mod $name {
+                #[allow(unused_imports)]
+                use super::*;
+                async fn run($h: crate::support::Harness) $body
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn sqlite_wuzapi() { run(crate::support::harness(crate::support::Db::sqlite(), zapwoot_gateway::GatewayKind::Wuzapi).await).await }
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn sqlite_gowa() { run(crate::support::harness(crate::support::Db::sqlite(), zapwoot_gateway::GatewayKind::Gowa).await).await }
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn postgres_wuzapi() { run(crate::support::harness(crate::support::Db::postgres(), zapwoot_gateway::GatewayKind::Wuzapi).await).await }
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn postgres_gowa() { run(crate::support::harness(crate::support::Db::postgres(), zapwoot_gateway::GatewayKind::Gowa).await).await }
+            }
+        )*
+    };
+}
