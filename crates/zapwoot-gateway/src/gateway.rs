@@ -234,4 +234,7 @@ pub trait Gateway: Send + Sync + fmt::Debug {
 
     /// Session state.
     fn health(&self) -> BoxFuture<'_, Result<Health, Error>>;
+
+    /// The profile picture URL of `jid`, `None` when hidden or absent.
+    fn avatar<'a>(&'a self, jid: &'a Jid) -> BoxFuture<'a, Result<Option<String>, Error>>;
 }

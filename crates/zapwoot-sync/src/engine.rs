@@ -24,6 +24,8 @@ pub(crate) enum Outcome {
 pub(crate) struct Ctx<'a> {
     pub(crate) store: &'a Store,
     pub(crate) rt: &'a InstanceRuntime,
+    /// The same runtime, shareable with background tasks (avatar sync).
+    pub(crate) shared: Arc<InstanceRuntime>,
     pub(crate) policy: &'a RetryPolicy,
     pub(crate) attempt: i32,
     /// Times this event was already deferred behind later ones.
@@ -225,6 +227,7 @@ impl Engine {
         let mut ctx = Ctx {
             store: &self.store,
             rt: &runtime,
+            shared: Arc::clone(&runtime),
             policy: &self.policy,
             attempt: lease.attempt,
             waits,

@@ -106,6 +106,9 @@ pub(crate) async fn resolve(ctx: &mut Ctx<'_>, origin: &Origin) -> Result<Party,
     if let Some(name) = push_name {
         refresh_name(ctx, contact_id, &mut record, &name).await?;
     }
+    if !is_group && avatar_due(&record) {
+        spawn_avatar_sync(ctx, contact_id, &record);
+    }
     let chat_text = record
         .keys
         .phone_jid
@@ -292,4 +295,59 @@ async fn refresh_name(
     }
     *record = ctx.store.save_identity(record.clone()).await?.record;
     Ok(())
+}
+
+const AVATAR_REFRESH_MS: i64 = 7 * 24 * 3600 * 1000;
+
+fn avatar_due(record: &IdentityRecord) -> bool {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+    record
+        .avatar_synced_at_ms
+        .is_none_or(|t| now - t > AVATAR_REFRESH_MS)
+}
+
+/// Best effort, in the background: never delays or fails the message that triggered it.
+fn spawn_avatar_sync(ctx: &Ctx<'_>, contact_id: u64, record: &IdentityRecord) {
+    let Some(jid) = record
+        .keys
+        .phone_jid
+        .as_deref()
+        .or(record.keys.lid.as_deref())
+        .and_then(|j| Jid::parse(j).ok())
+    else {
+        return;
+    };
+    let runtime = std::sync::Arc::clone(&ctx.shared);
+    let store = ctx.store.clone();
+    let instance = ctx.rt.id;
+    tokio::spawn(async move {
+        let url = match runtime.gateway.avatar(&jid).await {
+            Ok(url) => url,
+            Err(e) => {
+                tracing::debug!(error = %e, "avatar lookup failed");
+                None
+            }
+        };
+        if let Some(url) = url {
+            let mut change = NewContact::new();
+            change.avatar_url = Some(url);
+            runtime.chatwoot_permit().await;
+            if let Err(e) = runtime.chatwoot.update_contact(contact_id, &change).await {
+                tracing::debug!(error = %e, "avatar update failed");
+                return;
+            }
+        }
+        let contact = i64::try_from(contact_id).unwrap_or(i64::MAX);
+        if let Ok(Some(identity)) = store.identity_by_contact(instance, contact).await {
+            let mut record = identity.record;
+            record.avatar_synced_at_ms = Some(
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX)),
+            );
+            let _ = store.save_identity(record).await;
+        }
+    });
 }

@@ -512,6 +512,7 @@ static NOTES: Mutex<Option<HashMap<(i64, &'static str), Instant>>> = Mutex::new(
 /// Session state changes: one private note per state per 10 minutes in the instance's
 /// integration conversation, and an `instance.status` activity.
 async fn connection(ctx: &mut Ctx<'_>, c: &Connection) -> Result<Outcome, Failure> {
+    ctx.rt.set_connection_state(c.state);
     ctx.activity(
         "instance.status",
         json!({ "state": c.state.as_str(), "detail": c.detail }),

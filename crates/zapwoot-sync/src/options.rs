@@ -41,6 +41,14 @@ pub enum RevokePolicy {
 }
 
 /// Instance options. Unknown keys are ignored; missing keys take defaults.
+///
+/// ```
+/// let options = zapwoot_sync::InstanceOptions::from_json(&serde_json::json!({
+///     "conversation": "reopen", "from_me": "private_note", "groups": false
+/// }));
+/// assert_eq!(options.conversation, zapwoot_sync::ConversationPolicy::Reopen);
+/// assert!(options.sign_agent_name, "defaults fill the rest");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 #[non_exhaustive]
@@ -57,8 +65,6 @@ pub struct InstanceOptions {
     pub from_me: FromMe,
     /// Chats to ignore (exact JIDs).
     pub ignore_jids: Vec<String>,
-    /// Mark the chat read on WhatsApp when an agent replies.
-    pub mark_read_on_reply: bool,
     /// Revokes.
     pub revoke: RevokePolicy,
     /// Largest media file carried, in bytes (default 40 MiB).
@@ -78,7 +84,6 @@ impl Default for InstanceOptions {
             group_sender_prefix: true,
             from_me: FromMe::Outgoing,
             ignore_jids: Vec::new(),
-            mark_read_on_reply: true,
             revoke: RevokePolicy::Delete,
             max_media_bytes: 40 * 1024 * 1024,
             chatwoot_rate_per_second: 40,

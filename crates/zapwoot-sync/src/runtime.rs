@@ -7,7 +7,7 @@ use tokio::sync::{Mutex, Semaphore};
 use zapwoot_chatwoot::Client;
 use zapwoot_gateway::gowa::GowaClient;
 use zapwoot_gateway::wuzapi::WuzapiClient;
-use zapwoot_gateway::{Gateway, GatewayKind, Jid};
+use zapwoot_gateway::{ConnectionState, Gateway, GatewayKind, Jid};
 use zapwoot_signing::{Keyring, Secret};
 use zapwoot_store::Instance;
 
@@ -94,6 +94,7 @@ pub struct InstanceRuntime {
     pub(crate) chatwoot_limit: TokenBucket,
     pub(crate) gateway_slots: Semaphore,
     pub(crate) identity_lock: Mutex<()>,
+    pub(crate) connection: std::sync::Mutex<Option<ConnectionState>>,
 }
 
 impl InstanceRuntime {
@@ -125,6 +126,7 @@ impl InstanceRuntime {
             chatwoot_limit,
             gateway_slots,
             identity_lock: Mutex::new(()),
+            connection: std::sync::Mutex::new(None),
         }
     }
 
@@ -216,8 +218,44 @@ impl InstanceRuntime {
         Ok(runtime)
     }
 
+    /// The WhatsApp session state last reported by the gateway (`None` until it reports one).
+    #[must_use]
+    pub fn connection_state(&self) -> Option<ConnectionState> {
+        self.connection.lock().ok().and_then(|s| *s)
+    }
+
+    pub(crate) fn set_connection_state(&self, state: ConnectionState) {
+        if let Ok(mut s) = self.connection.lock() {
+            *s = Some(state);
+        }
+    }
+
     /// Waits for a Chatwoot request permit.
     pub(crate) async fn chatwoot_permit(&self) {
         self.chatwoot_limit.acquire().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::TokenBucket;
+
+    #[tokio::test(start_paused = true)]
+    async fn token_bucket_paces_requests() {
+        let bucket = TokenBucket::new(10);
+        let start = tokio::time::Instant::now();
+        for _ in 0..30 {
+            bucket.acquire().await;
+        }
+        // 10 in the initial burst, then 20 more at 10 per second.
+        let elapsed = start.elapsed();
+        assert!(
+            elapsed >= std::time::Duration::from_millis(1900),
+            "{elapsed:?}"
+        );
+        assert!(
+            elapsed <= std::time::Duration::from_millis(2100),
+            "{elapsed:?}"
+        );
     }
 }

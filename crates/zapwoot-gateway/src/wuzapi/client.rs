@@ -537,6 +537,10 @@ impl Gateway for WuzapiClient {
         })
     }
 
+    fn avatar<'a>(&'a self, jid: &'a Jid) -> BoxFuture<'a, Result<Option<String>, Error>> {
+        Box::pin(Self::avatar(self, jid))
+    }
+
     fn health(&self) -> BoxFuture<'_, Result<Health, Error>> {
         Box::pin(self.session_status())
     }

@@ -16,4 +16,5 @@ mod support;
 mod agent_to_whatsapp;
 mod crash;
 mod failures;
+mod session;
 mod whatsapp_to_agent;

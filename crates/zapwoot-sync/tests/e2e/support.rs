@@ -131,11 +131,28 @@ pub fn fast_policy() -> RetryPolicy {
     policy
 }
 
+/// How the fake gateway delivers its webhooks.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct GatewayTweaks {
+    pub order: zapwoot_fakes::WebhookOrder,
+    pub duplicate_every: Option<u32>,
+}
+
 pub async fn harness_with(
     db: Db,
     kind: GatewayKind,
     options: InstanceOptions,
     cw_config: FakeChatwootConfig,
+) -> Harness {
+    harness_tweaked(db, kind, options, cw_config, GatewayTweaks::default()).await
+}
+
+pub async fn harness_tweaked(
+    db: Db,
+    kind: GatewayKind,
+    options: InstanceOptions,
+    cw_config: FakeChatwootConfig,
+    tweaks: GatewayTweaks,
 ) -> Harness {
     let store = Store::open(
         &db.url(),
@@ -149,7 +166,10 @@ pub async fn harness_with(
     let inbox = chatwoot.add_api_inbox("WhatsApp", Some(&cw_receiver.url()));
     let (gateway, client): (FakeGateway, Arc<dyn Gateway>) = match kind {
         GatewayKind::Gowa => {
-            let fake = FakeGowa::start(FakeGowaConfig::default()).await.unwrap();
+            let mut config = FakeGowaConfig::default();
+            config.order = tweaks.order;
+            config.duplicate_every = tweaks.duplicate_every;
+            let fake = FakeGowa::start(config).await.unwrap();
             fake.set_webhook(&gw_receiver.url());
             let client = GowaClient::builder(fake.url())
                 .basic_auth("admin", "gowa-password")
@@ -161,6 +181,8 @@ pub async fn harness_with(
         _ => {
             let mut config = FakeWuzapiConfig::default();
             config.hmac_key = Some("h".repeat(32));
+            config.order = tweaks.order;
+            config.duplicate_every = tweaks.duplicate_every;
             let fake = FakeWuzapi::start(config).await.unwrap();
             fake.set_webhook(&gw_receiver.url(), &["All"]);
             let client = WuzapiClient::new(&fake.url(), fake.token()).unwrap();
@@ -539,6 +561,14 @@ impl Harness {
         match self.kind {
             GatewayKind::Gowa => "/send/message",
             _ => "/chat/send/text",
+        }
+    }
+
+    /// The fake wuzapi (wuzapi-only tests).
+    pub fn wuzapi(&self) -> &FakeWuzapi {
+        match &self.gateway {
+            FakeGateway::Wuzapi(f) => f,
+            FakeGateway::Gowa(_) => panic!("wuzapi only"),
         }
     }
 
