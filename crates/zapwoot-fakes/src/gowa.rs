@@ -18,12 +18,9 @@ use http::{Method, StatusCode};
 use serde_json::{Map, Value, json};
 use zapwoot_signing::{Keyring, Secret};
 
-use crate::Faults;
-use crate::dispatch::{DispatchOptions, Dispatcher, Post, WebhookDelivery, WebhookOrder};
+use crate::dispatch::{DispatchOptions, Dispatcher, Post, WebhookOrder};
 use crate::random;
-use crate::server::{
-    self, FakeRequest, LoggedRequest, Reply, Running, Shared, json as json_response, plain,
-};
+use crate::server::{self, FakeRequest, Reply, Running, Shared, json as json_response, plain};
 
 /// Which webhook layout the fake emits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -133,6 +130,12 @@ pub struct FakeGowa {
 }
 
 impl FakeGowa {
+    crate::server::common_fake_api!();
+
+    fn dispatcher(&self) -> &Dispatcher {
+        &self.core.webhooks
+    }
+
     /// Starts the fake with every device logged in.
     ///
     /// # Errors
@@ -166,31 +169,6 @@ impl FakeGowa {
     #[must_use]
     pub fn url(&self) -> String {
         format!("http://{}", self.running.addr)
-    }
-
-    /// Failure injection.
-    #[must_use]
-    pub fn faults(&self) -> &Faults {
-        &self.shared.faults
-    }
-
-    /// Every request received.
-    #[must_use]
-    pub fn requests(&self) -> Vec<LoggedRequest> {
-        self.shared
-            .log
-            .lock()
-            .map(|l| l.clone())
-            .unwrap_or_default()
-    }
-
-    /// Requests no route matched.
-    #[must_use]
-    pub fn unexpected_requests(&self) -> Vec<LoggedRequest> {
-        self.requests()
-            .into_iter()
-            .filter(|r| r.unexpected)
-            .collect()
     }
 
     /// Sends and actions accepted.
@@ -341,17 +319,6 @@ impl FakeGowa {
     /// Stops serving: new connections are refused.
     pub fn shutdown(&self) {
         self.running.shutdown();
-    }
-
-    /// Webhook deliveries attempted.
-    #[must_use]
-    pub fn webhook_deliveries(&self) -> Vec<WebhookDelivery> {
-        self.core.webhooks.deliveries()
-    }
-
-    /// Waits until every queued webhook was attempted; `false` on timeout.
-    pub async fn wait_for_webhooks(&self, timeout: Duration) -> bool {
-        self.core.webhooks.wait_idle(timeout).await
     }
 }
 

@@ -114,6 +114,11 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
+    /// Every request logged, in order.
+    pub(crate) fn requests(&self) -> Vec<LoggedRequest> {
+        self.log.lock().map(|l| l.clone()).unwrap_or_default()
+    }
+
     pub(crate) fn new(log_requests: bool) -> Self {
         Self {
             log_requests,
@@ -303,3 +308,42 @@ pub(crate) fn empty(status: StatusCode) -> Response<Full<Bytes>> {
     *response.status_mut() = status;
     response
 }
+
+/// The inspection and fault-injection methods every fake has. The fake must have a `shared`
+/// field and a `dispatcher()` method.
+macro_rules! common_fake_api {
+    () => {
+        /// Failure injection.
+        #[must_use]
+        pub fn faults(&self) -> &crate::Faults {
+            &self.shared.faults
+        }
+
+        /// Every request received, in order.
+        #[must_use]
+        pub fn requests(&self) -> Vec<crate::LoggedRequest> {
+            self.shared.requests()
+        }
+
+        /// Requests no route matched (a test usually asserts there are none).
+        #[must_use]
+        pub fn unexpected_requests(&self) -> Vec<crate::LoggedRequest> {
+            self.requests()
+                .into_iter()
+                .filter(|r| r.unexpected)
+                .collect()
+        }
+
+        /// Webhook deliveries attempted so far.
+        #[must_use]
+        pub fn webhook_deliveries(&self) -> Vec<crate::WebhookDelivery> {
+            self.dispatcher().deliveries()
+        }
+
+        /// Waits until every queued webhook has been attempted; `false` on timeout.
+        pub async fn wait_for_webhooks(&self, timeout: std::time::Duration) -> bool {
+            self.dispatcher().wait_idle(timeout).await
+        }
+    };
+}
+pub(crate) use common_fake_api;

@@ -20,12 +20,9 @@ use http::{Method, StatusCode};
 use serde_json::{Map, Value, json};
 use zapwoot_signing::{Keyring, Secret};
 
-use crate::Faults;
-use crate::dispatch::{DispatchOptions, Dispatcher, Post, WebhookDelivery, WebhookOrder};
+use crate::dispatch::{DispatchOptions, Dispatcher, Post, WebhookOrder};
 use crate::random;
-use crate::server::{
-    self, FakeRequest, LoggedRequest, Reply, Running, Shared, json as json_response,
-};
+use crate::server::{self, FakeRequest, Reply, Running, Shared, json as json_response};
 
 /// How the fake encodes webhooks (`WEBHOOK_FORMAT`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -184,6 +181,12 @@ pub struct FakeWuzapi {
 }
 
 impl FakeWuzapi {
+    crate::server::common_fake_api!();
+
+    fn dispatcher(&self) -> &Dispatcher {
+        &self.core.webhooks
+    }
+
     /// Starts the fake: connected and logged in, no webhook configured.
     ///
     /// # Errors
@@ -227,31 +230,6 @@ impl FakeWuzapi {
     #[must_use]
     pub fn token(&self) -> &str {
         &self.core.config.token
-    }
-
-    /// Failure injection.
-    #[must_use]
-    pub fn faults(&self) -> &Faults {
-        &self.shared.faults
-    }
-
-    /// Every request received.
-    #[must_use]
-    pub fn requests(&self) -> Vec<LoggedRequest> {
-        self.shared
-            .log
-            .lock()
-            .map(|l| l.clone())
-            .unwrap_or_default()
-    }
-
-    /// Requests no route matched.
-    #[must_use]
-    pub fn unexpected_requests(&self) -> Vec<LoggedRequest> {
-        self.requests()
-            .into_iter()
-            .filter(|r| r.unexpected)
-            .collect()
     }
 
     /// Sends accepted so far.
@@ -410,17 +388,6 @@ impl FakeWuzapi {
     /// Stops serving: new connections are refused.
     pub fn shutdown(&self) {
         self.running.shutdown();
-    }
-
-    /// Webhook deliveries attempted.
-    #[must_use]
-    pub fn webhook_deliveries(&self) -> Vec<WebhookDelivery> {
-        self.core.webhooks.deliveries()
-    }
-
-    /// Waits until every queued webhook was attempted; `false` on timeout.
-    pub async fn wait_for_webhooks(&self, timeout: Duration) -> bool {
-        self.core.webhooks.wait_idle(timeout).await
     }
 }
 

@@ -82,6 +82,32 @@ pub(crate) async fn read_capped(mut response: Response, max: u64) -> Result<Vec<
     Ok(out)
 }
 
+/// A fetched file as the engine gets it: size checked; MIME type declared by the sender, else
+/// the served one unless generic, else sniffed; the sender's file name, else the served one.
+pub(crate) fn media_file(
+    media: &crate::Media,
+    bytes: Vec<u8>,
+    served_mime: Option<String>,
+    served_name: Option<String>,
+    max_bytes: u64,
+) -> Result<crate::MediaFile, Error> {
+    if bytes.len() as u64 > max_bytes {
+        return Err(Error::TooLarge { limit: max_bytes });
+    }
+    let served_mime = served_mime
+        .filter(|m| !m.starts_with("application/octet-stream") && !m.starts_with("text/plain"));
+    let mime_type = media
+        .mime_type
+        .clone()
+        .or(served_mime)
+        .or_else(|| sniff_mime(&bytes).map(str::to_owned));
+    Ok(crate::MediaFile {
+        bytes,
+        mime_type,
+        file_name: media.file_name.clone().or(served_name),
+    })
+}
+
 /// Guesses a MIME type from the first bytes (for gateways that do not declare one).
 #[must_use]
 pub fn sniff_mime(bytes: &[u8]) -> Option<&'static str> {

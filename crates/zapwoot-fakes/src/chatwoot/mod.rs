@@ -20,9 +20,9 @@ use bytes::Bytes;
 use serde_json::{Map, Value, json};
 
 use self::state::{Attachment, Message, Role, SenderRef, State, User, now};
-use crate::dispatch::{DispatchOptions, Dispatcher, WebhookDelivery, WebhookOrder};
-use crate::server::{self, LoggedRequest, Running, Shared};
-use crate::{Faults, random};
+use crate::dispatch::{DispatchOptions, Dispatcher, WebhookOrder};
+use crate::random;
+use crate::server::{self, Running, Shared};
 
 /// How to run a [`FakeChatwoot`].
 #[derive(Debug, Clone)]
@@ -409,6 +409,12 @@ pub struct FakeChatwoot {
 }
 
 impl FakeChatwoot {
+    crate::server::common_fake_api!();
+
+    fn dispatcher(&self) -> &Dispatcher {
+        &self.core.webhooks
+    }
+
     /// Starts a fake with `config`.
     ///
     /// # Errors
@@ -482,12 +488,6 @@ impl FakeChatwoot {
     #[must_use]
     pub fn account_id(&self) -> u64 {
         self.core.config.account_id
-    }
-
-    /// Failure injection.
-    #[must_use]
-    pub fn faults(&self) -> &Faults {
-        &self.shared.faults
     }
 
     /// Creates an API inbox (as an admin would in the dashboard).
@@ -697,36 +697,6 @@ impl FakeChatwoot {
             .values()
             .map(|c| render::contact_rest(&state, c, true))
             .collect()
-    }
-
-    /// Every request received, in order.
-    #[must_use]
-    pub fn requests(&self) -> Vec<LoggedRequest> {
-        self.shared
-            .log
-            .lock()
-            .map(|l| l.clone())
-            .unwrap_or_default()
-    }
-
-    /// Requests no route matched (a test usually asserts there are none).
-    #[must_use]
-    pub fn unexpected_requests(&self) -> Vec<LoggedRequest> {
-        self.requests()
-            .into_iter()
-            .filter(|r| r.unexpected)
-            .collect()
-    }
-
-    /// Webhook deliveries attempted so far.
-    #[must_use]
-    pub fn webhook_deliveries(&self) -> Vec<WebhookDelivery> {
-        self.core.webhooks.deliveries()
-    }
-
-    /// Waits until every queued webhook has been attempted; `false` on timeout.
-    pub async fn wait_for_webhooks(&self, timeout: Duration) -> bool {
-        self.core.webhooks.wait_idle(timeout).await
     }
 
     /// Stops serving.

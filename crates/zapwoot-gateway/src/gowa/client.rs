@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use crate::gateway::{
     BoxFuture, Gateway, Health, MediaFile, MessageRef, Outgoing, OutgoingBody, Sent,
 };
-use crate::http::{self, sniff_mime};
+use crate::http;
 use crate::json::{flag, text, text_any};
 use crate::{Delivery, Error, GatewayKind, Jid, Media, MediaSource};
 
@@ -610,20 +610,7 @@ impl Gateway for GowaClient {
                     ));
                 }
             };
-            // The declared type, else the served one unless generic, else sniffed.
-            let served = served.filter(|m| {
-                !m.starts_with("application/octet-stream") && !m.starts_with("text/plain")
-            });
-            let mime_type = media
-                .mime_type
-                .clone()
-                .or(served)
-                .or_else(|| sniff_mime(&bytes).map(str::to_owned));
-            Ok(MediaFile {
-                bytes,
-                mime_type,
-                file_name: media.file_name.clone().or(name),
-            })
+            http::media_file(media, bytes, served, name, max_bytes)
         })
     }
 

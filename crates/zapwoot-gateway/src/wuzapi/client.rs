@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use crate::gateway::{
     BoxFuture, Gateway, Health, MediaFile, MessageRef, Outgoing, OutgoingBody, Sent,
 };
-use crate::http::{self, sniff_mime};
+use crate::http;
 use crate::json::{flag, text, text_any, unsigned};
 use crate::{Delivery, Error, GatewayKind, Jid, Media, MediaSource};
 
@@ -521,19 +521,7 @@ impl Gateway for WuzapiClient {
                     ));
                 }
             };
-            if bytes.len() as u64 > max_bytes {
-                return Err(Error::TooLarge { limit: max_bytes });
-            }
-            let mime_type = media
-                .mime_type
-                .clone()
-                .or(served_mime)
-                .or_else(|| sniff_mime(&bytes).map(str::to_owned));
-            Ok(MediaFile {
-                bytes,
-                mime_type,
-                file_name: media.file_name.clone(),
-            })
+            http::media_file(media, bytes, served_mime, None, max_bytes)
         })
     }
 
