@@ -1,0 +1,265 @@
+//! The running bridge: shared state, the accept loop and graceful shutdown.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use anyhow::{Context as _, Result};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use zapwoot_store::{Instance, Store};
+use zapwoot_sync::{ActivityBus, Engine, InstanceRuntime};
+
+use crate::activity_log::ActivityLog;
+use crate::admin_token::AdminToken;
+use crate::cli::{Global, Serve};
+use crate::metrics::Metrics;
+
+/// How long in-flight requests and events get to finish after SIGTERM/Ctrl-C.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+/// How often instance changes made elsewhere (CLI, other replicas) are picked up.
+const RELOAD_EVERY: Duration = Duration::from_secs(5);
+
+/// Largest accepted bodies.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Limits {
+    pub(crate) gateway_body: usize,
+    pub(crate) chatwoot_body: usize,
+    pub(crate) admin_body: usize,
+}
+
+/// Everything a request handler needs.
+#[derive(Debug)]
+pub(crate) struct App {
+    pub(crate) store: Store,
+    pub(crate) engine: Arc<Engine>,
+    pub(crate) admin_token: Option<AdminToken>,
+    pub(crate) public_url: String,
+    pub(crate) limits: Limits,
+    pub(crate) metrics: Arc<Metrics>,
+    pub(crate) activity: Arc<ActivityLog>,
+    /// Turns true when the server stops (ends live streams).
+    pub(crate) stopping: watch::Sender<bool>,
+    /// `updated_at` of each instance as last applied.
+    seen: std::sync::Mutex<HashMap<i64, i64>>,
+    /// GOWA multi-device routing: `(gateway base URL, device id)` → instance id.
+    devices: RwLock<HashMap<(String, String), i64>>,
+}
+
+impl App {
+    /// Builds the state over an open store and starts numbering activity.
+    pub(crate) fn new(store: Store, serve: &Serve, public_url: String) -> Arc<Self> {
+        let bus = ActivityBus::default();
+        let metrics = Arc::new(Metrics::default());
+        let activity = ActivityLog::start(&bus, 1024, Arc::clone(&metrics));
+        Arc::new(Self {
+            engine: Engine::new(store.clone(), bus),
+            store,
+            admin_token: AdminToken::new(serve.admin_token.as_deref()),
+            public_url,
+            limits: Limits {
+                gateway_body: serve.max_gateway_body,
+                chatwoot_body: serve.max_chatwoot_body,
+                admin_body: 1024 * 1024,
+            },
+            metrics,
+            activity,
+            stopping: watch::channel(false).0,
+            seen: std::sync::Mutex::new(HashMap::new()),
+            devices: RwLock::new(HashMap::new()),
+        })
+    }
+
+    /// Starts, replaces or stops the worker runtime of `instance` after a change. Returns why
+    /// it cannot run, if it cannot.
+    pub(crate) fn apply_instance(&self, instance: &Instance) -> Option<String> {
+        let config = &instance.config;
+        if let Ok(mut seen) = self.seen.lock() {
+            seen.insert(instance.id, instance.updated_at_ms);
+        }
+        if let Ok(mut devices) = self.devices.write() {
+            devices.retain(|_, id| *id != instance.id);
+            if let Some(device) = &config.gateway_device_id {
+                devices.insert((config.gateway_url.clone(), device.clone()), instance.id);
+            }
+        }
+        if !config.enabled {
+            self.engine.remove_runtime(instance.id);
+            return Some("disabled".to_owned());
+        }
+        match InstanceRuntime::connect(instance) {
+            Ok(runtime) => {
+                self.engine.set_runtime(runtime);
+                None
+            }
+            Err(e) => {
+                self.engine.remove_runtime(instance.id);
+                Some(e.to_string())
+            }
+        }
+    }
+
+    /// Forgets a deleted instance.
+    pub(crate) fn forget_instance(&self, id: i64) {
+        self.engine.remove_runtime(id);
+        if let Ok(mut seen) = self.seen.lock() {
+            seen.remove(&id);
+        }
+        if let Ok(mut devices) = self.devices.write() {
+            devices.retain(|_, v| *v != id);
+        }
+    }
+
+    /// The instance serving GOWA device `device` on the server at `gateway_url`.
+    pub(crate) fn device_instance(&self, gateway_url: &str, device: &str) -> Option<i64> {
+        self.devices
+            .read()
+            .ok()
+            .and_then(|d| d.get(&(gateway_url.to_owned(), device.to_owned())).copied())
+    }
+
+    /// Brings the running instances in line with the store: starts new and changed ones,
+    /// stops deleted ones.
+    pub(crate) async fn sync_instances(&self) -> Result<()> {
+        let instances = self.store.instances().await?;
+        let seen = self.seen.lock().map(|s| s.clone()).unwrap_or_default();
+        let current: HashMap<i64, i64> =
+            instances.iter().map(|i| (i.id, i.updated_at_ms)).collect();
+        for id in seen.keys().filter(|id| !current.contains_key(id)) {
+            self.forget_instance(*id);
+        }
+        for instance in &instances {
+            if seen.get(&instance.id) == Some(&instance.updated_at_ms) {
+                continue;
+            }
+            if let Some(reason) = self.apply_instance(instance) {
+                tracing::warn!(instance = %instance.config.name, %reason, "instance not running");
+            } else {
+                tracing::info!(instance = %instance.config.name, "instance running");
+            }
+        }
+        Ok(())
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+}
+
+/// `zapwoot serve`.
+pub(crate) async fn serve(global: &Global, serve: Serve) -> Result<()> {
+    let store = crate::sealing::open_store(global).await?;
+    let listener = TcpListener::bind(serve.listen)
+        .await
+        .with_context(|| format!("binding {}", serve.listen))?;
+    let addr: SocketAddr = listener.local_addr()?;
+    let public_url = serve
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{addr}"))
+        .trim_end_matches('/')
+        .to_owned();
+    let app = App::new(store, &serve, public_url);
+    if app.admin_token.is_none() {
+        tracing::warn!("ZAPWOOT_ADMIN_TOKEN not set: the admin API (/api/v1) is off");
+    }
+    tracing::info!(%addr, backend = ?app.store.backend(), "zapwoot listening");
+    println!("zapwoot listening on http://{addr}");
+    run(app, listener, shutdown_signal()).await
+}
+
+/// Serves `listener` and runs the workers until `stop` completes; then stops accepting,
+/// lets open requests finish and in-flight events complete, each within [`SHUTDOWN_GRACE`].
+pub(crate) async fn run(
+    app: Arc<App>,
+    listener: TcpListener,
+    stop: impl std::future::Future<Output = ()>,
+) -> Result<()> {
+    app.sync_instances().await?;
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let workers = tokio::spawn(Arc::clone(&app.engine).run(stop_rx.clone()));
+    let reloader = tokio::spawn(reload_loop(Arc::clone(&app), stop_rx));
+    let graceful = GracefulShutdown::new();
+    let builder = auto::Builder::new(TokioExecutor::new());
+    tokio::pin!(stop);
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let (stream, _) = match accepted {
+                    Ok(conn) => conn,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "accept failed");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                };
+                let app = Arc::clone(&app);
+                let service = hyper::service::service_fn(move |req| {
+                    let app = Arc::clone(&app);
+                    async move { Ok::<_, std::convert::Infallible>(crate::http::route(app, req).await) }
+                });
+                let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
+                let conn = graceful.watch(conn.into_owned());
+                tokio::spawn(async move {
+                    if let Err(e) = conn.await {
+                        tracing::debug!(error = %e, "connection ended with an error");
+                    }
+                });
+            }
+            () = &mut stop => break,
+        }
+    }
+    tracing::info!("shutting down: no new connections; finishing requests and events");
+    drop(listener);
+    let _ = app.stopping.send(true);
+    if tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!("open connections did not finish in time");
+    }
+    let _ = stop_tx.send(true);
+    if tokio::time::timeout(SHUTDOWN_GRACE, workers).await.is_err() {
+        tracing::warn!(
+            "workers did not finish in time; their leases expire and the events are retried"
+        );
+    }
+    reloader.abort();
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Picks up instance changes made by other processes (the CLI, other replicas).
+async fn reload_loop(app: Arc<App>, mut stop: watch::Receiver<bool>) {
+    loop {
+        tokio::select! {
+            () = tokio::time::sleep(RELOAD_EVERY) => {}
+            _ = stop.changed() => return,
+        }
+        if let Err(e) = app.sync_instances().await {
+            tracing::warn!(error = %e, "reloading instances failed");
+        }
+    }
+}

@@ -1,0 +1,147 @@
+//! Command line: flags with environment fallbacks.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// zapwoot: WhatsApp (wuzapi, go-whatsapp-web-multidevice) ⇄ Chatwoot bridge.
+#[derive(Debug, Parser)]
+#[command(name = "zapwoot", version, about)]
+pub(crate) struct Cli {
+    #[command(flatten)]
+    pub(crate) global: Global,
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+/// Settings every subcommand shares.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct Global {
+    /// `sqlite://PATH` or `postgres://…`.
+    #[arg(
+        long,
+        env = "ZAPWOOT_DATABASE_URL",
+        default_value = "sqlite://zapwoot.db",
+        global = true
+    )]
+    pub(crate) database_url: String,
+    /// 32-byte key (base64) sealing stored secrets.
+    #[arg(
+        long,
+        env = "ZAPWOOT_SECRET_KEY",
+        hide_env_values = true,
+        global = true
+    )]
+    pub(crate) secret_key: Option<String>,
+    /// Tracing filter (`info`, `zapwoot=debug`, …).
+    #[arg(long, env = "ZAPWOOT_LOG", default_value = "info", global = true)]
+    pub(crate) log: String,
+    /// Log format: `pretty` or `json`.
+    #[arg(
+        long,
+        env = "ZAPWOOT_LOG_FORMAT",
+        default_value = "pretty",
+        global = true
+    )]
+    pub(crate) log_format: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Run the bridge.
+    Serve(Serve),
+    /// Apply pending database migrations.
+    Migrate,
+    /// Manage instances (one WhatsApp number ⇄ one Chatwoot inbox).
+    #[command(subcommand)]
+    Instance(InstanceCommand),
+    /// Inspect and replay stored events.
+    #[command(subcommand)]
+    Events(EventsCommand),
+    /// Check the configuration, the store and every instance's upstreams.
+    Doctor,
+    /// Run the bridge with a fake gateway and a fake Chatwoot and play a conversation.
+    Demo,
+}
+
+/// `serve` settings.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct Serve {
+    /// Listen address.
+    #[arg(long, env = "ZAPWOOT_LISTEN", default_value = "127.0.0.1:8080")]
+    pub(crate) listen: SocketAddr,
+    /// Bearer token of the admin API (`/api/v1`); without it the admin API is off.
+    #[arg(long, env = "ZAPWOOT_ADMIN_TOKEN", hide_env_values = true)]
+    pub(crate) admin_token: Option<String>,
+    /// Base of the webhook URLs handed to upstreams (default `http://{listen}`).
+    #[arg(long, env = "ZAPWOOT_PUBLIC_URL")]
+    pub(crate) public_url: Option<String>,
+    /// Largest gateway webhook body, bytes (inline media makes them large).
+    #[arg(long, env = "ZAPWOOT_MAX_GATEWAY_BODY", default_value_t = 16 * 1024 * 1024)]
+    pub(crate) max_gateway_body: usize,
+    /// Largest Chatwoot webhook body, bytes.
+    #[arg(long, env = "ZAPWOOT_MAX_CHATWOOT_BODY", default_value_t = 1024 * 1024)]
+    pub(crate) max_chatwoot_body: usize,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum InstanceCommand {
+    /// Add an instance from an instance document (JSON, from `--file` or standard input).
+    Add {
+        /// The document; `-` or absent reads standard input.
+        #[arg(long)]
+        file: Option<PathBuf>,
+    },
+    /// List instances.
+    List,
+    /// Show an instance (secrets masked).
+    Show {
+        /// Name.
+        name: String,
+    },
+    /// Merge a partial document into an instance (`--file` or standard input).
+    Update {
+        /// Name.
+        name: String,
+        /// The partial document.
+        #[arg(long)]
+        file: Option<PathBuf>,
+    },
+    /// Remove an instance and everything recorded for it.
+    Remove {
+        /// Name.
+        name: String,
+    },
+    /// Check the instance's Chatwoot and gateway.
+    Test {
+        /// Name.
+        name: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum EventsCommand {
+    /// List events, newest first.
+    List {
+        /// Only this instance.
+        #[arg(long)]
+        instance: Option<String>,
+        /// Only this status (pending, running, done, failed, dead, ignored).
+        #[arg(long)]
+        status: Option<String>,
+        /// How many.
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
+    },
+    /// Show one event with its body.
+    Show {
+        /// Event id.
+        id: i64,
+    },
+    /// Put an event back in the queue.
+    Retry {
+        /// Event id.
+        id: i64,
+    },
+}

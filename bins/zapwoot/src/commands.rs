@@ -1,0 +1,263 @@
+//! The one-shot subcommands: `migrate`, `instance …`, `events …`, `doctor`. They work on the
+//! store directly; a running `zapwoot serve` picks instance changes up within seconds.
+
+use std::io::Read as _;
+use std::path::PathBuf;
+
+use anyhow::{Context as _, Result, bail};
+use serde_json::{Value, json};
+use zapwoot_store::{EventFilter, EventStatus, Store};
+
+use crate::cli::{EventsCommand, Global, InstanceCommand};
+use crate::document::to_document;
+use crate::instances;
+
+fn public_url() -> String {
+    std::env::var("ZAPWOOT_PUBLIC_URL")
+        .ok()
+        .or_else(|| {
+            std::env::var("ZAPWOOT_LISTEN")
+                .ok()
+                .map(|l| format!("http://{l}"))
+        })
+        .unwrap_or_else(|| "http://127.0.0.1:8080".to_owned())
+}
+
+fn print_json(value: &Value) -> Result<()> {
+    println!("{}", serde_json::to_string_pretty(value)?);
+    Ok(())
+}
+
+/// Reads a document from `file`, or standard input for `-`/none (secrets never on the
+/// command line, so never in shell history or `ps`).
+fn read_document(file: Option<&PathBuf>) -> Result<Vec<u8>> {
+    match file {
+        Some(path) if path.as_os_str() != "-" => {
+            std::fs::read(path).with_context(|| format!("reading {}", path.display()))
+        }
+        _ => {
+            let mut bytes = Vec::new();
+            std::io::stdin()
+                .read_to_end(&mut bytes)
+                .context("reading standard input")?;
+            Ok(bytes)
+        }
+    }
+}
+
+fn fail(f: &instances::Failure) -> anyhow::Error {
+    anyhow::anyhow!("{f}")
+}
+
+/// `zapwoot migrate`.
+pub(crate) async fn migrate(global: &Global) -> Result<()> {
+    let store = crate::sealing::open_store(global).await?;
+    let ran = store.migrate().await?;
+    println!("database up to date ({ran} migrations applied now; the rest were applied on open)");
+    Ok(())
+}
+
+/// `zapwoot instance …`.
+pub(crate) async fn instance(global: &Global, command: InstanceCommand) -> Result<()> {
+    let store = crate::sealing::open_store(global).await?;
+    let public = public_url();
+    match command {
+        InstanceCommand::Add { file } => {
+            let doc =
+                instances::parse_document(&read_document(file.as_ref())?).map_err(|e| fail(&e))?;
+            let created = instances::create(&store, &doc)
+                .await
+                .map_err(|e| fail(&e))?;
+            print_json(&to_document(&created, true, &public))
+        }
+        InstanceCommand::List => {
+            for i in store.instances().await? {
+                let c = &i.config;
+                println!(
+                    "{}\t{}\t{}\tinbox={}\t{}",
+                    c.name,
+                    c.gateway_kind,
+                    c.gateway_url,
+                    c.chatwoot_inbox_id
+                        .map_or_else(|| "-".to_owned(), |i| i.to_string()),
+                    if c.enabled { "enabled" } else { "disabled" }
+                );
+            }
+            Ok(())
+        }
+        InstanceCommand::Show { name } => {
+            let i = instances::get(&store, &name).await.map_err(|e| fail(&e))?;
+            print_json(&to_document(&i, true, &public))
+        }
+        InstanceCommand::Update { name, file } => {
+            let patch =
+                instances::parse_document(&read_document(file.as_ref())?).map_err(|e| fail(&e))?;
+            let updated = instances::update(&store, &name, &patch)
+                .await
+                .map_err(|e| fail(&e))?;
+            print_json(&to_document(&updated, true, &public))
+        }
+        InstanceCommand::Remove { name } => {
+            if !store.delete_instance(&name).await? {
+                bail!("no instance named {name:?}");
+            }
+            println!("removed {name}");
+            Ok(())
+        }
+        InstanceCommand::Test { name } => {
+            let i = instances::get(&store, &name).await.map_err(|e| fail(&e))?;
+            let (report, ok) = instances::test(&i).await;
+            print_json(&report)?;
+            if !ok {
+                bail!("instance {name} has problems (see above)");
+            }
+            Ok(())
+        }
+    }
+}
+
+/// `zapwoot events …`.
+pub(crate) async fn events(global: &Global, command: EventsCommand) -> Result<()> {
+    let store = crate::sealing::open_store(global).await?;
+    match command {
+        EventsCommand::List {
+            instance,
+            status,
+            limit,
+        } => {
+            let mut filter = EventFilter::new().limit(limit.clamp(1, 10_000));
+            if let Some(name) = instance {
+                let i = instances::get(&store, &name).await.map_err(|e| fail(&e))?;
+                filter = filter.instance(i.id);
+            }
+            if let Some(status) = status {
+                let Some(status) = EventStatus::parse(&status) else {
+                    bail!(
+                        "unknown status {status:?}: pending, running, done, failed, dead or ignored"
+                    );
+                };
+                filter = filter.status(status);
+            }
+            for e in store.list_events(filter).await? {
+                println!(
+                    "{}\t{}\t{}\t{}\t{}\tattempts={}\t{}",
+                    e.id,
+                    e.source.as_str(),
+                    e.kind,
+                    e.status.as_str(),
+                    e.lane,
+                    e.attempts,
+                    e.last_error.unwrap_or_default()
+                );
+            }
+            Ok(())
+        }
+        EventsCommand::Show { id } => {
+            let Some(e) = store.event(id).await? else {
+                bail!("no event {id}")
+            };
+            let instance = store.instance_by_id(e.instance_id).await?;
+            let mut body =
+                String::from_utf8_lossy(e.body.as_deref().unwrap_or_default()).into_owned();
+            for secret in instance.iter().flat_map(|i| i.config.secrets.values()) {
+                if secret.expose().len() >= 4 {
+                    body = body.replace(secret.expose(), "***");
+                }
+            }
+            print_json(&json!({
+                "id": e.id, "instance": instance.map(|i| i.config.name), "source": e.source.as_str(),
+                "kind": e.kind, "status": e.status.as_str(), "attempts": e.attempts, "lane": e.lane,
+                "dedupe_key": e.dedupe_key, "last_error": e.last_error,
+                "body": serde_json::from_str::<Value>(&body).unwrap_or(Value::String(body)),
+            }))
+        }
+        EventsCommand::Retry { id } => {
+            if store.retry(id).await? {
+                println!("event {id} queued again");
+                Ok(())
+            } else {
+                bail!(
+                    "event {id} cannot be retried (absent, being processed, or its body was pruned)"
+                )
+            }
+        }
+    }
+}
+
+/// `zapwoot doctor`: every check, with what to do about failures; exit 1 if any failed.
+pub(crate) async fn doctor(global: &Global) -> Result<()> {
+    let mut problems = 0;
+    let mut report = |ok: bool, what: &str, fix: &str| {
+        if ok {
+            println!("ok    {what}");
+        } else {
+            problems += 1;
+            println!("FAIL  {what}\n      fix: {fix}");
+        }
+    };
+    let sealer = crate::sealing::sealer(global);
+    report(
+        sealer.is_ok(),
+        "secret key",
+        "set ZAPWOOT_SECRET_KEY to 32 random bytes in base64 (`openssl rand -base64 32`)",
+    );
+    let store: Option<Store> = match crate::sealing::open_store(global).await {
+        Ok(s) => {
+            report(true, "database reachable and migrated", "");
+            Some(s)
+        }
+        Err(e) => {
+            report(
+                false,
+                &format!("database: {e:#}"),
+                "check ZAPWOOT_DATABASE_URL and that the database is running",
+            );
+            None
+        }
+    };
+    if let Some(store) = store {
+        match store.instances().await {
+            Ok(list) if list.is_empty() => {
+                report(
+                    false,
+                    "no instances",
+                    "add one: POST /api/v1/instances or `zapwoot instance add`",
+                );
+            }
+            Ok(list) => {
+                for i in list {
+                    let (checks, ok) = instances::test(&i).await;
+                    let detail = ["chatwoot_profile", "chatwoot_inbox", "gateway"]
+                        .iter()
+                        .filter(|k| checks.pointer(&format!("/{k}/ok")) == Some(&json!(false)))
+                        .map(|k| {
+                            format!(
+                                "{k}: {}",
+                                checks
+                                    .pointer(&format!("/{k}/detail"))
+                                    .and_then(Value::as_str)
+                                    .unwrap_or_default()
+                            )
+                        })
+                        .collect::<Vec<_>>()
+                        .join("; ");
+                    report(
+                        ok,
+                        &format!("instance {} {}", i.config.name, detail),
+                        "check the instance's URLs and tokens (`zapwoot instance show`), provision it, pair the phone",
+                    );
+                }
+            }
+            Err(e) => report(
+                false,
+                &format!("reading instances: {e}"),
+                "the secret key must be the one the instances were stored with",
+            ),
+        }
+    }
+    if problems > 0 {
+        bail!("{problems} problem(s) found");
+    }
+    println!("everything looks fine");
+    Ok(())
+}

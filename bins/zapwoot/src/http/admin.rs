@@ -1,0 +1,489 @@
+//! The admin API under `/api/v1` (bearer token, compared in constant time).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use http::{Method, Request, Response, StatusCode, header};
+use hyper::body::Incoming;
+use serde_json::{Value, json};
+use zapwoot_store::{
+    EventFilter, EventRecord, EventStatus, Instance, NewSubscription, SecretString, Source,
+    Subscription,
+};
+
+use super::{Body, body, error, json_response, sse, store_error};
+use crate::app::App;
+use crate::document::to_document;
+use crate::instances::{self, Failure};
+
+fn authorized(app: &App, req: &Request<Incoming>) -> Result<(), Response<Body>> {
+    let Some(expected) = &app.admin_token else {
+        return Err(error(
+            StatusCode::NOT_FOUND,
+            "admin_api_disabled",
+            "the admin API is off: set ZAPWOOT_ADMIN_TOKEN",
+        ));
+    };
+    let given = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or_default();
+    if expected.matches(given) {
+        Ok(())
+    } else {
+        Err(error(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "a valid admin bearer token is required",
+        ))
+    }
+}
+
+fn query(req: &Request<Incoming>) -> HashMap<String, String> {
+    req.uri()
+        .query()
+        .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
+        .unwrap_or_default()
+}
+
+fn failure(f: Failure) -> Response<Body> {
+    match f {
+        Failure::Invalid(field, message) => json_response(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &json!({ "error": { "code": "invalid_field", "message": format!("{field}: {message}"), "field": field } }),
+        ),
+        Failure::Malformed(m) => error(
+            StatusCode::BAD_REQUEST,
+            "malformed",
+            format!("malformed JSON: {m}"),
+        ),
+        Failure::NotFound(name) => error(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("no instance named {name:?}"),
+        ),
+        Failure::Conflict(m) => error(StatusCode::CONFLICT, "conflict", m),
+        Failure::Upstream(m) => error(StatusCode::BAD_GATEWAY, "upstream_error", m),
+        Failure::Store(e) => store_error(&e),
+    }
+}
+
+/// Dispatches `/api/v1/{rest}`.
+pub(crate) async fn handle(
+    app: &Arc<App>,
+    req: Request<Incoming>,
+    rest: &[String],
+) -> Response<Body> {
+    if let Err(r) = authorized(app, &req) {
+        return r;
+    }
+    let method = req.method().clone();
+    let parts: Vec<&str> = rest.iter().map(String::as_str).collect();
+    match (&method, parts.as_slice()) {
+        (&Method::GET, ["instances"]) => list_instances(app).await,
+        (&Method::POST, ["instances"]) => create_instance(app, req).await,
+        (&Method::GET, ["instances", name]) => show_instance(app, name).await,
+        (&Method::PATCH, ["instances", name]) => update_instance(app, name, req).await,
+        (&Method::DELETE, ["instances", name]) => delete_instance(app, name).await,
+        (&Method::POST, ["instances", name, "provision"]) => provision(app, name).await,
+        (&Method::POST, ["instances", name, "test"]) => test_instance(app, name).await,
+        (&Method::GET, ["events"]) => list_events(app, &query(&req)).await,
+        (&Method::GET, ["events", id]) => show_event(app, id).await,
+        (&Method::POST, ["events", id, "retry"]) => retry_event(app, id).await,
+        (&Method::GET, ["activity"]) => {
+            let last = req
+                .headers()
+                .get("last-event-id")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0);
+            sse::stream(app, last, query(&req).remove("instance"))
+        }
+        (&Method::GET, ["subscriptions"]) => list_subscriptions(app).await,
+        (&Method::POST, ["subscriptions"]) => create_subscription(app, req).await,
+        (&Method::DELETE, ["subscriptions", id]) => delete_subscription(app, id).await,
+        _ => error(StatusCode::NOT_FOUND, "not_found", "no such route"),
+    }
+}
+
+async fn list_instances(app: &App) -> Response<Body> {
+    match app.store.instances().await {
+        Ok(all) => {
+            let docs: Vec<Value> = all
+                .iter()
+                .map(|i| to_document(i, true, &app.public_url))
+                .collect();
+            json_response(StatusCode::OK, &json!({ "instances": docs }))
+        }
+        Err(e) => store_error(&e),
+    }
+}
+
+fn instance_answer(app: &App, status: StatusCode, instance: &Instance) -> Response<Body> {
+    let mut doc = to_document(instance, true, &app.public_url);
+    let problem = app.apply_instance(instance);
+    if let Value::Object(map) = &mut doc {
+        map.insert("running".into(), json!(problem.is_none()));
+        map.insert("not_running_reason".into(), json!(problem));
+    }
+    json_response(status, &doc)
+}
+
+async fn create_instance(app: &App, req: Request<Incoming>) -> Response<Body> {
+    let bytes = match body::read(req, app.limits.admin_body).await {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    let created = match instances::parse_document(&bytes) {
+        Ok(doc) => instances::create(&app.store, &doc).await,
+        Err(f) => Err(f),
+    };
+    match created {
+        Ok(instance) => {
+            tracing::info!(instance = %instance.config.name, "instance created");
+            instance_answer(app, StatusCode::CREATED, &instance)
+        }
+        Err(f) => failure(f),
+    }
+}
+
+async fn show_instance(app: &App, name: &str) -> Response<Body> {
+    match instances::get(&app.store, name).await {
+        Ok(instance) => {
+            let mut doc = to_document(&instance, true, &app.public_url);
+            if let Value::Object(map) = &mut doc {
+                map.insert(
+                    "running".into(),
+                    json!(app.engine.runtime(instance.id).is_some()),
+                );
+            }
+            json_response(StatusCode::OK, &doc)
+        }
+        Err(f) => failure(f),
+    }
+}
+
+async fn update_instance(app: &App, name: &str, req: Request<Incoming>) -> Response<Body> {
+    let bytes = match body::read(req, app.limits.admin_body).await {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    let updated = match instances::parse_document(&bytes) {
+        Ok(patch) => instances::update(&app.store, name, &patch).await,
+        Err(f) => Err(f),
+    };
+    match updated {
+        Ok(instance) => {
+            tracing::info!(instance = %instance.config.name, "instance updated");
+            instance_answer(app, StatusCode::OK, &instance)
+        }
+        Err(f) => failure(f),
+    }
+}
+
+async fn delete_instance(app: &App, name: &str) -> Response<Body> {
+    let instance = match instances::get(&app.store, name).await {
+        Ok(i) => i,
+        Err(f) => return failure(f),
+    };
+    match app.store.delete_instance(name).await {
+        Ok(true) => {
+            app.forget_instance(instance.id);
+            tracing::info!(instance = %name, "instance deleted");
+            json_response(StatusCode::OK, &json!({ "deleted": name }))
+        }
+        Ok(false) => failure(Failure::NotFound(name.to_owned())),
+        Err(e) => store_error(&e),
+    }
+}
+
+async fn provision(app: &App, name: &str) -> Response<Body> {
+    match instances::provision(&app.store, name, &app.public_url).await {
+        Ok((instance, notes)) => {
+            tracing::info!(instance = %name, inbox = ?instance.config.chatwoot_inbox_id, "instance provisioned");
+            let mut response = instance_answer(app, StatusCode::OK, &instance);
+            if !notes.is_empty() {
+                let mut doc = to_document(&instance, true, &app.public_url);
+                if let Value::Object(map) = &mut doc {
+                    map.insert(
+                        "running".into(),
+                        json!(app.engine.runtime(instance.id).is_some()),
+                    );
+                    map.insert("notes".into(), json!(notes));
+                }
+                response = json_response(StatusCode::OK, &doc);
+            }
+            response
+        }
+        Err(f) => failure(f),
+    }
+}
+
+async fn test_instance(app: &App, name: &str) -> Response<Body> {
+    match instances::get(&app.store, name).await {
+        Ok(instance) => json_response(StatusCode::OK, &instances::test(&instance).await.0),
+        Err(f) => failure(f),
+    }
+}
+
+/// Replaces every secret of `instance` found in `text` with `***` (legacy wuzapi webhooks
+/// carry the user token in the body).
+fn redact(instance: Option<&Instance>, text: &str) -> String {
+    let mut out = text.to_owned();
+    if let Some(instance) = instance {
+        for secret in instance.config.secrets.values() {
+            let s = secret.expose();
+            if s.len() >= 4 {
+                out = out.replace(s, "***");
+            }
+        }
+    }
+    out
+}
+
+fn event_json(event: &EventRecord, names: &HashMap<i64, &Instance>, with_body: bool) -> Value {
+    let instance = names.get(&event.instance_id).copied();
+    let mut value = json!({
+        "id": event.id,
+        "instance": instance.map(|i| i.config.name.clone()),
+        "source": event.source.as_str(),
+        "direction": match event.source { Source::Gateway => "inbound", _ => "outbound" },
+        "kind": event.kind,
+        "dedupe_key": event.dedupe_key,
+        "lane": event.lane,
+        "status": event.status.as_str(),
+        "attempts": event.attempts,
+        "received_at_ms": event.received_at_ms,
+        "next_attempt_at_ms": event.next_attempt_at_ms,
+        "finished_at_ms": event.finished_at_ms,
+        "last_error": event.last_error.as_deref().map(|e| redact(instance, e)),
+    });
+    if with_body && let Value::Object(map) = &mut value {
+        map.insert("content_type".into(), json!(event.content_type));
+        let body = event.body.as_ref().map(|b| {
+            let text = redact(instance, &String::from_utf8_lossy(b));
+            serde_json::from_str::<Value>(&text).unwrap_or(Value::String(text))
+        });
+        map.insert("body".into(), body.unwrap_or(Value::Null));
+    }
+    value
+}
+
+async fn list_events(app: &App, q: &HashMap<String, String>) -> Response<Body> {
+    let instances = match app.store.instances().await {
+        Ok(i) => i,
+        Err(e) => return store_error(&e),
+    };
+    let mut filter = EventFilter::new().limit(
+        q.get("limit")
+            .and_then(|l| l.parse().ok())
+            .unwrap_or(50)
+            .clamp(1, 500),
+    );
+    if let Some(name) = q.get("instance") {
+        let Some(instance) = instances.iter().find(|i| i.config.name == *name) else {
+            return failure(Failure::NotFound(name.clone()));
+        };
+        filter = filter.instance(instance.id);
+    }
+    if let Some(status) = q.get("status") {
+        let Some(status) = EventStatus::parse(status) else {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "bad_filter",
+                "status: pending, running, done, failed, dead or ignored",
+            );
+        };
+        filter = filter.status(status);
+    }
+    match q
+        .get("direction")
+        .or_else(|| q.get("source"))
+        .map(String::as_str)
+    {
+        None => {}
+        Some("inbound" | "gateway") => filter = filter.source(Source::Gateway),
+        Some("outbound" | "chatwoot") => filter = filter.source(Source::Chatwoot),
+        Some(_) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "bad_filter",
+                "direction: inbound or outbound",
+            );
+        }
+    }
+    if let Some(before) = q.get("before").and_then(|b| b.parse().ok()) {
+        filter = filter.before_id(before);
+    }
+    let names: HashMap<i64, &Instance> = instances.iter().map(|i| (i.id, i)).collect();
+    match app.store.list_events(filter).await {
+        Ok(events) => {
+            let list: Vec<Value> = events
+                .iter()
+                .map(|e| event_json(e, &names, false))
+                .collect();
+            json_response(StatusCode::OK, &json!({ "events": list }))
+        }
+        Err(e) => store_error(&e),
+    }
+}
+
+fn parse_id(id: &str) -> Result<i64, Response<Body>> {
+    id.parse()
+        .map_err(|_| error(StatusCode::BAD_REQUEST, "bad_id", "ids are integers"))
+}
+
+async fn show_event(app: &App, id: &str) -> Response<Body> {
+    let id = match parse_id(id) {
+        Ok(id) => id,
+        Err(r) => return r,
+    };
+    let event = match app.store.event(id).await {
+        Ok(Some(e)) => e,
+        Ok(None) => return error(StatusCode::NOT_FOUND, "not_found", format!("no event {id}")),
+        Err(e) => return store_error(&e),
+    };
+    let instance = app
+        .store
+        .instance_by_id(event.instance_id)
+        .await
+        .ok()
+        .flatten();
+    let names: HashMap<i64, &Instance> = instance.iter().map(|i| (i.id, i)).collect();
+    json_response(StatusCode::OK, &event_json(&event, &names, true))
+}
+
+async fn retry_event(app: &App, id: &str) -> Response<Body> {
+    let id = match parse_id(id) {
+        Ok(id) => id,
+        Err(r) => return r,
+    };
+    match app.store.event(id).await {
+        Ok(Some(_)) => {}
+        Ok(None) => return error(StatusCode::NOT_FOUND, "not_found", format!("no event {id}")),
+        Err(e) => return store_error(&e),
+    }
+    match app.store.retry(id).await {
+        Ok(true) => {
+            app.engine.notify();
+            json_response(StatusCode::ACCEPTED, &json!({ "retried": id }))
+        }
+        Ok(false) => error(
+            StatusCode::CONFLICT,
+            "not_retryable",
+            "the event is being processed or has no body left to replay",
+        ),
+        Err(e) => store_error(&e),
+    }
+}
+
+fn subscription_json(s: &Subscription) -> Value {
+    json!({
+        "id": s.id,
+        "url": s.config.url,
+        "events": s.config.events,
+        "instances": s.config.instances,
+        "allow_private_network": s.config.allow_private_network,
+        "enabled": s.enabled,
+        "failing_since_ms": s.failing_since_ms,
+        "created_at_ms": s.created_at_ms,
+    })
+}
+
+async fn list_subscriptions(app: &App) -> Response<Body> {
+    match app.store.subscriptions().await {
+        Ok(all) => json_response(
+            StatusCode::OK,
+            &json!({ "subscriptions": all.iter().map(subscription_json).collect::<Vec<_>>() }),
+        ),
+        Err(e) => store_error(&e),
+    }
+}
+
+async fn create_subscription(app: &App, req: Request<Incoming>) -> Response<Body> {
+    let bytes = match body::read(req, app.limits.admin_body).await {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    let doc = match instances::parse_document(&bytes) {
+        Ok(d) => d,
+        Err(f) => return failure(f),
+    };
+    let invalid = |field: &str, m: &str| failure(Failure::Invalid(field.to_owned(), m.to_owned()));
+    let Some(url) = doc
+        .get("url")
+        .and_then(Value::as_str)
+        .filter(|u| u.starts_with("http://") || u.starts_with("https://"))
+    else {
+        return invalid("url", "required http(s) URL");
+    };
+    let Some(events) = doc
+        .get("events")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        })
+        .filter(|e| !e.is_empty())
+    else {
+        return invalid(
+            "events",
+            "required non-empty list of event names or patterns",
+        );
+    };
+    let secret = match doc.get("secret").and_then(Value::as_str) {
+        Some(s) if zapwoot_signing::Secret::from_standard(s).is_ok() => s.to_owned(),
+        Some(_) => return invalid("secret", "must be a whsec_ secret"),
+        None => match zapwoot_signing::Secret::generate() {
+            Ok(s) => s.expose_standard(),
+            Err(_) => {
+                return error(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "no randomness",
+                );
+            }
+        },
+    };
+    let mut new = NewSubscription::new(url, events, SecretString::new(secret.clone()));
+    new.instances = doc.get("instances").and_then(Value::as_array).map(|a| {
+        a.iter()
+            .filter_map(Value::as_str)
+            .map(str::to_owned)
+            .collect()
+    });
+    new.allow_private_network = doc
+        .get("allow_private_network")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    match app.store.create_subscription(new).await {
+        Ok(s) => {
+            let mut value = subscription_json(&s);
+            if let Value::Object(map) = &mut value {
+                map.insert("secret".into(), json!(secret));
+            }
+            json_response(StatusCode::CREATED, &value)
+        }
+        Err(e) => store_error(&e),
+    }
+}
+
+async fn delete_subscription(app: &App, id: &str) -> Response<Body> {
+    let id = match parse_id(id) {
+        Ok(id) => id,
+        Err(r) => return r,
+    };
+    match app.store.delete_subscription(id).await {
+        Ok(true) => json_response(StatusCode::OK, &json!({ "deleted": id })),
+        Ok(false) => error(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("no subscription {id}"),
+        ),
+        Err(e) => store_error(&e),
+    }
+}

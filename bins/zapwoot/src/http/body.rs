@@ -1,0 +1,43 @@
+//! Reading request bodies under a size cap (also for chunked bodies).
+
+use bytes::Bytes;
+use http::{Request, Response, StatusCode, header};
+use http_body_util::{BodyExt as _, LengthLimitError, Limited};
+use hyper::body::Incoming;
+
+use super::{Body, error};
+
+/// 413 when the declared `Content-Length` is already beyond `max` (answered before reading).
+pub(crate) fn check_declared(req: &Request<Incoming>, max: usize) -> Result<(), Response<Body>> {
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    match declared {
+        Some(n) if n > max as u64 => Err(too_large(max)),
+        _ => Ok(()),
+    }
+}
+
+fn too_large(max: usize) -> Response<Body> {
+    error(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "payload_too_large",
+        format!("the body is larger than {max} bytes"),
+    )
+}
+
+/// The whole body, or 413 beyond `max`, or 400 when the client broke off.
+pub(crate) async fn read(req: Request<Incoming>, max: usize) -> Result<Bytes, Response<Body>> {
+    check_declared(&req, max)?;
+    match Limited::new(req.into_body(), max).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => Err(too_large(max)),
+        Err(e) => Err(error(
+            StatusCode::BAD_REQUEST,
+            "bad_body",
+            format!("could not read the body: {e}"),
+        )),
+    }
+}

@@ -1,0 +1,80 @@
+//! `/readyz` and `/metrics`.
+
+use std::fmt::Write as _;
+
+use http::{Response, StatusCode};
+use serde_json::{Value, json};
+
+use super::{Body, json_response, text_response};
+use crate::app::App;
+use crate::metrics::labels;
+
+/// Ready when the store answers. The body lists each instance: running or why not, the
+/// gateway's last reported session state, and the age of its oldest unprocessed event.
+pub(crate) async fn readyz(app: &App) -> Response<Body> {
+    if let Err(e) = app.store.ping().await {
+        tracing::warn!(error = %e, "readiness: store down");
+        return json_response(
+            StatusCode::SERVICE_UNAVAILABLE,
+            &json!({ "status": "unavailable", "store": "unreachable" }),
+        );
+    }
+    let lag = app.store.oldest_unprocessed_age().await.unwrap_or_default();
+    let instances: Vec<Value> = app
+        .store
+        .instances()
+        .await
+        .unwrap_or_default()
+        .iter()
+        .map(|i| {
+            let runtime = app.engine.runtime(i.id);
+            json!({
+                "name": i.config.name,
+                "running": runtime.is_some(),
+                "session": runtime.and_then(|r| r.connection_state()).map(|s| format!("{s:?}").to_lowercase()),
+                "oldest_pending_seconds": lag.get(&i.id).map(std::time::Duration::as_secs_f64),
+            })
+        })
+        .collect();
+    json_response(
+        StatusCode::OK,
+        &json!({ "status": "ok", "store": "ok", "instances": instances }),
+    )
+}
+
+/// Prometheus text format.
+pub(crate) async fn metrics(app: &App) -> Response<Body> {
+    let mut out = String::new();
+    app.metrics.render(&mut out);
+    let instances = app.store.instances().await.unwrap_or_default();
+    let lag = app.store.oldest_unprocessed_age().await.unwrap_or_default();
+    let _ = writeln!(out, "# TYPE zapwoot_events gauge");
+    for instance in &instances {
+        if let Ok(counts) = app.store.count_by_status(Some(instance.id)).await {
+            for (status, count) in counts {
+                let l = labels(&[
+                    ("instance", &instance.config.name),
+                    ("status", status.as_str()),
+                ]);
+                let _ = writeln!(out, "zapwoot_events{{{l}}} {count}");
+            }
+        }
+    }
+    let _ = writeln!(out, "# TYPE zapwoot_oldest_pending_seconds gauge");
+    for instance in &instances {
+        let l = labels(&[("instance", &instance.config.name)]);
+        let age = lag
+            .get(&instance.id)
+            .map_or(0.0, std::time::Duration::as_secs_f64);
+        let _ = writeln!(out, "zapwoot_oldest_pending_seconds{{{l}}} {age}");
+    }
+    let _ = writeln!(out, "# TYPE zapwoot_instance_running gauge");
+    for instance in &instances {
+        let l = labels(&[("instance", &instance.config.name)]);
+        let running = u8::from(app.engine.runtime(instance.id).is_some());
+        let _ = writeln!(out, "zapwoot_instance_running{{{l}}} {running}");
+    }
+    let up = u8::from(app.store.ping().await.is_ok());
+    let _ = writeln!(out, "# TYPE zapwoot_store_up gauge\nzapwoot_store_up {up}");
+    text_response(StatusCode::OK, "text/plain; version=0.0.4", out)
+}

@@ -1,0 +1,204 @@
+//! `POST /webhooks/gateway/{key}` and `POST /webhooks/chatwoot/{key}`: find the instance by
+//! its route key, verify, parse, persist, answer. Nothing is written unless the event is
+//! accepted; the answer comes after the store has committed it.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use http::{HeaderMap, Request, Response, StatusCode, header};
+use hyper::body::Incoming;
+use serde_json::json;
+use zapwoot_store::{Instance, NewEvent, RouteKind};
+use zapwoot_sync::InstanceRuntime;
+use zapwoot_sync::ingest::{self, IngestError, WebhookHeaders};
+
+use super::{Body, body, error, json_response, store_error};
+use crate::app::App;
+use crate::metrics::labels;
+
+fn header_bytes<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a [u8]> {
+    headers.get(name).map(http::HeaderValue::as_bytes)
+}
+
+fn ingest_error(app: &App, instance: &str, source: &str, e: &IngestError) -> Response<Body> {
+    match e {
+        IngestError::Unauthorized(reason) => {
+            app.metrics.inc(
+                "zapwoot_signature_failures_total",
+                labels(&[("instance", instance), ("source", source)]),
+            );
+            tracing::warn!(%instance, %source, %reason, "webhook signature rejected");
+            error(
+                StatusCode::UNAUTHORIZED,
+                "bad_signature",
+                format!("signature rejected: {reason}"),
+            )
+        }
+        IngestError::Malformed(reason) => {
+            tracing::info!(%instance, %source, %reason, "malformed webhook");
+            error(
+                StatusCode::BAD_REQUEST,
+                "malformed",
+                format!("malformed webhook: {reason}"),
+            )
+        }
+        IngestError::Store(e) => store_error(e),
+        _ => error(StatusCode::BAD_REQUEST, "malformed", e.to_string()),
+    }
+}
+
+/// Finds the instance and its running runtime, or the error answer.
+async fn resolve(
+    app: &App,
+    kind: RouteKind,
+    key: &str,
+) -> Result<(Instance, Arc<InstanceRuntime>), Response<Body>> {
+    let instance = match app.store.instance_by_route_key(kind, key).await {
+        Ok(Some(instance)) => instance,
+        Ok(None) => {
+            return Err(error(
+                StatusCode::NOT_FOUND,
+                "unknown_instance",
+                "no instance has this webhook key",
+            ));
+        }
+        Err(e) => return Err(store_error(&e)),
+    };
+    let Some(runtime) = app.engine.runtime(instance.id) else {
+        return Err(error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "instance_not_ready",
+            format!(
+                "instance {} is disabled or not provisioned",
+                instance.config.name
+            ),
+        ));
+    };
+    Ok((instance, runtime))
+}
+
+async fn record(app: &App, event: NewEvent) -> Response<Body> {
+    match app.store.record_inbound(event).await {
+        Ok(recorded) => {
+            app.engine.notify();
+            json_response(
+                StatusCode::OK,
+                &json!({ "status": "accepted", "event_id": recorded.id, "duplicate": recorded.duplicate }),
+            )
+        }
+        Err(e) => store_error(&e),
+    }
+}
+
+fn observe(app: &App, source: &str, instance: &str, started: Instant, response: &Response<Body>) {
+    app.metrics.inc(
+        "zapwoot_webhooks_total",
+        labels(&[
+            ("instance", instance),
+            ("source", source),
+            ("status", response.status().as_str()),
+        ]),
+    );
+    app.metrics.observe(
+        "zapwoot_webhook_answer_seconds",
+        labels(&[("source", source)]),
+        started.elapsed(),
+    );
+}
+
+/// A gateway webhook (wuzapi or GOWA).
+pub(crate) async fn gateway(app: &App, key: &str, req: Request<Incoming>) -> Response<Body> {
+    let started = Instant::now();
+    let (name, response) = gateway_inner(app, key, req).await;
+    observe(app, "gateway", &name, started, &response);
+    response
+}
+
+async fn gateway_inner(app: &App, key: &str, req: Request<Incoming>) -> (String, Response<Body>) {
+    if let Err(r) = body::check_declared(&req, app.limits.gateway_body) {
+        return (String::new(), r);
+    }
+    let (instance, runtime) = match resolve(app, RouteKind::Gateway, key).await {
+        Ok(found) => found,
+        Err(r) => return (String::new(), r),
+    };
+    let name = instance.config.name.clone();
+    let headers = req.headers().clone();
+    let bytes = match body::read(req, app.limits.gateway_body).await {
+        Ok(b) => b,
+        Err(r) => return (name, r),
+    };
+    let mut wh = WebhookHeaders::default();
+    wh.content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    wh.gateway_signature = header_bytes(&headers, "x-hmac-signature")
+        .or_else(|| header_bytes(&headers, "x-hub-signature-256"));
+    let prepared = match ingest::prepare_gateway(&runtime, wh, &bytes) {
+        Ok(p) => p,
+        Err(e) => return (name.clone(), ingest_error(app, &name, "gateway", &e)),
+    };
+    // GOWA ≥ 8 posts every device of one server to one URL: hand the event to the instance
+    // bridging that device.
+    let event = match (&prepared.device_id, &runtime.device_id) {
+        (Some(device), Some(own)) if device != own => {
+            let Some(other) = app
+                .device_instance(&instance.config.gateway_url, device)
+                .and_then(|id| app.engine.runtime(id))
+            else {
+                tracing::debug!(instance = %name, %device, "webhook for a device no instance bridges");
+                return (
+                    name,
+                    json_response(
+                        StatusCode::OK,
+                        &json!({ "status": "ignored", "reason": "no instance bridges this device" }),
+                    ),
+                );
+            };
+            match ingest::prepare_gateway(&other, wh, &bytes) {
+                Ok(p) => p.event,
+                Err(e) => {
+                    return (
+                        other.name.clone(),
+                        ingest_error(app, &other.name, "gateway", &e),
+                    );
+                }
+            }
+        }
+        _ => prepared.event,
+    };
+    (name, record(app, event).await)
+}
+
+/// A Chatwoot API-inbox callback.
+pub(crate) async fn chatwoot(app: &App, key: &str, req: Request<Incoming>) -> Response<Body> {
+    let started = Instant::now();
+    let (name, response) = chatwoot_inner(app, key, req).await;
+    observe(app, "chatwoot", &name, started, &response);
+    response
+}
+
+async fn chatwoot_inner(app: &App, key: &str, req: Request<Incoming>) -> (String, Response<Body>) {
+    if let Err(r) = body::check_declared(&req, app.limits.chatwoot_body) {
+        return (String::new(), r);
+    }
+    let (instance, runtime) = match resolve(app, RouteKind::Chatwoot, key).await {
+        Ok(found) => found,
+        Err(r) => return (String::new(), r),
+    };
+    let name = instance.config.name.clone();
+    let headers = req.headers().clone();
+    let bytes = match body::read(req, app.limits.chatwoot_body).await {
+        Ok(b) => b,
+        Err(r) => return (name, r),
+    };
+    let mut wh = WebhookHeaders::default();
+    wh.content_type = "application/json";
+    wh.chatwoot_signature = header_bytes(&headers, "x-chatwoot-signature");
+    wh.chatwoot_timestamp = header_bytes(&headers, "x-chatwoot-timestamp");
+    match ingest::prepare_chatwoot(&runtime, &app.store, wh, &bytes).await {
+        Ok(event) => (name, record(app, event).await),
+        Err(e) => (name.clone(), ingest_error(app, &name, "chatwoot", &e)),
+    }
+}

@@ -1,0 +1,261 @@
+//! Instance management shared by the admin API and the CLI: the same validation, the same
+//! provisioning and the same checks, whichever front end calls them.
+
+use serde_json::{Value, json};
+use zapwoot_chatwoot::{Client, NewApiInbox};
+use zapwoot_gateway::wuzapi::WuzapiClient;
+use zapwoot_store::{Instance, Store, StoreError};
+use zapwoot_sync::{InstanceRuntime, secret_names};
+
+use crate::document::{self, to_document, to_new_instance};
+
+/// Why an instance operation failed.
+#[derive(Debug)]
+pub(crate) enum Failure {
+    /// 422: a field is invalid.
+    Invalid(String, String),
+    /// 400: the body is not JSON.
+    Malformed(String),
+    /// 404.
+    NotFound(String),
+    /// 409: the name is taken.
+    Conflict(String),
+    /// 502: an upstream refused or could not be reached.
+    Upstream(String),
+    /// The store failed.
+    Store(StoreError),
+}
+
+impl From<StoreError> for Failure {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Conflict(what) => Self::Conflict(what),
+            other => Self::Store(other),
+        }
+    }
+}
+
+impl From<document::Invalid> for Failure {
+    fn from((field, message): document::Invalid) -> Self {
+        Self::Invalid(field, message)
+    }
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Invalid(field, message) => write!(f, "invalid {field}: {message}"),
+            Self::Malformed(m) => write!(f, "malformed document: {m}"),
+            Self::NotFound(name) => write!(f, "no instance named {name:?}"),
+            Self::Conflict(what) => write!(f, "conflict: {what}"),
+            Self::Upstream(m) => write!(f, "upstream error: {m}"),
+            Self::Store(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+/// Parses a JSON document.
+pub(crate) fn parse_document(bytes: &[u8]) -> Result<Value, Failure> {
+    let value: Value =
+        serde_json::from_slice(bytes).map_err(|e| Failure::Malformed(e.to_string()))?;
+    if value.is_object() {
+        Ok(value)
+    } else {
+        Err(Failure::Malformed("expected a JSON object".to_owned()))
+    }
+}
+
+/// Creates an instance from a document.
+pub(crate) async fn create(store: &Store, doc: &Value) -> Result<Instance, Failure> {
+    let new = to_new_instance(doc)?;
+    if store.instance(&new.name).await?.is_some() {
+        return Err(Failure::Conflict(format!(
+            "an instance named {:?} exists",
+            new.name
+        )));
+    }
+    Ok(store.create_instance(new).await?)
+}
+
+/// The named instance.
+pub(crate) async fn get(store: &Store, name: &str) -> Result<Instance, Failure> {
+    store
+        .instance(name)
+        .await?
+        .ok_or_else(|| Failure::NotFound(name.to_owned()))
+}
+
+/// Merges `patch` (JSON merge patch; `"***"` keeps a secret) into the named instance.
+pub(crate) async fn update(store: &Store, name: &str, patch: &Value) -> Result<Instance, Failure> {
+    let current = get(store, name).await?;
+    let mut doc = to_document(&current, false, "");
+    document::merge(&mut doc, patch);
+    let new = to_new_instance(&doc)?;
+    if new.name != name && store.instance(&new.name).await?.is_some() {
+        return Err(Failure::Conflict(format!(
+            "an instance named {:?} exists",
+            new.name
+        )));
+    }
+    store
+        .update_instance(name, new)
+        .await?
+        .ok_or_else(|| Failure::NotFound(name.to_owned()))
+}
+
+fn upstream(what: &str, e: &dyn std::fmt::Display) -> Failure {
+    Failure::Upstream(format!("{what}: {e}"))
+}
+
+/// Creates the Chatwoot API inbox (or points the configured one at us), stores its webhook
+/// secret and inbox id, and sets the wuzapi webhook. Returns the updated instance and notes
+/// on what the operator still has to do by hand.
+pub(crate) async fn provision(
+    store: &Store,
+    name: &str,
+    public_url: &str,
+) -> Result<(Instance, Vec<String>), Failure> {
+    let instance = get(store, name).await?;
+    let doc = to_document(&instance, true, public_url);
+    let chatwoot_hook = doc
+        .pointer("/webhooks/chatwoot")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
+    let gateway_hook = doc
+        .pointer("/webhooks/gateway")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
+    let mut config = instance.config.clone();
+    let token = config
+        .secrets
+        .get(secret_names::CHATWOOT_API_TOKEN)
+        .map(|t| t.expose().to_owned())
+        .unwrap_or_default();
+    let account = u64::try_from(config.chatwoot_account_id).unwrap_or_default();
+    let chatwoot = Client::builder(&config.chatwoot_url, token)
+        .build()
+        .map_err(|e| upstream("chatwoot", &e))?
+        .account(account);
+    let inbox = match config.chatwoot_inbox_id.and_then(|i| u64::try_from(i).ok()) {
+        Some(id) => chatwoot.set_inbox_webhook_url(id, &chatwoot_hook).await,
+        None => {
+            chatwoot
+                .create_api_inbox(&NewApiInbox::new(
+                    format!("WhatsApp {name}"),
+                    &chatwoot_hook,
+                ))
+                .await
+        }
+    }
+    .map_err(|e| upstream("chatwoot inbox", &e))?;
+    let mut notes = Vec::new();
+    config.chatwoot_inbox_id = i64::try_from(inbox.id).ok();
+    match &inbox.secret {
+        Some(secret) => {
+            config.secrets.insert(
+                secret_names::CHATWOOT_WEBHOOK_SECRET.to_owned(),
+                zapwoot_store::SecretString::new(secret.expose()),
+            );
+        }
+        None => notes.push(
+            "Chatwoot did not return the inbox secret (Chatwoot < 4.13 or a non-admin token): its webhooks stay unsigned".to_owned(),
+        ),
+    }
+    if config.gateway_kind == "wuzapi" {
+        let token = config
+            .secrets
+            .get(secret_names::GATEWAY_TOKEN)
+            .map(|t| t.expose().to_owned())
+            .unwrap_or_default();
+        WuzapiClient::new(&config.gateway_url, token)
+            .map_err(|e| upstream("wuzapi", &e))?
+            .set_webhook(&gateway_hook, &["All"])
+            .await
+            .map_err(|e| upstream("wuzapi webhook", &e))?;
+    } else {
+        notes.push(format!(
+            "GOWA takes its webhook from its command line: start it with --webhook=\"{gateway_hook}\" (and --webhook-secret matching gateway.webhook_secret)"
+        ));
+    }
+    let updated = store
+        .update_instance(name, config)
+        .await?
+        .ok_or_else(|| Failure::NotFound(name.to_owned()))?;
+    Ok((updated, notes))
+}
+
+/// Checks Chatwoot (profile, inbox) and the gateway (reachable, logged in). Returns a report
+/// and whether everything passed.
+pub(crate) async fn test(instance: &Instance) -> (Value, bool) {
+    let config = &instance.config;
+    let token = config
+        .secrets
+        .get(secret_names::CHATWOOT_API_TOKEN)
+        .map(|t| t.expose().to_owned())
+        .unwrap_or_default();
+    let mut ok = true;
+    let mut check = |passed: bool, detail: String| {
+        ok &= passed;
+        json!({ "ok": passed, "detail": detail })
+    };
+    let client = Client::builder(&config.chatwoot_url, token).build();
+    let profile = match &client {
+        Ok(c) => match c.profile().await {
+            Ok(p) => check(true, format!("token of user {}", p.id)),
+            Err(e) => check(false, e.to_string()),
+        },
+        Err(e) => check(false, e.to_string()),
+    };
+    let inbox = match (
+        &client,
+        config.chatwoot_inbox_id.and_then(|i| u64::try_from(i).ok()),
+    ) {
+        (Ok(c), Some(id)) => {
+            match c
+                .account(u64::try_from(config.chatwoot_account_id).unwrap_or_default())
+                .inbox(id)
+                .await
+            {
+                Ok(inbox) if inbox.is_api() => {
+                    check(true, format!("API inbox {} ({})", inbox.id, inbox.name))
+                }
+                Ok(inbox) => check(
+                    false,
+                    format!(
+                        "inbox {} is a {} inbox, not an API inbox",
+                        inbox.id, inbox.channel_type
+                    ),
+                ),
+                Err(e) => check(false, e.to_string()),
+            }
+        }
+        (_, None) => check(false, "no inbox_id: provision the instance".to_owned()),
+        (Err(e), _) => check(false, e.to_string()),
+    };
+    let gateway = match InstanceRuntime::connect(instance) {
+        Ok(runtime) => match runtime.gateway.health().await {
+            Ok(h) if h.logged_in => check(
+                true,
+                format!(
+                    "logged in as {}",
+                    h.jid.map(|j| j.to_string()).unwrap_or_default()
+                ),
+            ),
+            Ok(h) => check(
+                false,
+                format!(
+                    "reachable but not logged in (connected: {}); pair the phone",
+                    h.connected
+                ),
+            ),
+            Err(e) => check(false, e.to_string()),
+        },
+        Err(e) => check(false, e.to_string()),
+    };
+    (
+        json!({ "ok": ok, "chatwoot_profile": profile, "chatwoot_inbox": inbox, "gateway": gateway }),
+        ok,
+    )
+}

@@ -1,0 +1,59 @@
+//! The zapwoot bridge binary: thin wiring of the zapwoot crates behind a hyper server and a
+//! clap command line. See the workspace `README.md` for configuration and the HTTP API.
+
+// A command-line program: printing to the terminal is its job.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+// Handlers answer errors as ready-made responses; boxing them buys nothing.
+#![allow(clippy::result_large_err)]
+
+mod activity_log;
+mod admin_token;
+mod app;
+mod cli;
+mod commands;
+mod demo;
+mod document;
+mod http;
+mod instances;
+mod metrics;
+mod sealing;
+
+use anyhow::Result;
+use clap::Parser as _;
+use tracing_subscriber::EnvFilter;
+
+use crate::cli::{Cli, Command};
+
+fn init_tracing(filter: &str, format: &str) -> Result<()> {
+    let filter = EnvFilter::try_new(filter)?;
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        "json" => builder.json().init(),
+        "pretty" => builder.init(),
+        other => anyhow::bail!("unknown log format {other:?}: expected pretty or json"),
+    }
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let cli = Cli::parse();
+    // The demo prints its own story; keep the log to warnings unless asked otherwise.
+    let quiet = matches!(cli.command, Command::Demo) && std::env::var_os("ZAPWOOT_LOG").is_none();
+    let filter = if quiet {
+        "warn"
+    } else {
+        cli.global.log.as_str()
+    };
+    init_tracing(filter, &cli.global.log_format)?;
+    match cli.command {
+        Command::Serve(serve) => app::serve(&cli.global, serve).await,
+        Command::Migrate => commands::migrate(&cli.global).await,
+        Command::Instance(command) => commands::instance(&cli.global, command).await,
+        Command::Events(command) => commands::events(&cli.global, command).await,
+        Command::Doctor => commands::doctor(&cli.global).await,
+        Command::Demo => demo::run().await,
+    }
+}

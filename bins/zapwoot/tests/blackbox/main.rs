@@ -1,0 +1,709 @@
+//! Black-box tests: the real `zapwoot` binary, on a SQLite file and on PostgreSQL, configured
+//! only through its admin API, driven by the fake gateways and the fake Chatwoot.
+#![allow(
+    missing_docs,
+    unreachable_pub,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::print_stdout,
+    clippy::print_stderr
+)]
+
+mod support;
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use reqwest::Method;
+use serde_json::{Value, json};
+use support::{
+    ADMIN_TOKEN, Bridge, CUSTOMER, Db, HMAC_KEY, OWN, SECRET_KEY, add_instance, gowa_doc,
+    wuzapi_doc,
+};
+use zapwoot_fakes::{
+    FakeChatwoot, FakeChatwootConfig, FakeGowa, FakeGowaConfig, FakeWuzapi, FakeWuzapiConfig,
+    Receiver, WuzapiMessage,
+};
+use zapwoot_signing::{Keyring, Secret};
+
+macro_rules! on_both_databases {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $name() { super::$name(super::Db::sqlite()).await })*
+        }
+        mod postgres {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $name() { super::$name(super::Db::postgres()).await })*
+        }
+    };
+}
+
+on_both_databases!(
+    wuzapi_messages_both_ways,
+    gowa_messages_both_ways,
+    error_paths_change_nothing,
+    admin_api_refuses_every_route_without_the_token,
+    sigterm_mid_load_loses_nothing,
+);
+
+fn wuzapi_config() -> FakeWuzapiConfig {
+    let mut config = FakeWuzapiConfig::default();
+    config.hmac_key = Some(HMAC_KEY.to_owned());
+    config
+}
+
+fn incoming(chatwoot: &FakeChatwoot) -> Vec<Value> {
+    chatwoot
+        .all_messages()
+        .into_iter()
+        .filter(|m| m["message_type"] == json!(0))
+        .collect()
+}
+
+/// Every secret configured in the tests: none may show up in answers or logs.
+fn secrets(chatwoot: &FakeChatwoot, extra: &[&str]) -> Vec<String> {
+    let mut all = vec![
+        ADMIN_TOKEN.to_owned(),
+        SECRET_KEY.to_owned(),
+        HMAC_KEY.to_owned(),
+        chatwoot.admin_token().to_owned(),
+        "gowa-password".to_owned(),
+        "wuzapi-user-token".to_owned(),
+    ];
+    all.extend(extra.iter().map(|s| (*s).to_owned()));
+    all
+}
+
+fn assert_no_secrets(what: &str, text: &str, secrets: &[String]) {
+    for secret in secrets {
+        assert!(
+            !text.contains(secret.as_str()),
+            "{what} contains the secret {secret:?}"
+        );
+    }
+}
+
+async fn agent_replies(bridge: &Bridge, chatwoot: &FakeChatwoot, text: &str) {
+    let conversation = chatwoot.conversations()[0]["id"].as_u64().unwrap();
+    chatwoot
+        .agent_reply(conversation, text, Vec::new())
+        .unwrap();
+    let _ = bridge;
+}
+
+/// Reads the SSE stream until an event of `kind` arrives; returns its id.
+async fn next_sse_event(response: &mut reqwest::Response, kind: &str) -> (u64, Value) {
+    let mut buffer = String::new();
+    loop {
+        let chunk = tokio::time::timeout(Duration::from_secs(20), response.chunk())
+            .await
+            .expect("no activity within 20 s")
+            .unwrap()
+            .expect("stream ended");
+        buffer.push_str(&String::from_utf8_lossy(&chunk));
+        while let Some(end) = buffer.find("\n\n") {
+            let frame: String = buffer.drain(..end + 2).collect();
+            let field = |name: &str| {
+                frame
+                    .lines()
+                    .find_map(|l| l.strip_prefix(name).map(str::to_owned))
+            };
+            if field("event: ").as_deref() == Some(kind) {
+                let id = field("id: ").unwrap().parse().unwrap();
+                let data = serde_json::from_str(&field("data: ").unwrap()).unwrap();
+                return (id, data);
+            }
+        }
+    }
+}
+
+async fn wuzapi_messages_both_ways(db: Db) {
+    let chatwoot = FakeChatwoot::start(FakeChatwootConfig::default())
+        .await
+        .unwrap();
+    let wuzapi = FakeWuzapi::start(wuzapi_config()).await.unwrap();
+    let bridge = Bridge::start(&db);
+    let provisioned = add_instance(&bridge, &wuzapi_doc("alpha", &wuzapi, &chatwoot)).await;
+    // Provisioning pointed wuzapi's webhook at us and created the API inbox with our URL.
+    let (hook, events) = wuzapi.webhook();
+    assert_eq!(hook, provisioned["webhooks"]["gateway"].as_str().unwrap());
+    assert_eq!(events, vec!["All".to_owned()]);
+    let inbox_id = provisioned["chatwoot"]["inbox_id"].as_u64().unwrap();
+    assert_eq!(provisioned["chatwoot"]["webhook_secret"], json!("***"));
+
+    let mut stream = bridge
+        .http
+        .get(format!("{}/api/v1/activity", bridge.url))
+        .bearer_auth(ADMIN_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stream.status(), 200);
+
+    let mut m = WuzapiMessage::text(CUSTOMER, "Olá, preciso de ajuda");
+    m.push_name = "Maria Silva".into();
+    wuzapi.emit_message(m);
+    bridge
+        .eventually("the customer's text in Chatwoot", || {
+            incoming(&chatwoot)
+                .iter()
+                .any(|m| m["content"] == json!("Olá, preciso de ajuda"))
+        })
+        .await;
+    assert_eq!(
+        chatwoot.conversations()[0]["inbox_id"].as_u64(),
+        Some(inbox_id)
+    );
+    let (id, data) = next_sse_event(&mut stream, "message.received").await;
+    assert_eq!(data["instance"], json!("alpha"));
+
+    agent_replies(&bridge, &chatwoot, "Claro! Como posso ajudar?").await;
+    bridge
+        .eventually("the agent's reply sent through wuzapi", || {
+            wuzapi.sends().iter().any(|s| {
+                s.endpoint == "/chat/send/text"
+                    && s.body["Body"] == json!("Claro! Como posso ajudar?")
+            })
+        })
+        .await;
+    let (_, sent) = next_sse_event(&mut stream, "message.sent").await;
+    assert_eq!(sent["instance"], json!("alpha"));
+
+    // Resuming with Last-Event-ID replays what came after that id.
+    let mut resumed = bridge
+        .http
+        .get(format!("{}/api/v1/activity", bridge.url))
+        .bearer_auth(ADMIN_TOKEN)
+        .header("last-event-id", (id - 1).to_string())
+        .send()
+        .await
+        .unwrap();
+    let (again, _) = next_sse_event(&mut resumed, "message.received").await;
+    assert_eq!(again, id);
+
+    // Each event was recorded exactly once and processed.
+    let events = bridge.events().await;
+    let inbound: Vec<_> = events
+        .iter()
+        .filter(|e| e["kind"] == json!("Message"))
+        .collect();
+    assert_eq!(inbound.len(), 1, "{events:#?}");
+    assert_eq!(inbound[0]["status"], json!("done"));
+    let (status, shown) = bridge
+        .admin(Method::GET, &format!("/events/{}", inbound[0]["id"]), None)
+        .await;
+    assert_eq!(status, 200);
+    assert!(shown["body"].is_object() || shown["body"].is_string());
+
+    // Secrets are masked in every answer and absent from the logs.
+    let (_, listed) = bridge.admin(Method::GET, "/instances", None).await;
+    let (_, shown) = bridge.admin(Method::GET, "/instances/alpha", None).await;
+    assert_eq!(shown["gateway"]["token"], json!("***"));
+    assert_eq!(shown["gateway"]["hmac_key"], json!("***"));
+    assert_eq!(shown["chatwoot"]["api_token"], json!("***"));
+    let all = secrets(&chatwoot, &[]);
+    for (what, body) in [
+        ("list", &listed),
+        ("show", &shown),
+        ("provision", &provisioned),
+    ] {
+        assert_no_secrets(what, &body.to_string(), &all);
+    }
+    let metrics = bridge
+        .http
+        .get(format!("{}/metrics", bridge.url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics
+            .contains(r#"zapwoot_webhooks_total{instance="alpha",source="gateway",status="200"}"#),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains(r#"zapwoot_events{instance="alpha",status="done"}"#),
+        "{metrics}"
+    );
+    let (status, logs) = bridge.terminate();
+    assert!(status.success(), "{logs}");
+    assert_no_secrets("the logs", &logs, &all);
+}
+
+async fn gowa_messages_both_ways(db: Db) {
+    let chatwoot = FakeChatwoot::start(FakeChatwootConfig::default())
+        .await
+        .unwrap();
+    let gowa = FakeGowa::start(FakeGowaConfig::default()).await.unwrap();
+    let bridge = Bridge::start(&db);
+    let provisioned = add_instance(&bridge, &gowa_doc("beta", &gowa, &chatwoot)).await;
+    // GOWA takes its webhook URL from its command line: provisioning says so.
+    assert!(
+        provisioned["notes"][0]
+            .as_str()
+            .unwrap()
+            .contains("--webhook="),
+        "{provisioned}"
+    );
+    gowa.set_webhook(provisioned["webhooks"]["gateway"].as_str().unwrap());
+
+    let mut payload = gowa.message_payload(CUSTOMER);
+    payload.insert("body".into(), json!("Oi, tudo bem?"));
+    payload.insert("from_name".into(), json!("Maria Silva"));
+    gowa.emit(OWN, "message", payload);
+    bridge
+        .eventually("the customer's text in Chatwoot", || {
+            incoming(&chatwoot)
+                .iter()
+                .any(|m| m["content"] == json!("Oi, tudo bem?"))
+        })
+        .await;
+    agent_replies(&bridge, &chatwoot, "Tudo ótimo, e você?").await;
+    bridge
+        .eventually("the agent's reply sent through GOWA", || {
+            gowa.sends().iter().any(|s| {
+                s.endpoint == "/send/message" && s.fields["message"] == json!("Tudo ótimo, e você?")
+            })
+        })
+        .await;
+    let (_, shown) = bridge.admin(Method::GET, "/instances/beta", None).await;
+    assert_eq!(shown["gateway"]["basic_auth"]["password"], json!("***"));
+    assert_eq!(shown["gateway"]["webhook_secret"], json!("***"));
+    let (status, logs) = bridge.terminate();
+    assert!(status.success(), "{logs}");
+    assert_no_secrets("the logs", &logs, &secrets(&chatwoot, &[]));
+}
+
+/// Captures real signed wuzapi webhooks (one per message) without delivering them.
+async fn captured_webhooks(
+    wuzapi: &FakeWuzapi,
+    messages: &[(String, String)],
+) -> Vec<zapwoot_fakes::FakeRequest> {
+    let receiver = Receiver::start().await.unwrap();
+    let (previous, _) = wuzapi.webhook();
+    wuzapi.set_webhook(&receiver.url(), &["All"]);
+    for (from, text) in messages {
+        wuzapi.emit_message(WuzapiMessage::text(from, text));
+    }
+    let captured = receiver
+        .wait_for(messages.len(), Duration::from_secs(30))
+        .await
+        .unwrap();
+    wuzapi.set_webhook(&previous, &["All"]);
+    captured
+}
+
+async fn replay(
+    http: &reqwest::Client,
+    url: &str,
+    request: &zapwoot_fakes::FakeRequest,
+) -> Result<(u16, Value), reqwest::Error> {
+    let mut builder = http.post(url).body(request.body.clone());
+    for name in ["content-type", "x-hmac-signature"] {
+        if let Some(v) = request.header(name) {
+            builder = builder.header(name, v);
+        }
+    }
+    let response = builder.send().await?;
+    let status = response.status().as_u16();
+    let body = response.json().await.unwrap_or(Value::Null);
+    Ok((status, body))
+}
+
+async fn raw_chunked_post(url: &str, total: usize) -> u16 {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let rest = url.strip_prefix("http://").unwrap();
+    let (host, path) = rest.split_once('/').unwrap();
+    let mut stream = tokio::net::TcpStream::connect(host).await.unwrap();
+    let head = format!(
+        "POST /{path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let chunk = vec![b'a'; 8192];
+    let mut sent = 0;
+    while sent < total {
+        let frame = [format!("{:x}\r\n", chunk.len()).as_bytes(), &chunk, b"\r\n"].concat();
+        if stream.write_all(&frame).await.is_err() {
+            break;
+        }
+        sent += chunk.len();
+    }
+    let _ = stream.write_all(b"0\r\n\r\n").await;
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut answer)).await;
+    let text = String::from_utf8_lossy(&answer);
+    text.split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0)
+}
+
+async fn error_paths_change_nothing(db: Db) {
+    let chatwoot = FakeChatwoot::start(FakeChatwootConfig::default())
+        .await
+        .unwrap();
+    let wuzapi = FakeWuzapi::start(wuzapi_config()).await.unwrap();
+    let bridge = Bridge::start_with(
+        &db,
+        &[
+            ("ZAPWOOT_MAX_GATEWAY_BODY", "65536"),
+            ("ZAPWOOT_MAX_CHATWOOT_BODY", "32768"),
+        ],
+    );
+    let doc = add_instance(&bridge, &wuzapi_doc("alpha", &wuzapi, &chatwoot)).await;
+    let gateway_url = doc["webhooks"]["gateway"].as_str().unwrap().to_owned();
+    let chatwoot_url = doc["webhooks"]["chatwoot"].as_str().unwrap().to_owned();
+    let valid = captured_webhooks(&wuzapi, &[(CUSTOMER.to_owned(), "hello".to_owned())])
+        .await
+        .remove(0);
+    let http = &bridge.http;
+    let keys = Keyring::new(&Secret::from_bytes(HMAC_KEY).unwrap());
+    let post =
+        |url: String, body: Vec<u8>, signature: Option<String>, content_type: &'static str| {
+            let mut request = http
+                .post(url)
+                .header("content-type", content_type)
+                .body(body);
+            if let Some(s) = signature {
+                request = request.header("x-hmac-signature", s);
+            }
+            async move {
+                let response = request.send().await.unwrap();
+                let status = response.status().as_u16();
+                (
+                    status,
+                    response.json::<Value>().await.unwrap_or(Value::Null),
+                )
+            }
+        };
+    let content_type = valid
+        .header("content-type")
+        .unwrap_or("application/x-www-form-urlencoded")
+        .to_owned();
+    let ct: &'static str = if content_type.starts_with("application/json") {
+        "application/json"
+    } else {
+        "application/x-www-form-urlencoded"
+    };
+    let body = valid.body.to_vec();
+
+    let cases: Vec<(&str, (u16, Value), u16, &str)> = vec![
+        (
+            "unknown key",
+            post(
+                format!("{}/webhooks/gateway/not-a-key", bridge.url),
+                body.clone(),
+                Some(keys.sign_plain_hex(&body)),
+                ct,
+            )
+            .await,
+            404,
+            "unknown_instance",
+        ),
+        (
+            "unknown chatwoot key",
+            post(
+                format!("{}/webhooks/chatwoot/not-a-key", bridge.url),
+                b"{}".to_vec(),
+                None,
+                "application/json",
+            )
+            .await,
+            404,
+            "unknown_instance",
+        ),
+        (
+            "unsigned",
+            post(gateway_url.clone(), body.clone(), None, ct).await,
+            401,
+            "bad_signature",
+        ),
+        (
+            "wrong signature",
+            post(gateway_url.clone(), body.clone(), Some("00".repeat(32)), ct).await,
+            401,
+            "bad_signature",
+        ),
+        (
+            "tampered body",
+            post(
+                gateway_url.clone(),
+                [body.clone(), b"x".to_vec()].concat(),
+                valid.header("x-hmac-signature").map(str::to_owned),
+                ct,
+            )
+            .await,
+            401,
+            "bad_signature",
+        ),
+        (
+            "malformed, signed",
+            post(
+                gateway_url.clone(),
+                b"{not json".to_vec(),
+                Some(keys.sign_plain_hex(b"{not json")),
+                "application/json",
+            )
+            .await,
+            400,
+            "malformed",
+        ),
+        (
+            "oversize",
+            post(
+                gateway_url.clone(),
+                vec![b'a'; 70_000],
+                Some(keys.sign_plain_hex(&vec![b'a'; 70_000])),
+                "application/json",
+            )
+            .await,
+            413,
+            "payload_too_large",
+        ),
+        (
+            "chatwoot unsigned",
+            post(
+                chatwoot_url.clone(),
+                br#"{"event":"message_created","id":1}"#.to_vec(),
+                None,
+                "application/json",
+            )
+            .await,
+            401,
+            "bad_signature",
+        ),
+        (
+            "chatwoot oversize",
+            post(
+                chatwoot_url.clone(),
+                vec![b' '; 40_000],
+                None,
+                "application/json",
+            )
+            .await,
+            413,
+            "payload_too_large",
+        ),
+    ];
+    for (what, (status, answer), expected, code) in &cases {
+        assert_eq!(status, expected, "{what}: {answer}");
+        assert_eq!(answer["error"]["code"], json!(code), "{what}: {answer}");
+        assert!(
+            answer["error"]["message"]
+                .as_str()
+                .is_some_and(|m| !m.is_empty()),
+            "{what}: {answer}"
+        );
+    }
+    assert_eq!(
+        raw_chunked_post(&gateway_url, 200_000).await,
+        413,
+        "chunked oversize"
+    );
+    // None of that was recorded or reached Chatwoot.
+    assert!(bridge.events().await.is_empty());
+    assert!(chatwoot.all_messages().is_empty());
+    let (status, _) = bridge.admin(Method::GET, "/events/1", None).await;
+    assert_eq!(status, 404);
+
+    if matches!(db, Db::Postgres { .. }) {
+        // Store down: 503 so the upstream retries, nothing half-written; then it recovers.
+        db.set_reachable(false);
+        let (status, answer) = replay(http, &gateway_url, &valid).await.unwrap();
+        assert_eq!(status, 503, "{answer}");
+        assert_eq!(answer["error"]["code"], json!("store_unavailable"));
+        let ready = http
+            .get(format!("{}/readyz", bridge.url))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(ready.status(), 503);
+        db.set_reachable(true);
+        bridge.eventually("the store is back", || true).await;
+        let mut accepted = None;
+        for _ in 0..100 {
+            let (status, answer) = replay(http, &gateway_url, &valid).await.unwrap();
+            if status == 200 {
+                accepted = Some(answer);
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert_eq!(accepted.unwrap()["duplicate"], json!(false));
+        assert_eq!(bridge.events().await.len(), 1);
+    }
+    let (status, logs) = bridge.terminate();
+    assert!(status.success(), "{logs}");
+    assert_no_secrets("the logs", &logs, &secrets(&chatwoot, &[]));
+}
+
+async fn admin_api_refuses_every_route_without_the_token(db: Db) {
+    let bridge = Bridge::start(&db);
+    let routes = [
+        (Method::GET, "/instances"),
+        (Method::POST, "/instances"),
+        (Method::GET, "/instances/alpha"),
+        (Method::PATCH, "/instances/alpha"),
+        (Method::DELETE, "/instances/alpha"),
+        (Method::POST, "/instances/alpha/provision"),
+        (Method::POST, "/instances/alpha/test"),
+        (Method::GET, "/events"),
+        (Method::GET, "/events/1"),
+        (Method::POST, "/events/1/retry"),
+        (Method::GET, "/activity"),
+        (Method::GET, "/subscriptions"),
+        (Method::POST, "/subscriptions"),
+        (Method::DELETE, "/subscriptions/1"),
+        (Method::GET, "/no-such-route"),
+    ];
+    let body = json!({ "name": "alpha", "url": "https://example.com" });
+    for (method, path) in &routes {
+        for auth in [
+            None,
+            Some("Bearer wrong"),
+            Some("Bearer "),
+            Some(ADMIN_TOKEN),
+        ] {
+            let mut request = bridge
+                .http
+                .request(method.clone(), format!("{}/api/v1{path}", bridge.url))
+                .json(&body);
+            if let Some(auth) = auth {
+                request = request.header("authorization", auth);
+            }
+            let response = request.send().await.unwrap();
+            assert_eq!(response.status(), 401, "{method} {path} with {auth:?}");
+            let answer: Value = response.json().await.unwrap();
+            assert_eq!(answer["error"]["code"], json!("unauthorized"));
+        }
+    }
+    let (status, listed) = bridge.admin(Method::GET, "/instances", None).await;
+    assert_eq!(status, 200);
+    assert_eq!(listed["instances"], json!([]));
+    let (status, _) = bridge.admin(Method::GET, "/subscriptions", None).await;
+    assert_eq!(status, 200);
+    assert!(
+        bridge
+            .http
+            .get(format!("{}/healthz", bridge.url))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .is_success()
+    );
+    drop(bridge);
+
+    // Without a token the admin API is off altogether.
+    let bridge = Bridge::start_with(&db, &[("ZAPWOOT_ADMIN_TOKEN", "")]);
+    let (status, answer) = bridge.admin(Method::GET, "/instances", None).await;
+    assert_eq!(status, 404);
+    assert_eq!(answer["error"]["code"], json!("admin_api_disabled"));
+}
+
+async fn sigterm_mid_load_loses_nothing(db: Db) {
+    let chatwoot = FakeChatwoot::start(FakeChatwootConfig::default())
+        .await
+        .unwrap();
+    let wuzapi = FakeWuzapi::start(wuzapi_config()).await.unwrap();
+    let bridge = Bridge::start(&db);
+    let doc = add_instance(&bridge, &wuzapi_doc("alpha", &wuzapi, &chatwoot)).await;
+    let url = doc["webhooks"]["gateway"].as_str().unwrap().to_owned();
+    let messages: Vec<(String, String)> = (0..200)
+        .map(|i| {
+            (
+                format!("55119{:08}@s.whatsapp.net", i % 20),
+                format!("load message {i}"),
+            )
+        })
+        .collect();
+    let captured = captured_webhooks(&wuzapi, &messages).await;
+    // Slow Chatwoot: work is still in flight when the signal comes.
+    chatwoot.faults().set_latency(Duration::from_millis(20));
+
+    let http = bridge.http.clone();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let sender = {
+        let captured = captured.clone();
+        let url = url.clone();
+        tokio::spawn(async move {
+            let mut tasks = tokio::task::JoinSet::new();
+            for (i, request) in captured.into_iter().enumerate() {
+                let http = http.clone();
+                let url = url.clone();
+                let tx = tx.clone();
+                tasks.spawn(async move {
+                    if let Ok((200, answer)) = replay(&http, &url, &request).await {
+                        let _ = tx.send((i, answer["event_id"].as_i64().unwrap()));
+                    }
+                });
+                if i % 8 == 7 {
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
+            }
+            while tasks.join_next().await.is_some() {}
+        })
+    };
+    let mut acked = Vec::new();
+    while acked.len() < 100 {
+        acked.push(rx.recv().await.unwrap());
+    }
+    let (status, logs) = tokio::task::spawn_blocking(move || bridge.terminate())
+        .await
+        .unwrap();
+    assert!(status.success(), "exit {status:?}\n{logs}");
+    sender.await.unwrap();
+    while let Ok(a) = rx.try_recv() {
+        acked.push(a);
+    }
+    assert!(
+        acked.len() < 200 || logs.contains("shutting down"),
+        "the signal came mid-load"
+    );
+
+    // After a restart every accepted event is there, and the upstream's retries of all 200
+    // (accepted or not) end with each message in Chatwoot exactly once.
+    chatwoot.faults().clear();
+    let bridge = Bridge::start(&db);
+    let stored: HashSet<i64> = bridge
+        .events()
+        .await
+        .iter()
+        .map(|e| e["id"].as_i64().unwrap())
+        .collect();
+    for (i, id) in &acked {
+        assert!(
+            stored.contains(id),
+            "accepted event {id} (message {i}) lost"
+        );
+    }
+    // Same route key; the restarted bridge listens on a new port.
+    let path = url.split_once("/webhooks/").unwrap().1;
+    let url = format!("{}/webhooks/{path}", bridge.url);
+    for request in &captured {
+        let (status, answer) = replay(&bridge.http, &url, request).await.unwrap();
+        assert_eq!(status, 200, "{answer}");
+    }
+    bridge
+        .eventually("all 200 messages in Chatwoot", || {
+            incoming(&chatwoot).len() >= 200
+        })
+        .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let contents: Vec<String> = incoming(&chatwoot)
+        .iter()
+        .map(|m| m["content"].as_str().unwrap().to_owned())
+        .collect();
+    let unique: HashSet<&String> = contents.iter().collect();
+    assert_eq!(contents.len(), 200, "doubled messages");
+    assert_eq!(unique.len(), 200);
+    println!(
+        "SIGTERM after {} accepted of 200; all 200 delivered once after restart",
+        acked.len()
+    );
+}

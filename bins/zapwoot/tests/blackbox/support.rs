@@ -1,0 +1,319 @@
+//! The harness: the real `zapwoot` binary as a child process, its logs captured, configured
+//! through the admin API only, driven by the fakes over loopback.
+
+use std::io::{BufRead as _, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex, Once};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use diesel::{Connection as _, PgConnection, RunQueryDsl as _};
+use serde_json::{Value, json};
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+pub const ADMIN_TOKEN: &str = "admin-token-5f1c9e2b7a";
+/// 32 bytes of 7, base64.
+pub const SECRET_KEY: &str = "BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=";
+pub const HMAC_KEY: &str = "wuzapi-hmac-key-0123456789abcdef-xyz";
+pub const CUSTOMER: &str = "5511987654321@s.whatsapp.net";
+pub const OWN: &str = "5511900000000@s.whatsapp.net";
+
+/// A database for one test: a SQLite file in a fresh directory, or a fresh PostgreSQL schema.
+pub enum Db {
+    Sqlite(std::path::PathBuf),
+    Postgres {
+        base: String,
+        schema: String,
+        role: String,
+    },
+}
+
+fn unique(prefix: &str) -> String {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    format!(
+        "{prefix}_{}_{}_{nanos}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+impl Db {
+    pub fn sqlite() -> Self {
+        let dir = std::env::temp_dir().join(unique("zapwoot-blackbox"));
+        std::fs::create_dir_all(&dir).unwrap();
+        Self::Sqlite(dir)
+    }
+
+    /// A schema owned by a role of its own (so a test can lock the bridge out of the database).
+    pub fn postgres() -> Self {
+        let base = std::env::var("ZAPWOOT_TEST_DATABASE_URL")
+            .expect("PostgreSQL tests need ZAPWOOT_TEST_DATABASE_URL (scripts/test.sh)");
+        let schema = unique("bb");
+        let role = format!("{schema}_role");
+        let mut conn = PgConnection::establish(&base).unwrap();
+        for sql in [
+            format!("CREATE ROLE {role} LOGIN PASSWORD 'pw'"),
+            format!("CREATE SCHEMA {schema} AUTHORIZATION {role}"),
+        ] {
+            diesel::sql_query(sql).execute(&mut conn).unwrap();
+        }
+        Self::Postgres { base, schema, role }
+    }
+
+    pub fn url(&self) -> String {
+        match self {
+            Self::Sqlite(dir) => format!("sqlite://{}", dir.join("zapwoot.db").display()),
+            Self::Postgres { base, schema, role } => {
+                // postgres://user[:pw]@host… → postgres://role:pw@host…
+                let (scheme, rest) = base.split_once("://").unwrap();
+                let host = rest.rsplit_once('@').map_or(rest, |(_, h)| h);
+                let sep = if host.contains('?') { '&' } else { '?' };
+                format!("{scheme}://{role}:pw@{host}{sep}options=-csearch_path%3D{schema}")
+            }
+        }
+    }
+
+    /// PostgreSQL: refuses (`false`) or allows the bridge's logins, dropping its connections.
+    pub fn set_reachable(&self, reachable: bool) {
+        let Self::Postgres { base, role, .. } = self else {
+            panic!("PostgreSQL only")
+        };
+        let mut conn = PgConnection::establish(base).unwrap();
+        let login = if reachable { "LOGIN" } else { "NOLOGIN" };
+        diesel::sql_query(format!("ALTER ROLE {role} {login}"))
+            .execute(&mut conn)
+            .unwrap();
+        if !reachable {
+            diesel::sql_query(format!(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '{role}'"
+            ))
+            .execute(&mut conn)
+            .unwrap();
+        }
+    }
+}
+
+impl Drop for Db {
+    fn drop(&mut self) {
+        match self {
+            Self::Sqlite(dir) => {
+                let _ = std::fs::remove_dir_all(dir);
+            }
+            Self::Postgres { base, schema, role } => {
+                if let Ok(mut conn) = PgConnection::establish(base) {
+                    let _ = diesel::sql_query(format!(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '{role}'"
+                    ))
+                    .execute(&mut conn);
+                    let _ = diesel::sql_query(format!("DROP SCHEMA {schema} CASCADE"))
+                        .execute(&mut conn);
+                    let _ = diesel::sql_query(format!("DROP ROLE {role}")).execute(&mut conn);
+                }
+            }
+        }
+    }
+}
+
+/// The running binary.
+pub struct Bridge {
+    child: Child,
+    pub url: String,
+    logs: Arc<Mutex<String>>,
+    pub http: reqwest::Client,
+}
+
+pub fn http_client() -> reqwest::Client {
+    static PROVIDER: Once = Once::new();
+    PROVIDER.call_once(|| {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
+    reqwest::Client::builder()
+        .no_proxy()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap()
+}
+
+impl Bridge {
+    /// Starts `zapwoot serve` on a free port over `db`.
+    pub fn start(db: &Db) -> Self {
+        Self::start_with(db, &[])
+    }
+
+    pub fn start_with(db: &Db, extra_env: &[(&str, &str)]) -> Self {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_zapwoot"));
+        command
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("ZAPWOOT_DATABASE_URL", db.url())
+            .env("ZAPWOOT_SECRET_KEY", SECRET_KEY)
+            .env("ZAPWOOT_ADMIN_TOKEN", ADMIN_TOKEN)
+            .env("ZAPWOOT_LOG", "debug")
+            .env("ZAPWOOT_LOG_FORMAT", "json")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        for (k, v) in extra_env {
+            command.env(k, v);
+        }
+        let mut child = command.spawn().unwrap();
+        let logs = Arc::new(Mutex::new(String::new()));
+        let stderr = child.stderr.take().unwrap();
+        let sink = Arc::clone(&logs);
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let mut logs = sink.lock().unwrap();
+                logs.push_str(&line);
+                logs.push('\n');
+            }
+        });
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let sink = Arc::clone(&logs);
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(url) = line.strip_prefix("zapwoot listening on ") {
+                    let _ = tx.send(url.to_owned());
+                }
+                let mut logs = sink.lock().unwrap();
+                logs.push_str(&line);
+                logs.push('\n');
+            }
+        });
+        let url = rx
+            .recv_timeout(Duration::from_secs(60))
+            .unwrap_or_else(|_| panic!("the bridge did not start: {}", logs.lock().unwrap()));
+        Self {
+            child,
+            url,
+            logs,
+            http: http_client(),
+        }
+    }
+
+    pub fn logs(&self) -> String {
+        self.logs.lock().unwrap().clone()
+    }
+
+    /// SIGTERM, then waits for the exit status.
+    pub fn terminate(mut self) -> (std::process::ExitStatus, String) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                std::thread::sleep(Duration::from_millis(100));
+                return (status, self.logs());
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the bridge did not stop within 30 s"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// An admin API call; returns status and JSON body (`Null` when not JSON).
+    pub async fn admin(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> (u16, Value) {
+        let mut request = self
+            .http
+            .request(method, format!("{}/api/v1{path}", self.url))
+            .bearer_auth(ADMIN_TOKEN);
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        let text = response.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    /// Every event the admin API lists (newest first).
+    pub async fn events(&self) -> Vec<Value> {
+        let (status, body) = self
+            .admin(reqwest::Method::GET, "/events?limit=500", None)
+            .await;
+        assert_eq!(status, 200, "{body}");
+        body["events"].as_array().unwrap().clone()
+    }
+
+    /// Polls `check` until it holds (30 s).
+    pub async fn eventually(&self, what: &str, mut check: impl FnMut() -> bool) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        while !check() {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "timed out waiting for: {what}\nlogs:\n{}",
+                self.logs()
+            );
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+}
+
+impl Drop for Bridge {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A wuzapi instance document for the fakes.
+pub fn wuzapi_doc(
+    name: &str,
+    wuzapi: &zapwoot_fakes::FakeWuzapi,
+    chatwoot: &zapwoot_fakes::FakeChatwoot,
+) -> Value {
+    json!({
+        "name": name,
+        "gateway": { "kind": "wuzapi", "base_url": wuzapi.url(), "token": wuzapi.token(), "hmac_key": HMAC_KEY },
+        "chatwoot": { "base_url": chatwoot.url(), "account_id": chatwoot.account_id(), "api_token": chatwoot.admin_token() },
+        "options": { "sign_agent_name": false },
+    })
+}
+
+/// A GOWA instance document for the fakes (device = the fake's one device).
+pub fn gowa_doc(
+    name: &str,
+    gowa: &zapwoot_fakes::FakeGowa,
+    chatwoot: &zapwoot_fakes::FakeChatwoot,
+) -> Value {
+    json!({
+        "name": name,
+        "gateway": { "kind": "gowa", "base_url": gowa.url(), "basic_auth": { "username": "admin", "password": "gowa-password" },
+                     "webhook_secret": "secret", "device_id": OWN },
+        "chatwoot": { "base_url": chatwoot.url(), "account_id": chatwoot.account_id(), "api_token": chatwoot.admin_token() },
+        "options": { "sign_agent_name": false },
+    })
+}
+
+/// Creates and provisions an instance through the admin API; returns the provisioned document.
+pub async fn add_instance(bridge: &Bridge, doc: &Value) -> Value {
+    let (status, created) = bridge
+        .admin(reqwest::Method::POST, "/instances", Some(doc))
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let name = doc["name"].as_str().unwrap();
+    let (status, provisioned) = bridge
+        .admin(
+            reqwest::Method::POST,
+            &format!("/instances/{name}/provision"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{provisioned}");
+    assert_eq!(provisioned["running"], json!(true), "{provisioned}");
+    provisioned
+}
