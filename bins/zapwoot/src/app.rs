@@ -25,6 +25,9 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 /// How often instance changes made elsewhere (CLI, other replicas) are picked up.
 const RELOAD_EVERY: Duration = Duration::from_secs(5);
 
+/// How often each instance's upstreams are checked.
+const PROBE_EVERY: Duration = Duration::from_secs(60);
+
 /// Largest accepted bodies.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Limits {
@@ -47,6 +50,11 @@ pub(crate) struct App {
     pub(crate) stopping: watch::Sender<bool>,
     /// `updated_at` of each instance as last applied.
     seen: std::sync::Mutex<HashMap<i64, i64>>,
+    /// Last upstream check per instance id: the `instance test` report and when it ran.
+    pub(crate) probes: std::sync::Mutex<HashMap<i64, (serde_json::Value, i64)>>,
+    /// Asks the prober to check an instance now.
+    probe_now: tokio::sync::mpsc::UnboundedSender<i64>,
+    probe_requests: std::sync::Mutex<Option<tokio::sync::mpsc::UnboundedReceiver<i64>>>,
     /// GOWA multi-device routing: `(gateway base URL, device id)` → instance id.
     devices: RwLock<HashMap<(String, String), i64>>,
 }
@@ -57,6 +65,7 @@ impl App {
         let bus = ActivityBus::default();
         let metrics = Arc::new(Metrics::default());
         let activity = ActivityLog::start(&bus, 1024, Arc::clone(&metrics));
+        let (probe_now, probe_requests) = tokio::sync::mpsc::unbounded_channel();
         Arc::new(Self {
             engine: Engine::new(store.clone(), bus),
             store,
@@ -71,6 +80,9 @@ impl App {
             activity,
             stopping: watch::channel(false).0,
             seen: std::sync::Mutex::new(HashMap::new()),
+            probes: std::sync::Mutex::new(HashMap::new()),
+            probe_now,
+            probe_requests: std::sync::Mutex::new(Some(probe_requests)),
             devices: RwLock::new(HashMap::new()),
         })
     }
@@ -93,8 +105,10 @@ impl App {
             return Some("disabled".to_owned());
         }
         match InstanceRuntime::connect(instance) {
-            Ok(runtime) => {
+            Ok(mut runtime) => {
+                crate::metered::meter(&mut runtime, &self.metrics);
                 self.engine.set_runtime(runtime);
+                let _ = self.probe_now.send(instance.id);
                 None
             }
             Err(e) => {
@@ -109,6 +123,9 @@ impl App {
         self.engine.remove_runtime(id);
         if let Ok(mut seen) = self.seen.lock() {
             seen.remove(&id);
+        }
+        if let Ok(mut probes) = self.probes.lock() {
+            probes.remove(&id);
         }
         if let Ok(mut devices) = self.devices.write() {
             devices.retain(|_, v| *v != id);
@@ -169,8 +186,26 @@ async fn shutdown_signal() {
 }
 
 /// `zapwoot serve`.
-pub(crate) async fn serve(global: &Global, serve: Serve) -> Result<()> {
+pub(crate) async fn serve(
+    global: &Global,
+    serve: Serve,
+    declared: Vec<serde_json::Value>,
+) -> Result<()> {
     let store = crate::sealing::open_store(global).await?;
+    for doc in &declared {
+        let name = doc
+            .get("name")
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or_default();
+        let exists = !name.is_empty() && store.instance(name).await?.is_some();
+        let result = if exists {
+            crate::instances::update(&store, name, doc).await
+        } else {
+            crate::instances::create(&store, doc).await
+        };
+        result.map_err(|e| anyhow::anyhow!("instance {name:?} of the configuration file: {e}"))?;
+        tracing::info!(instance = %name, "instance from the configuration file applied");
+    }
     let listener = TcpListener::bind(serve.listen)
         .await
         .with_context(|| format!("binding {}", serve.listen))?;
@@ -201,6 +236,7 @@ pub(crate) async fn run(
     let (stop_tx, stop_rx) = watch::channel(false);
     let workers = tokio::spawn(Arc::clone(&app.engine).run(stop_rx.clone()));
     let reloader = tokio::spawn(reload_loop(Arc::clone(&app), stop_rx));
+    let prober = tokio::spawn(probe_loop(Arc::clone(&app)));
     let graceful = GracefulShutdown::new();
     let builder = auto::Builder::new(TokioExecutor::new());
     tokio::pin!(stop);
@@ -247,8 +283,40 @@ pub(crate) async fn run(
         );
     }
     reloader.abort();
+    prober.abort();
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Checks each running instance's upstreams (Chatwoot profile and inbox, gateway session)
+/// every [`PROBE_EVERY`], and at once when an instance starts; `/readyz` and `/metrics` report
+/// the results.
+async fn probe_loop(app: Arc<App>) {
+    let Some(mut requests) = app.probe_requests.lock().ok().and_then(|mut r| r.take()) else {
+        return;
+    };
+    let mut tick = tokio::time::interval(PROBE_EVERY);
+    loop {
+        let ids: Vec<i64> = tokio::select! {
+            _ = tick.tick() => app.store.instances().await.unwrap_or_default().iter().map(|i| i.id).collect(),
+            Some(id) = requests.recv() => vec![id],
+        };
+        for id in ids {
+            if app.engine.runtime(id).is_none() {
+                continue;
+            }
+            let Ok(Some(instance)) = app.store.instance_by_id(id).await else {
+                continue;
+            };
+            let (report, _) = crate::instances::test(&instance).await;
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+            if let Ok(mut probes) = app.probes.lock() {
+                probes.insert(id, (report, now));
+            }
+        }
+    }
 }
 
 /// Picks up instance changes made by other processes (the CLI, other replicas).

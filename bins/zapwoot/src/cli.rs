@@ -18,6 +18,9 @@ pub(crate) struct Cli {
 /// Settings every subcommand shares.
 #[derive(Debug, Clone, Args)]
 pub(crate) struct Global {
+    /// A TOML file with any of these settings and instances to upsert at start.
+    #[arg(long, env = "ZAPWOOT_CONFIG", global = true)]
+    pub(crate) config: Option<PathBuf>,
     /// `sqlite://PATH` or `postgres://…`.
     #[arg(
         long,

@@ -80,6 +80,11 @@ pub(crate) fn to_new_instance(doc: &Value) -> Result<NewInstance, Invalid> {
         Some(o @ Value::Object(_)) => o.clone(),
         Some(_) => return Err(invalid("options", "must be an object")),
     };
+    // The engine fills missing options with defaults; a present but invalid one is an error
+    // here rather than a silent reset to defaults.
+    if let Err(e) = serde_json::from_value::<zapwoot_sync::InstanceOptions>(new.options.clone()) {
+        return Err(invalid("options", &e.to_string()));
+    }
     let mut secret = |name: &str, v: Option<String>| {
         if let Some(v) = v.filter(|v| v != MASK) {
             new.secrets.insert(name.to_owned(), SecretString::new(v));

@@ -11,15 +11,17 @@ mod admin_token;
 mod app;
 mod cli;
 mod commands;
+mod config;
 mod demo;
 mod document;
 mod http;
 mod instances;
+mod metered;
 mod metrics;
 mod sealing;
 
 use anyhow::Result;
-use clap::Parser as _;
+use clap::{CommandFactory as _, FromArgMatches as _};
 use tracing_subscriber::EnvFilter;
 
 use crate::cli::{Cli, Command};
@@ -39,7 +41,12 @@ fn init_tracing(filter: &str, format: &str) -> Result<()> {
 
 #[tokio::main]
 async fn main() -> Result<()> {
-    let cli = Cli::parse();
+    let matches = Cli::command().get_matches();
+    let mut cli = Cli::from_arg_matches(&matches)?;
+    let declared = match cli.global.config.clone() {
+        Some(path) => config::apply(config::read(&path)?, &mut cli, &matches)?,
+        None => Vec::new(),
+    };
     // The demo prints its own story; keep the log to warnings unless asked otherwise.
     let quiet = matches!(cli.command, Command::Demo) && std::env::var_os("ZAPWOOT_LOG").is_none();
     let filter = if quiet {
@@ -49,7 +56,7 @@ async fn main() -> Result<()> {
     };
     init_tracing(filter, &cli.global.log_format)?;
     match cli.command {
-        Command::Serve(serve) => app::serve(&cli.global, serve).await,
+        Command::Serve(serve) => app::serve(&cli.global, serve, declared).await,
         Command::Migrate => commands::migrate(&cli.global).await,
         Command::Instance(command) => commands::instance(&cli.global, command).await,
         Command::Events(command) => commands::events(&cli.global, command).await,

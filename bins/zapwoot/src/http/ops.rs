@@ -28,7 +28,10 @@ pub(crate) async fn readyz(app: &App) -> Response<Body> {
         .iter()
         .map(|i| {
             let runtime = app.engine.runtime(i.id);
+            let probe = app.probes.lock().ok().and_then(|p| p.get(&i.id).cloned());
             json!({
+                "upstreams": probe.as_ref().map(|(report, _)| report),
+                "upstreams_checked_at_ms": probe.map(|(_, at)| at),
                 "name": i.config.name,
                 "running": runtime.is_some(),
                 "session": runtime.and_then(|r| r.connection_state()).map(|s| format!("{s:?}").to_lowercase()),
@@ -73,6 +76,26 @@ pub(crate) async fn metrics(app: &App) -> Response<Body> {
         let l = labels(&[("instance", &instance.config.name)]);
         let running = u8::from(app.engine.runtime(instance.id).is_some());
         let _ = writeln!(out, "zapwoot_instance_running{{{l}}} {running}");
+    }
+    let _ = writeln!(out, "# TYPE zapwoot_upstream_up gauge");
+    for instance in &instances {
+        let probe = app
+            .probes
+            .lock()
+            .ok()
+            .and_then(|p| p.get(&instance.id).cloned());
+        let Some((report, _)) = probe else { continue };
+        for (upstream, key) in [("chatwoot", "chatwoot_inbox"), ("gateway", "gateway")] {
+            let ok = report
+                .pointer(&format!("/{key}/ok"))
+                .and_then(serde_json::Value::as_bool);
+            let l = labels(&[("instance", &instance.config.name), ("upstream", upstream)]);
+            let _ = writeln!(
+                out,
+                "zapwoot_upstream_up{{{l}}} {}",
+                u8::from(ok == Some(true))
+            );
+        }
     }
     let up = u8::from(app.store.ping().await.is_ok());
     let _ = writeln!(out, "# TYPE zapwoot_store_up gauge\nzapwoot_store_up {up}");

@@ -47,6 +47,7 @@ on_both_databases!(
     error_paths_change_nothing,
     admin_api_refuses_every_route_without_the_token,
     sigterm_mid_load_loses_nothing,
+    config_file_settings_and_instances,
 );
 
 fn wuzapi_config() -> FakeWuzapiConfig {
@@ -706,4 +707,74 @@ async fn sigterm_mid_load_loses_nothing(db: Db) {
         "SIGTERM after {} accepted of 200; all 200 delivered once after restart",
         acked.len()
     );
+}
+
+async fn config_file_settings_and_instances(db: Db) {
+    let chatwoot = FakeChatwoot::start(FakeChatwootConfig::default())
+        .await
+        .unwrap();
+    let wuzapi = FakeWuzapi::start(wuzapi_config()).await.unwrap();
+    let inbox = chatwoot.add_api_inbox("WhatsApp", None);
+    let dir = std::env::temp_dir().join(format!(
+        "zapwoot-config-{}-{}",
+        std::process::id(),
+        inbox.id
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("zapwoot.toml");
+    let file = format!(
+        r#"listen = "127.0.0.1:0"
+admin_token = "from-the-file"
+log = "debug"
+
+[[instances]]
+name = "declared"
+gateway = {{ kind = "wuzapi", base_url = "{}", token = "{}", hmac_key = "{HMAC_KEY}" }}
+chatwoot = {{ base_url = "{}", account_id = 1, api_token = "{}", inbox_id = {} }}
+options = {{ groups = false }}
+"#,
+        wuzapi.url(),
+        wuzapi.token(),
+        chatwoot.url(),
+        chatwoot.admin_token(),
+        inbox.id
+    );
+    std::fs::write(&path, file).unwrap();
+    let config = path.to_str().unwrap();
+    // The environment's admin token wins over the file's.
+    let bridge = Bridge::start_args(&db, &[], &["serve", "--config", config]);
+    assert!(
+        !bridge.url.ends_with(":8080"),
+        "listen from the file: {}",
+        bridge.url
+    );
+    let (status, shown) = bridge.admin(Method::GET, "/instances/declared", None).await;
+    assert_eq!(status, 200, "{shown}");
+    assert_eq!(shown["running"], json!(true), "{shown}");
+    assert_eq!(shown["options"]["groups"], json!(false));
+    assert_eq!(shown["chatwoot"]["inbox_id"].as_u64(), Some(inbox.id));
+    let wrong = bridge
+        .http
+        .get(format!("{}/api/v1/instances", bridge.url))
+        .bearer_auth("from-the-file")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 401);
+    drop(bridge);
+    // Restarting with the same file updates rather than duplicates.
+    let bridge = Bridge::start_args(&db, &[], &["serve", "--config", config]);
+    let (_, listed) = bridge.admin(Method::GET, "/instances", None).await;
+    assert_eq!(listed["instances"].as_array().unwrap().len(), 1);
+    // A file with an unknown key is refused with the reason.
+    std::fs::write(&path, "listen = \"127.0.0.1:0\"\nlisten_port = 8\n").unwrap();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_zapwoot"))
+        .args(["migrate", "--config", config])
+        .env("ZAPWOOT_DATABASE_URL", db.url())
+        .env("ZAPWOOT_SECRET_KEY", SECRET_KEY)
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("listen_port"));
+    let _ = std::fs::remove_dir_all(&dir);
 }

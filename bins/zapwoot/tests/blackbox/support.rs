@@ -52,6 +52,12 @@ impl Db {
     pub fn postgres() -> Self {
         let base = std::env::var("ZAPWOOT_TEST_DATABASE_URL")
             .expect("PostgreSQL tests need ZAPWOOT_TEST_DATABASE_URL (scripts/test.sh)");
+        Self::postgres_at(&base)
+    }
+
+    /// A fresh schema and role on the server at `base` (a superuser URL).
+    pub fn postgres_at(base: &str) -> Self {
+        let base = base.to_owned();
         let schema = unique("bb");
         let role = format!("{schema}_role");
         let mut conn = PgConnection::establish(&base).unwrap();
@@ -145,9 +151,13 @@ impl Bridge {
     }
 
     pub fn start_with(db: &Db, extra_env: &[(&str, &str)]) -> Self {
+        Self::start_args(db, extra_env, &["serve", "--listen", "127.0.0.1:0"])
+    }
+
+    pub fn start_args(db: &Db, extra_env: &[(&str, &str)], args: &[&str]) -> Self {
         let mut command = Command::new(env!("CARGO_BIN_EXE_zapwoot"));
         command
-            .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(args)
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .env("ZAPWOOT_DATABASE_URL", db.url())

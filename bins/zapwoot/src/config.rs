@@ -1,0 +1,118 @@
+//! `--config FILE` (TOML): the same settings as the flags and environment variables, plus
+//! instances to upsert at start. Precedence: flag, then environment, then the file, then the
+//! built-in default.
+//!
+//! ```toml
+//! database_url = "sqlite:///var/lib/zapwoot/zapwoot.db"
+//! listen = "0.0.0.0:8080"
+//! public_url = "https://zapwoot.example.com"
+//!
+//! [[instances]]
+//! name = "alpha"
+//! gateway = { kind = "wuzapi", base_url = "http://wuzapi:8080", token = "…" }
+//! chatwoot = { base_url = "https://chat.example.com", account_id = 1, api_token = "…" }
+//! ```
+
+use std::net::SocketAddr;
+use std::path::Path;
+
+use anyhow::{Context as _, Result};
+use clap::ArgMatches;
+use clap::parser::ValueSource;
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::cli::{Cli, Command};
+
+/// The file's contents.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ConfigFile {
+    database_url: Option<String>,
+    secret_key: Option<String>,
+    log: Option<String>,
+    log_format: Option<String>,
+    listen: Option<SocketAddr>,
+    admin_token: Option<String>,
+    public_url: Option<String>,
+    max_gateway_body: Option<usize>,
+    max_chatwoot_body: Option<usize>,
+    #[serde(default)]
+    instances: Vec<toml::Table>,
+}
+
+/// Reads and parses `path`.
+pub(crate) fn read(path: &Path) -> Result<ConfigFile> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading the configuration file {}", path.display()))?;
+    toml::from_str(&text).with_context(|| format!("in the configuration file {}", path.display()))
+}
+
+/// Whether `id` was left to its default (neither flag nor environment variable given).
+fn unset(matches: &ArgMatches, id: &str) -> bool {
+    matches!(
+        matches.value_source(id),
+        None | Some(ValueSource::DefaultValue)
+    )
+}
+
+fn fill<T>(target: &mut T, value: Option<T>, matches: &ArgMatches, id: &str) {
+    if let Some(value) = value
+        && unset(matches, id)
+    {
+        *target = value;
+    }
+}
+
+/// Applies the file to `cli` where neither a flag nor the environment set a value; returns
+/// the instance documents to upsert.
+pub(crate) fn apply(file: ConfigFile, cli: &mut Cli, matches: &ArgMatches) -> Result<Vec<Value>> {
+    let g = &mut cli.global;
+    fill(
+        &mut g.database_url,
+        file.database_url,
+        matches,
+        "database_url",
+    );
+    fill(
+        &mut g.secret_key,
+        file.secret_key.map(Some),
+        matches,
+        "secret_key",
+    );
+    fill(&mut g.log, file.log, matches, "log");
+    fill(&mut g.log_format, file.log_format, matches, "log_format");
+    if let (Command::Serve(serve), Some(matches)) =
+        (&mut cli.command, matches.subcommand_matches("serve"))
+    {
+        fill(&mut serve.listen, file.listen, matches, "listen");
+        fill(
+            &mut serve.admin_token,
+            file.admin_token.map(Some),
+            matches,
+            "admin_token",
+        );
+        fill(
+            &mut serve.public_url,
+            file.public_url.map(Some),
+            matches,
+            "public_url",
+        );
+        fill(
+            &mut serve.max_gateway_body,
+            file.max_gateway_body,
+            matches,
+            "max_gateway_body",
+        );
+        fill(
+            &mut serve.max_chatwoot_body,
+            file.max_chatwoot_body,
+            matches,
+            "max_chatwoot_body",
+        );
+    }
+    file.instances
+        .into_iter()
+        .map(|table| serde_json::to_value(table).context("an instance in the configuration file"))
+        .collect()
+}
