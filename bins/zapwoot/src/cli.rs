@@ -95,6 +95,8 @@ pub(crate) enum InstanceCommand {
         /// The document; `-` or absent reads standard input.
         #[arg(long)]
         file: Option<PathBuf>,
+        #[command(flatten)]
+        secrets: SecretArgs,
     },
     /// List instances.
     List,
@@ -110,6 +112,8 @@ pub(crate) enum InstanceCommand {
         /// The partial document.
         #[arg(long)]
         file: Option<PathBuf>,
+        #[command(flatten)]
+        secrets: SecretArgs,
     },
     /// Remove an instance and everything recorded for it.
     Remove {
@@ -147,4 +151,59 @@ pub(crate) enum EventsCommand {
         /// Event id.
         id: i64,
     },
+}
+
+/// Secrets of `instance add|update`, from flags or (better: not visible in `ps`) the
+/// environment; each overrides the same field of the document.
+#[derive(Debug, Clone, Default, Args)]
+pub(crate) struct SecretArgs {
+    /// Chatwoot access token (`chatwoot.api_token`).
+    #[arg(long, env = "ZAPWOOT_CHATWOOT_API_TOKEN", hide_env_values = true)]
+    pub(crate) chatwoot_api_token: Option<String>,
+    /// Chatwoot inbox webhook secret (`chatwoot.webhook_secret`).
+    #[arg(long, env = "ZAPWOOT_CHATWOOT_WEBHOOK_SECRET", hide_env_values = true)]
+    pub(crate) chatwoot_webhook_secret: Option<String>,
+    /// wuzapi user token (`gateway.token`).
+    #[arg(long, env = "ZAPWOOT_GATEWAY_TOKEN", hide_env_values = true)]
+    pub(crate) gateway_token: Option<String>,
+    /// wuzapi HMAC key (`gateway.hmac_key`).
+    #[arg(long, env = "ZAPWOOT_GATEWAY_HMAC_KEY", hide_env_values = true)]
+    pub(crate) gateway_hmac_key: Option<String>,
+    /// GOWA basic-auth password (`gateway.basic_auth.password`).
+    #[arg(long, env = "ZAPWOOT_GATEWAY_PASSWORD", hide_env_values = true)]
+    pub(crate) gateway_password: Option<String>,
+    /// GOWA webhook secret (`gateway.webhook_secret`).
+    #[arg(long, env = "ZAPWOOT_GATEWAY_WEBHOOK_SECRET", hide_env_values = true)]
+    pub(crate) gateway_webhook_secret: Option<String>,
+}
+
+impl SecretArgs {
+    /// Writes the given secrets into `doc`.
+    pub(crate) fn apply(&self, doc: &mut serde_json::Value) {
+        let fields = [
+            (&self.chatwoot_api_token, &["chatwoot", "api_token"][..]),
+            (
+                &self.chatwoot_webhook_secret,
+                &["chatwoot", "webhook_secret"][..],
+            ),
+            (&self.gateway_token, &["gateway", "token"][..]),
+            (&self.gateway_hmac_key, &["gateway", "hmac_key"][..]),
+            (
+                &self.gateway_password,
+                &["gateway", "basic_auth", "password"][..],
+            ),
+            (
+                &self.gateway_webhook_secret,
+                &["gateway", "webhook_secret"][..],
+            ),
+        ];
+        for (value, path) in fields {
+            let Some(value) = value else { continue };
+            let patch = path.iter().rev().fold(
+                serde_json::Value::String(value.clone()),
+                |inner, key| serde_json::json!({ *key: inner }),
+            );
+            crate::document::merge(doc, &patch);
+        }
+    }
 }

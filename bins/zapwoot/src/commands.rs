@@ -62,9 +62,10 @@ pub(crate) async fn instance(global: &Global, command: InstanceCommand) -> Resul
     let store = crate::sealing::open_store(global).await?;
     let public = public_url();
     match command {
-        InstanceCommand::Add { file } => {
-            let doc =
+        InstanceCommand::Add { file, secrets } => {
+            let mut doc =
                 instances::parse_document(&read_document(file.as_ref())?).map_err(|e| fail(&e))?;
+            secrets.apply(&mut doc);
             let created = instances::create(&store, &doc)
                 .await
                 .map_err(|e| fail(&e))?;
@@ -89,9 +90,14 @@ pub(crate) async fn instance(global: &Global, command: InstanceCommand) -> Resul
             let i = instances::get(&store, &name).await.map_err(|e| fail(&e))?;
             print_json(&to_document(&i, true, &public))
         }
-        InstanceCommand::Update { name, file } => {
-            let patch =
+        InstanceCommand::Update {
+            name,
+            file,
+            secrets,
+        } => {
+            let mut patch =
                 instances::parse_document(&read_document(file.as_ref())?).map_err(|e| fail(&e))?;
+            secrets.apply(&mut patch);
             let updated = instances::update(&store, &name, &patch)
                 .await
                 .map_err(|e| fail(&e))?;

@@ -146,6 +146,46 @@ fn instances_are_managed_from_the_command_line_with_secrets_masked() {
     );
     assert!(zapwoot(&dir, &["migrate"], None).status.success());
 
+    // Secrets may come from the environment instead of the document.
+    let mut from_env = doc;
+    from_env["name"] = json!("gamma");
+    from_env["chatwoot"]
+        .as_object_mut()
+        .unwrap()
+        .remove("api_token");
+    let without = zapwoot(&dir, &["instance", "add"], Some(&from_env.to_string()));
+    assert!(String::from_utf8_lossy(&without.stderr).contains("chatwoot.api_token"));
+    let mut command = Command::new(env!("CARGO_BIN_EXE_zapwoot"));
+    let output = command
+        .args(["instance", "add"])
+        .env(
+            "ZAPWOOT_DATABASE_URL",
+            format!("sqlite://{}", dir.join("cli.db").display()),
+        )
+        .env("ZAPWOOT_SECRET_KEY", SECRET_KEY)
+        .env("ZAPWOOT_CHATWOOT_API_TOKEN", "token-from-env-123")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut child = output;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(from_env.to_string().as_bytes())
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let shown: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(shown["chatwoot"]["api_token"], json!("***"));
+    assert!(!String::from_utf8_lossy(&output.stdout).contains("token-from-env-123"));
+
     let removed = zapwoot(&dir, &["instance", "remove", "alpha"], None);
     assert!(removed.status.success());
     assert!(

@@ -419,6 +419,16 @@ async fn create_subscription(app: &App, req: Request<Incoming>) -> Response<Body
     else {
         return invalid("url", "required http(s) URL");
     };
+    let allow_private = doc
+        .get("allow_private_network")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    if !allow_private && private_target(url) {
+        return invalid(
+            "url",
+            "a loopback or private address: set allow_private_network to deliver there",
+        );
+    }
     let Some(events) = doc
         .get("events")
         .and_then(Value::as_array)
@@ -456,10 +466,7 @@ async fn create_subscription(app: &App, req: Request<Incoming>) -> Response<Body
             .map(str::to_owned)
             .collect()
     });
-    new.allow_private_network = doc
-        .get("allow_private_network")
-        .and_then(Value::as_bool)
-        .unwrap_or(false);
+    new.allow_private_network = allow_private;
     match app.store.create_subscription(new).await {
         Ok(s) => {
             let mut value = subscription_json(&s);
@@ -485,5 +492,76 @@ async fn delete_subscription(app: &App, id: &str) -> Response<Body> {
             format!("no subscription {id}"),
         ),
         Err(e) => store_error(&e),
+    }
+}
+
+/// Whether `url` names a loopback, private, link-local or unspecified address literally (or
+/// `localhost`). Names that resolve to such addresses are refused at delivery time.
+fn private_target(url: &str) -> bool {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let host = if let Some(v6) = host.strip_prefix('[') {
+        v6.split(']').next().unwrap_or_default()
+    } else {
+        host.rsplit_once(':').map_or(host, |(h, _)| h)
+    };
+    let host = host.trim_end_matches('.').to_ascii_lowercase();
+    if host == "localhost" || host.ends_with(".localhost") {
+        return true;
+    }
+    match host.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V4(ip)) => {
+            ip.is_loopback()
+                || ip.is_private()
+                || ip.is_link_local()
+                || ip.is_unspecified()
+                || ip.octets()[0] == 100 && (ip.octets()[1] & 0xc0) == 64
+        }
+        Ok(std::net::IpAddr::V6(ip)) => {
+            let first = ip.segments()[0];
+            ip.is_loopback()
+                || ip.is_unspecified()
+                || (first & 0xfe00) == 0xfc00
+                || (first & 0xffc0) == 0xfe80
+                || ip
+                    .to_ipv4_mapped()
+                    .is_some_and(|v4| v4.is_loopback() || v4.is_private())
+        }
+        Err(_) => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::private_target;
+
+    #[test]
+    fn private_targets_are_recognized() {
+        for url in [
+            "http://localhost:8080/x",
+            "http://127.0.0.1/",
+            "https://10.1.2.3/hook",
+            "http://192.168.0.10:80",
+            "http://172.16.5.4",
+            "http://169.254.169.254/latest/meta-data",
+            "http://100.64.0.1",
+            "http://[::1]:9000/",
+            "http://[fd00::1]/",
+            "http://[::ffff:127.0.0.1]/",
+            "http://user:pw@127.0.0.1/",
+            "http://0.0.0.0/",
+            "http://api.localhost/",
+        ] {
+            assert!(private_target(url), "{url}");
+        }
+        for url in [
+            "https://crm.example.com/hooks",
+            "https://8.8.8.8/",
+            "http://[2001:db8::1]/",
+            "https://172.32.0.1/",
+        ] {
+            assert!(!private_target(url), "{url}");
+        }
     }
 }

@@ -48,6 +48,7 @@ on_both_databases!(
     admin_api_refuses_every_route_without_the_token,
     sigterm_mid_load_loses_nothing,
     config_file_settings_and_instances,
+    gowa_multi_device_routes_by_device_id,
 );
 
 fn wuzapi_config() -> FakeWuzapiConfig {
@@ -586,8 +587,39 @@ async fn admin_api_refuses_every_route_without_the_token(db: Db) {
     let (status, listed) = bridge.admin(Method::GET, "/instances", None).await;
     assert_eq!(status, 200);
     assert_eq!(listed["instances"], json!([]));
-    let (status, _) = bridge.admin(Method::GET, "/subscriptions", None).await;
+    // Subscriptions: private targets need an explicit opt-in; the secret is shown once.
+    let (status, refused) = bridge
+        .admin(
+            Method::POST,
+            "/subscriptions",
+            Some(&json!({ "url": "http://127.0.0.1:9/hook", "events": ["message.*"] })),
+        )
+        .await;
+    assert_eq!(status, 422, "{refused}");
+    assert_eq!(refused["error"]["field"], json!("url"));
+    let (status, created) = bridge
+        .admin(
+            Method::POST,
+            "/subscriptions",
+            Some(&json!({ "url": "http://127.0.0.1:9/hook", "events": ["message.*"], "instances": ["alpha"], "allow_private_network": true })),
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let secret = created["secret"].as_str().unwrap().to_owned();
+    assert!(secret.starts_with("whsec_"));
+    let (status, listed) = bridge.admin(Method::GET, "/subscriptions", None).await;
     assert_eq!(status, 200);
+    assert_eq!(listed["subscriptions"][0]["events"], json!(["message.*"]));
+    assert!(!listed.to_string().contains(&secret));
+    let id = created["id"].as_i64().unwrap();
+    let (status, _) = bridge
+        .admin(Method::DELETE, &format!("/subscriptions/{id}"), None)
+        .await;
+    assert_eq!(status, 200);
+    let (status, _) = bridge
+        .admin(Method::DELETE, &format!("/subscriptions/{id}"), None)
+        .await;
+    assert_eq!(status, 404);
     assert!(
         bridge
             .http
@@ -777,4 +809,72 @@ options = {{ groups = false }}
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("listen_port"));
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+async fn gowa_multi_device_routes_by_device_id(db: Db) {
+    const SECOND: &str = "5511922223333@s.whatsapp.net";
+    let chatwoot = FakeChatwoot::start(FakeChatwootConfig::default())
+        .await
+        .unwrap();
+    let mut config = FakeGowaConfig::default();
+    config.devices.push(("org_2".to_owned(), SECOND.to_owned()));
+    let gowa = FakeGowa::start(config).await.unwrap();
+    let bridge = Bridge::start(&db);
+    let first = add_instance(&bridge, &gowa_doc("first", &gowa, &chatwoot)).await;
+    let mut doc = gowa_doc("second", &gowa, &chatwoot);
+    doc["gateway"]["device_id"] = json!(SECOND);
+    let second = add_instance(&bridge, &doc).await;
+    // GOWA ≥ 8 posts every device of the server to one URL: the first instance's.
+    gowa.set_webhook(first["webhooks"]["gateway"].as_str().unwrap());
+
+    for (device, text) in [(OWN, "para o primeiro"), (SECOND, "para o segundo")] {
+        let mut payload = gowa.message_payload(CUSTOMER);
+        payload.insert("body".into(), json!(text));
+        gowa.emit(device, "message", payload);
+    }
+    bridge
+        .eventually("both messages in Chatwoot", || {
+            incoming(&chatwoot).len() == 2
+        })
+        .await;
+    let inbox_of = |text: &str| {
+        let message = incoming(&chatwoot)
+            .into_iter()
+            .find(|m| m["content"] == json!(text))
+            .unwrap();
+        let conversation = message["conversation_id"].as_u64().unwrap();
+        chatwoot
+            .conversations()
+            .into_iter()
+            .find(|c| c["id"].as_u64() == Some(conversation))
+            .unwrap()["inbox_id"]
+            .as_u64()
+    };
+    assert_eq!(
+        inbox_of("para o primeiro"),
+        first["chatwoot"]["inbox_id"].as_u64()
+    );
+    assert_eq!(
+        inbox_of("para o segundo"),
+        second["chatwoot"]["inbox_id"].as_u64()
+    );
+    let events = bridge.events().await;
+    let by_instance = |name: &str| {
+        events
+            .iter()
+            .filter(|e| e["instance"] == json!(name) && e["kind"] == json!("message"))
+            .count()
+    };
+    assert_eq!(
+        (by_instance("first"), by_instance("second")),
+        (1, 1),
+        "{events:#?}"
+    );
+
+    // A device no instance bridges: acknowledged, recorded nowhere.
+    let mut payload = gowa.message_payload(CUSTOMER);
+    payload.insert("body".into(), json!("ninguém"));
+    gowa.emit("5511944445555@s.whatsapp.net", "message", payload);
+    assert!(gowa.wait_for_webhooks(Duration::from_secs(10)).await);
+    assert_eq!(bridge.events().await.len(), events.len());
 }
