@@ -40,7 +40,8 @@ pub enum StoreError {
 }
 
 impl StoreError {
-    /// `true` when the database is unreachable or busy and the operation may succeed later
+    /// `true` when the database is unreachable, busy or read-only and the operation may succeed
+    /// later
     /// (the HTTP layer answers 503 so the upstream retries).
     #[must_use]
     pub fn is_unavailable(&self) -> bool {
@@ -49,7 +50,8 @@ impl StoreError {
                 self,
                 Self::Query(diesel::result::Error::DatabaseError(
                     diesel::result::DatabaseErrorKind::UnableToSendCommand
-                        | diesel::result::DatabaseErrorKind::ClosedConnection,
+                        | diesel::result::DatabaseErrorKind::ClosedConnection
+                        | diesel::result::DatabaseErrorKind::ReadOnlyTransaction,
                     _
                 ))
             )

@@ -307,3 +307,19 @@ pub struct PruneReport {
     /// Finished events deleted.
     pub events_deleted: usize,
 }
+
+/// How many events of one kind are in one status ([`Store::event_counts`](crate::Store::event_counts)).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct EventCount {
+    /// The instance.
+    pub instance_id: i64,
+    /// Where the events came from.
+    pub source: Source,
+    /// Their kind (upstream event name).
+    pub kind: String,
+    /// Their status.
+    pub status: EventStatus,
+    /// How many.
+    pub count: i64,
+}

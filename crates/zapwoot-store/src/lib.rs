@@ -16,8 +16,8 @@ mod subscription;
 pub use backend::Backend;
 pub use error::{SealError, StoreError};
 pub use event::{
-    ClaimedEvent, Effect, EventFilter, EventRecord, EventStatus, Lease, NewEvent, PruneReport,
-    Recorded, Source,
+    ClaimedEvent, Effect, EventCount, EventFilter, EventRecord, EventStatus, Lease, NewEvent,
+    PruneReport, Recorded, Source,
 };
 pub use instance::{Instance, NewInstance, RouteKind};
 pub use mapping::{

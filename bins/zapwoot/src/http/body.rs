@@ -30,7 +30,10 @@ fn too_large(max: usize) -> Response<Body> {
 
 /// The whole body, or 413 beyond `max`, or 400 when the client broke off.
 pub(crate) async fn read(req: Request<Incoming>, max: usize) -> Result<Bytes, Response<Body>> {
-    check_declared(&req, max)?;
+    if let Err(r) = check_declared(&req, max) {
+        discard(req).await;
+        return Err(r);
+    }
     match Limited::new(req.into_body(), max).collect().await {
         Ok(collected) => Ok(collected.to_bytes()),
         Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => Err(too_large(max)),
@@ -40,4 +43,11 @@ pub(crate) async fn read(req: Request<Incoming>, max: usize) -> Result<Bytes, Re
             format!("could not read the body: {e}"),
         )),
     }
+}
+
+/// Reads and drops what the client is still sending (at most 1 MiB, 2 s) so an early answer
+/// (404, 413) reaches it instead of a connection reset mid-upload.
+pub(crate) async fn discard(req: Request<Incoming>) {
+    let drain = Limited::new(req.into_body(), 1024 * 1024).collect();
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(2), drain).await;
 }

@@ -9,14 +9,14 @@ use super::{Body, json_response, text_response};
 use crate::app::App;
 use crate::metrics::labels;
 
-/// Ready when the store answers. The body lists each instance: running or why not, the
+/// Ready when the store accepts writes. The body lists each instance: running or why not, the
 /// gateway's last reported session state, and the age of its oldest unprocessed event.
 pub(crate) async fn readyz(app: &App) -> Response<Body> {
-    if let Err(e) = app.store.ping().await {
-        tracing::warn!(error = %e, "readiness: store down");
+    if let Err(e) = app.store.check_writable().await {
+        tracing::warn!(error = %e, "readiness: store not writable");
         return json_response(
             StatusCode::SERVICE_UNAVAILABLE,
-            &json!({ "status": "unavailable", "store": "unreachable" }),
+            &json!({ "status": "unavailable", "store": "not writable" }),
         );
     }
     let lag = app.store.oldest_unprocessed_age().await.unwrap_or_default();
@@ -97,7 +97,24 @@ pub(crate) async fn metrics(app: &App) -> Response<Body> {
             );
         }
     }
-    let up = u8::from(app.store.ping().await.is_ok());
+    let _ = writeln!(out, "# TYPE zapwoot_events_by_kind gauge");
+    let names: std::collections::HashMap<i64, &str> = instances
+        .iter()
+        .map(|i| (i.id, i.config.name.as_str()))
+        .collect();
+    for c in app.store.event_counts().await.unwrap_or_default() {
+        let l = labels(&[
+            (
+                "instance",
+                names.get(&c.instance_id).copied().unwrap_or_default(),
+            ),
+            ("source", c.source.as_str()),
+            ("kind", &c.kind),
+            ("status", c.status.as_str()),
+        ]);
+        let _ = writeln!(out, "zapwoot_events_by_kind{{{l}}} {}", c.count);
+    }
+    let up = u8::from(app.store.check_writable().await.is_ok());
     let _ = writeln!(out, "# TYPE zapwoot_store_up gauge\nzapwoot_store_up {up}");
     text_response(StatusCode::OK, "text/plain; version=0.0.4", out)
 }

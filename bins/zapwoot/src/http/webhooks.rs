@@ -86,7 +86,15 @@ async fn record(app: &App, event: NewEvent) -> Response<Body> {
                 &json!({ "status": "accepted", "event_id": recorded.id, "duplicate": recorded.duplicate }),
             )
         }
-        Err(e) => store_error(&e),
+        Err(e) => {
+            // Not persisted, so not accepted: the upstream must send it again.
+            tracing::warn!(error = %e, "could not record a webhook");
+            error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "store_unavailable",
+                "the event could not be stored; retry later",
+            )
+        }
     }
 }
 
@@ -116,11 +124,15 @@ pub(crate) async fn gateway(app: &App, key: &str, req: Request<Incoming>) -> Res
 
 async fn gateway_inner(app: &App, key: &str, req: Request<Incoming>) -> (String, Response<Body>) {
     if let Err(r) = body::check_declared(&req, app.limits.gateway_body) {
+        body::discard(req).await;
         return (String::new(), r);
     }
     let (instance, runtime) = match resolve(app, RouteKind::Gateway, key).await {
         Ok(found) => found,
-        Err(r) => return (String::new(), r),
+        Err(r) => {
+            body::discard(req).await;
+            return (String::new(), r);
+        }
     };
     let name = instance.config.name.clone();
     let headers = req.headers().clone();
@@ -181,11 +193,15 @@ pub(crate) async fn chatwoot(app: &App, key: &str, req: Request<Incoming>) -> Re
 
 async fn chatwoot_inner(app: &App, key: &str, req: Request<Incoming>) -> (String, Response<Body>) {
     if let Err(r) = body::check_declared(&req, app.limits.chatwoot_body) {
+        body::discard(req).await;
         return (String::new(), r);
     }
     let (instance, runtime) = match resolve(app, RouteKind::Chatwoot, key).await {
         Ok(found) => found,
-        Err(r) => return (String::new(), r),
+        Err(r) => {
+            body::discard(req).await;
+            return (String::new(), r);
+        }
     };
     let name = instance.config.name.clone();
     let headers = req.headers().clone();

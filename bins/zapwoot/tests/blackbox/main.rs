@@ -538,6 +538,40 @@ async fn error_paths_change_nothing(db: Db) {
         }
         assert_eq!(accepted.unwrap()["duplicate"], json!(false));
         assert_eq!(bridge.events().await.len(), 1);
+
+        // A read-only database (standby, read-only mode): not ready, webhooks 503, nothing
+        // accepted; writable again, everything proceeds.
+        let second = captured_webhooks(&wuzapi, &[(CUSTOMER.to_owned(), "again".to_owned())])
+            .await
+            .remove(0);
+        db.set_read_only(true);
+        let mut refused = None;
+        for _ in 0..50 {
+            let (status, answer) = replay(http, &gateway_url, &second).await.unwrap();
+            if status != 200 {
+                refused = Some((status, answer));
+                break;
+            }
+        }
+        let (status, answer) = refused.expect("a read-only store still accepted webhooks");
+        assert_eq!(status, 503, "{answer}");
+        let ready = http
+            .get(format!("{}/readyz", bridge.url))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(ready.status(), 503);
+        db.set_read_only(false);
+        let mut accepted = false;
+        for _ in 0..100 {
+            if replay(http, &gateway_url, &second).await.unwrap().0 == 200 {
+                accepted = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert!(accepted);
+        assert_eq!(bridge.events().await.len(), 2);
     }
     let (status, logs) = bridge.terminate();
     assert!(status.success(), "{logs}");

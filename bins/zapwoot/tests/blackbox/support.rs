@@ -103,6 +103,28 @@ impl Db {
     }
 }
 
+impl Db {
+    /// PostgreSQL: puts the bridge's sessions in (or out of) read-only mode, dropping its
+    /// connections so the setting applies.
+    pub fn set_read_only(&self, read_only: bool) {
+        let Self::Postgres { base, role, .. } = self else {
+            panic!("PostgreSQL only")
+        };
+        let mut conn = PgConnection::establish(base).unwrap();
+        let value = if read_only { "on" } else { "off" };
+        diesel::sql_query(format!(
+            "ALTER ROLE {role} SET default_transaction_read_only = {value}"
+        ))
+        .execute(&mut conn)
+        .unwrap();
+        diesel::sql_query(format!(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '{role}'"
+        ))
+        .execute(&mut conn)
+        .unwrap();
+    }
+}
+
 impl Drop for Db {
     fn drop(&mut self) {
         match self {

@@ -49,6 +49,17 @@ pub(crate) fn ping(c: &mut Conn) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// A write transaction with an update that matches no row: fails on a read-only database
+/// (read-only file, full disk on commit, PostgreSQL standby or read-only mode).
+pub(crate) fn check_writable(c: &mut Conn) -> Result<(), StoreError> {
+    write_tx(c, |c| {
+        diesel::update(instances::table.filter(instances::id.lt(0)))
+            .set(instances::updated_at.eq(instances::updated_at))
+            .execute(c)?;
+        Ok(())
+    })
+}
+
 // ---------------------------------------------------------------------------------------------
 // Instances
 
@@ -338,6 +349,28 @@ pub(crate) fn count_by_status(
         query = query.filter(events::instance_id.eq(instance_id));
     }
     Ok(query.load(c)?)
+}
+
+/// `(instance id, source, kind, status, count)`.
+pub(crate) type CountRow = (i64, String, String, String, i64);
+
+/// Event counts by instance, source, kind and status.
+pub(crate) fn event_counts(c: &mut Conn) -> Result<Vec<CountRow>, StoreError> {
+    Ok(events::table
+        .group_by((
+            events::instance_id,
+            events::source,
+            events::kind,
+            events::status,
+        ))
+        .select((
+            events::instance_id,
+            events::source,
+            events::kind,
+            events::status,
+            diesel::dsl::count_star(),
+        ))
+        .load(c)?)
 }
 
 /// Per instance, the receive time of the oldest event not yet processed.

@@ -7,8 +7,8 @@ use super::{Store, now_ms, to_ms};
 use crate::backend::{Replay, dispatch};
 use crate::rows::{EventInsert, EventRow};
 use crate::{
-    ClaimedEvent, Effect, EventFilter, EventRecord, EventStatus, Lease, NewEvent, PruneReport,
-    Recorded, Source, StoreError,
+    ClaimedEvent, Effect, EventCount, EventFilter, EventRecord, EventStatus, Lease, NewEvent,
+    PruneReport, Recorded, Source, StoreError,
 };
 
 impl Store {
@@ -205,6 +205,28 @@ impl Store {
             }
         }
         Ok(counts)
+    }
+
+    /// Event counts for metrics, one per `(instance, source, kind, status)` present.
+    ///
+    /// # Errors
+    /// Query errors.
+    pub async fn event_counts(&self) -> Result<Vec<EventCount>, StoreError> {
+        let rows = self
+            .run(|db| dispatch!(db, |c, q| q::event_counts(c)))
+            .await?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(instance_id, source, kind, status, count)| {
+                Some(EventCount {
+                    instance_id,
+                    source: Source::parse(&source),
+                    kind,
+                    status: EventStatus::parse(&status)?,
+                    count,
+                })
+            })
+            .collect())
     }
 
     /// Per instance id, how long its oldest unprocessed (pending, running or failed) event

@@ -96,6 +96,16 @@ impl Store {
         self.run(|db| dispatch!(db, |c, q| q::ping(c))).await
     }
 
+    /// Checks that the database accepts writes (opens a write transaction and updates
+    /// nothing), for readiness probes.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when unreachable; a query error when read-only.
+    pub async fn check_writable(&self) -> Result<(), StoreError> {
+        self.run(|db| dispatch!(db, |c, q| q::check_writable(c)))
+            .await
+    }
+
     /// Applies pending migrations (also done by [`open`](Self::open)); returns how many ran.
     ///
     /// # Errors

@@ -144,6 +144,40 @@ both_backends! {
         assert_eq!(counts[&EventStatus::Pending], 3);
     }
 
+    async fn event_counts_group_by_instance_source_kind_and_status(db) {
+        let store = db.open().await;
+        let instance = instance_id(&store, "alpha").await;
+        for i in 0..3 {
+            store.record_inbound(event(instance, &format!("m{i}"), "lane")).await.unwrap();
+        }
+        let mut receipt = event(instance, "r1", "lane-2");
+        receipt.kind = "receipt".to_owned();
+        store.record_inbound(receipt).await.unwrap();
+        let mut outbound = NewEvent::new(instance, Source::Chatwoot, "c1", "lane-3", "{}");
+        outbound.kind = "message_created".to_owned();
+        store.record_inbound(outbound).await.unwrap();
+        let claimed = store.claim("w", 1, LEASE).await.unwrap();
+        store.complete(&claimed[0].lease, Vec::new()).await.unwrap();
+        let mut counts: Vec<_> = store
+            .event_counts()
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|c| (c.instance_id, c.source, c.kind, c.status, c.count))
+            .collect();
+        counts.sort_by(|a, b| (a.1.as_str(), &a.2, a.3).cmp(&(b.1.as_str(), &b.2, b.3)));
+        assert_eq!(
+            counts,
+            vec![
+                (instance, Source::Chatwoot, "message_created".to_owned(), EventStatus::Pending, 1),
+                (instance, Source::Gateway, "message".to_owned(), EventStatus::Pending, 2),
+                (instance, Source::Gateway, "message".to_owned(), EventStatus::Done, 1),
+                (instance, Source::Gateway, "receipt".to_owned(), EventStatus::Pending, 1),
+            ]
+        );
+        store.check_writable().await.unwrap();
+    }
+
     async fn concurrent_ingest_keeps_every_event(db) {
         let store = db.open().await;
         let instance = instance_id(&store, "alpha").await;
