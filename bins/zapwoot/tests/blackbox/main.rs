@@ -537,7 +537,7 @@ async fn error_paths_change_nothing(db: Db) {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         assert_eq!(accepted.unwrap()["duplicate"], json!(false));
-        assert_eq!(bridge.events().await.len(), 1);
+        assert_eq!(bridge.inbound_events().await.len(), 1);
 
         // A read-only database (standby, read-only mode): not ready, webhooks 503, nothing
         // accepted; writable again, everything proceeds.
@@ -571,7 +571,7 @@ async fn error_paths_change_nothing(db: Db) {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         assert!(accepted);
-        assert_eq!(bridge.events().await.len(), 2);
+        assert_eq!(bridge.inbound_events().await.len(), 2);
     }
     let (status, logs) = bridge.terminate();
     assert!(status.success(), "{logs}");
@@ -892,7 +892,7 @@ async fn gowa_multi_device_routes_by_device_id(db: Db) {
         inbox_of("para o segundo"),
         second["chatwoot"]["inbox_id"].as_u64()
     );
-    let events = bridge.events().await;
+    let events = bridge.inbound_events().await;
     let by_instance = |name: &str| {
         events
             .iter()
@@ -910,5 +910,5 @@ async fn gowa_multi_device_routes_by_device_id(db: Db) {
     payload.insert("body".into(), json!("ninguém"));
     gowa.emit("5511944445555@s.whatsapp.net", "message", payload);
     assert!(gowa.wait_for_webhooks(Duration::from_secs(10)).await);
-    assert_eq!(bridge.events().await.len(), events.len());
+    assert_eq!(bridge.inbound_events().await.len(), events.len());
 }

@@ -281,6 +281,20 @@ impl Bridge {
         body["events"].as_array().unwrap().clone()
     }
 
+    /// Events that came from the gateway (Chatwoot's echoes of the bridge's own messages are
+    /// recorded too, at their own pace).
+    pub async fn inbound_events(&self) -> Vec<Value> {
+        let (status, body) = self
+            .admin(
+                reqwest::Method::GET,
+                "/events?limit=500&direction=inbound",
+                None,
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        body["events"].as_array().unwrap().clone()
+    }
+
     /// Polls `check` until it holds (30 s).
     pub async fn eventually(&self, what: &str, mut check: impl FnMut() -> bool) {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
