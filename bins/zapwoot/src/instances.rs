@@ -169,11 +169,27 @@ pub(crate) async fn provision(
             .get(secret_names::GATEWAY_TOKEN)
             .map(|t| t.expose().to_owned())
             .unwrap_or_default();
-        WuzapiClient::new(&config.gateway_url, token)
-            .map_err(|e| upstream("wuzapi", &e))?
+        let wuzapi =
+            WuzapiClient::new(&config.gateway_url, token).map_err(|e| upstream("wuzapi", &e))?;
+        wuzapi
             .set_webhook(&gateway_hook, &["All"])
             .await
             .map_err(|e| upstream("wuzapi webhook", &e))?;
+        // Fresh wuzapi users deliver no media at all in webhooks (`media_delivery` ""):
+        // switch them to inline base64 unless the operator chose S3.
+        match wuzapi.media_delivery().await {
+            Ok((Some(delivery), false)) if delivery.is_empty() => {
+                wuzapi
+                    .deliver_media_inline()
+                    .await
+                    .map_err(|e| upstream("wuzapi media delivery", &e))?;
+                notes.push("wuzapi delivered no media in webhooks (a fresh user): set media_delivery to base64".to_owned());
+            }
+            Ok(_) => {}
+            Err(e) => notes.push(format!(
+                "could not read wuzapi's media delivery ({e}); make sure media_delivery is base64, s3 or both"
+            )),
+        }
     } else {
         notes.push(format!(
             "GOWA takes its webhook from its command line: start it with --webhook=\"{gateway_hook}\" (and --webhook-secret matching gateway.webhook_secret)"

@@ -148,6 +148,9 @@ impl WuzapiMessage {
 #[derive(Debug, Default)]
 struct State {
     webhook: String,
+    /// `s3_config.media_delivery` (`""` as wuzapi gives fresh users: no media in webhooks).
+    media_delivery: String,
+    s3_enabled: bool,
     events: Vec<String>,
     connected: bool,
     logged_in: bool,
@@ -289,6 +292,11 @@ impl FakeWuzapi {
             "fileLength": bytes.len(),
             "mimetype": mime,
         })
+    }
+
+    /// `s3_config.media_delivery` as configured (`""` until set, like a fresh wuzapi user).
+    pub fn media_delivery(&self) -> String {
+        self.core.state().media_delivery.clone()
     }
 
     /// Emits a `Message` webhook; returns its id.
@@ -478,6 +486,9 @@ fn handle(core: &Core, req: &FakeRequest) -> Reply {
                         "loggedIn": state.logged_in, "token": core.config.token, "jid": core.config.own_jid,
                         "webhook": state.webhook, "events": state.events.join(","), "proxy_url": "", "qrcode": "",
                         "history": 0, "hmac_configured": core.config.hmac_key.is_some(),
+                        "s3_config": { "enabled": state.s3_enabled, "endpoint": "", "region": "", "bucket": "",
+                                       "access_key": "***", "path_style": false, "public_url": "",
+                                       "media_delivery": state.media_delivery, "retention_days": 30 },
                     }),
                 )
             }
@@ -529,6 +540,33 @@ fn handle(core: &Core, req: &FakeRequest) -> Reply {
                     .collect();
             }
             envelope(StatusCode::OK, &json!({ "webhook": state.webhook }))
+        }
+        (Method::POST, "/session/s3/config") => {
+            let delivery = field_str(&body, "media_delivery").unwrap_or_default();
+            let delivery = if delivery.is_empty() {
+                "base64"
+            } else {
+                delivery
+            };
+            if !matches!(delivery, "base64" | "s3" | "both") {
+                return fail(StatusCode::BAD_REQUEST, "invalid media_delivery");
+            }
+            let enabled = field(&body, "enabled")
+                .and_then(Value::as_bool)
+                .unwrap_or(false);
+            if enabled && field_str(&body, "bucket").unwrap_or_default().is_empty() {
+                return fail(
+                    StatusCode::BAD_REQUEST,
+                    "bucket is required when S3 is enabled",
+                );
+            }
+            let mut state = core.state();
+            state.media_delivery = delivery.to_owned();
+            state.s3_enabled = enabled;
+            envelope(
+                StatusCode::OK,
+                &json!({ "Details": "S3 configuration saved successfully", "Enabled": enabled, "MediaDelivery": delivery }),
+            )
         }
         (Method::POST, "/session/connect") => {
             let mut state = core.state();

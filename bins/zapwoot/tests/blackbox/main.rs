@@ -133,6 +133,15 @@ async fn wuzapi_messages_both_ways(db: Db) {
     let (hook, events) = wuzapi.webhook();
     assert_eq!(hook, provisioned["webhooks"]["gateway"].as_str().unwrap());
     assert_eq!(events, vec!["All".to_owned()]);
+    // …and switched the fresh wuzapi user from "no media" to inline media.
+    assert_eq!(wuzapi.media_delivery(), "base64");
+    assert!(
+        provisioned["notes"][0]
+            .as_str()
+            .unwrap()
+            .contains("media_delivery"),
+        "{provisioned}"
+    );
     let inbox_id = provisioned["chatwoot"]["inbox_id"].as_u64().unwrap();
     assert_eq!(provisioned["chatwoot"]["webhook_secret"], json!("***"));
 

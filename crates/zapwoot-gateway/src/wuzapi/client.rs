@@ -314,6 +314,36 @@ impl WuzapiClient {
         })
     }
 
+    /// How the instance delivers media in webhooks, from `GET /session/status`
+    /// (`s3_config.media_delivery`: `base64`, `s3`, `both`, or `""` for *none* — the value
+    /// freshly created users get) and whether S3 is enabled. Builds without S3 support
+    /// answer `(None, false)`.
+    ///
+    /// # Errors
+    /// As [`send_text`](Self::send_text).
+    pub async fn media_delivery(&self) -> Result<(Option<String>, bool), Error> {
+        let data = self.call(Method::GET, "session/status", None).await?;
+        let Some(s3) = data.get("s3_config") else {
+            return Ok((None, false));
+        };
+        let delivery = text(s3, "media_delivery")
+            .map(str::to_owned)
+            .or_else(|| Some(String::new()));
+        Ok((delivery, flag(s3, "enabled")))
+    }
+
+    /// `POST /session/s3/config {"enabled": false, "media_delivery": "base64"}`: media inline
+    /// (base64) in webhooks, S3 off.
+    ///
+    /// # Errors
+    /// As [`send_text`](Self::send_text).
+    pub async fn deliver_media_inline(&self) -> Result<(), Error> {
+        let body = json!({ "enabled": false, "media_delivery": "base64" });
+        self.call(Method::POST, "session/s3/config", Some(&body))
+            .await
+            .map(drop)
+    }
+
     /// `PUT /webhook {webhook, events, active: true}` (the `active` flag is required: omitted,
     /// wuzapi stores an empty URL), then `POST /session/connect` with the same event list
     /// (connect overwrites the stored list; an empty list means no webhooks at all).

@@ -160,6 +160,28 @@ async fn actions_and_lookups() {
 }
 
 #[tokio::test]
+async fn media_delivery_reads_and_switches_to_inline() {
+    let (fake, _, client) = setup(FakeWuzapiConfig::default()).await;
+    // A fresh wuzapi user: `media_delivery` "" means no media keys in webhooks at all.
+    assert_eq!(
+        client.media_delivery().await.unwrap(),
+        (Some(String::new()), false)
+    );
+    client.deliver_media_inline().await.unwrap();
+    assert_eq!(fake.media_delivery(), "base64");
+    assert_eq!(
+        client.media_delivery().await.unwrap(),
+        (Some("base64".to_owned()), false)
+    );
+    // A wrong token is refused and changes nothing.
+    let stranger = WuzapiClient::new(&fake.url(), "not-the-token").unwrap();
+    assert_eq!(
+        stranger.deliver_media_inline().await.unwrap_err().status(),
+        Some(401)
+    );
+}
+
+#[tokio::test]
 async fn errors_are_classified() {
     let (fake, gateway, _) = setup(FakeWuzapiConfig::default()).await;
     let to = customer();
