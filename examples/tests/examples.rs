@@ -1,0 +1,157 @@
+//! Each example exercised against the fakes.
+#![allow(
+    missing_docs,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+#[allow(dead_code, unreachable_pub)]
+#[path = "../send_via_gateway.rs"]
+mod send_via_gateway;
+
+#[allow(dead_code, unreachable_pub)]
+#[path = "../agent_bot.rs"]
+mod agent_bot;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::json;
+use zapwoot_fakes::{
+    FakeChatwoot, FakeChatwootConfig, FakeGowa, FakeGowaConfig, FakeWuzapi, FakeWuzapiConfig,
+};
+use zapwoot_gateway::Jid;
+
+const CUSTOMER: &str = "5511987654321@s.whatsapp.net";
+
+#[tokio::test]
+async fn send_via_gateway_sends_text_and_document_on_both_gateways() {
+    let wuzapi = FakeWuzapi::start(FakeWuzapiConfig::default())
+        .await
+        .unwrap();
+    let gowa = FakeGowa::start(FakeGowaConfig::default()).await.unwrap();
+    let to = Jid::parse(CUSTOMER).unwrap();
+    let pdf = b"%PDF-1.4 test".to_vec();
+
+    let gateway = send_via_gateway::gateway("wuzapi", &wuzapi.url(), wuzapi.token(), "").unwrap();
+    let (text, document) =
+        send_via_gateway::send_text_and_document(gateway.as_ref(), &to, "Olá", pdf.clone())
+            .await
+            .unwrap();
+    let sends = wuzapi.sends();
+    assert_eq!(
+        sends
+            .iter()
+            .map(|s| s.endpoint.as_str())
+            .collect::<Vec<_>>(),
+        ["/chat/send/text", "/chat/send/document"]
+    );
+    assert_eq!(sends[0].body["Body"], json!("Olá"));
+    assert_eq!(
+        (sends[0].id.as_str(), sends[1].id.as_str()),
+        (text.message_id.as_str(), document.message_id.as_str())
+    );
+
+    let gateway = send_via_gateway::gateway("gowa", &gowa.url(), "admin", "gowa-password").unwrap();
+    send_via_gateway::send_text_and_document(gateway.as_ref(), &to, "Olá", pdf)
+        .await
+        .unwrap();
+    let sends = gowa.sends();
+    assert_eq!(
+        sends
+            .iter()
+            .map(|s| s.endpoint.as_str())
+            .collect::<Vec<_>>(),
+        ["/send/message", "/send/file"]
+    );
+
+    // Wrong credentials are the gateway's 401, not a panic.
+    let gateway = send_via_gateway::gateway("gowa", &gowa.url(), "admin", "wrong").unwrap();
+    let err = send_via_gateway::send_text_and_document(gateway.as_ref(), &to, "x", Vec::new())
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), Some(401));
+    assert!(send_via_gateway::gateway("telegram", "http://x", "", "").is_err());
+}
+
+#[tokio::test]
+async fn agent_bot_answers_customers_once_and_never_itself() {
+    let chatwoot = FakeChatwoot::start(FakeChatwootConfig::default())
+        .await
+        .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let bot_url = format!("http://{}/", listener.local_addr().unwrap());
+    let inbox = chatwoot.add_api_inbox("Bot", Some(&bot_url));
+    let client = zapwoot_chatwoot::Client::builder(chatwoot.url(), chatwoot.admin_token())
+        .build()
+        .unwrap()
+        .account(1);
+    let bot = agent_bot::Bot::new(client.clone(), Some(&inbox.secret)).unwrap();
+    let server = tokio::spawn(agent_bot::serve(listener, Arc::new(bot)));
+
+    let (_, conversation) = chatwoot.add_conversation(inbox.id, "cust-1", "Maria");
+    client
+        .create_message(
+            conversation,
+            &zapwoot_chatwoot::NewMessage::incoming("Oi, tudo bem?"),
+        )
+        .await
+        .unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while chatwoot.messages(conversation).len() < 2 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no reply: {:?}",
+            chatwoot.messages(conversation)
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // The reply's own webhook reaches the bot too; it must not answer it.
+    assert!(chatwoot.wait_for_webhooks(Duration::from_secs(5)).await);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let messages = chatwoot.messages(conversation);
+    assert_eq!(messages.len(), 2, "{messages:#?}");
+    assert_eq!(
+        messages[1]["content"],
+        json!(agent_bot::reply_to("Oi, tudo bem?"))
+    );
+
+    // A private note is not answered; a forged webhook is refused.
+    client
+        .create_message(conversation, &{
+            let mut note = zapwoot_chatwoot::NewMessage::outgoing("nota interna");
+            note.private = true;
+            note
+        })
+        .await
+        .unwrap();
+    assert!(chatwoot.wait_for_webhooks(Duration::from_secs(5)).await);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(chatwoot.messages(conversation).len(), 3);
+    let forged = reqwest_free_post(&bot_url, br#"{"event":"message_created"}"#).await;
+    assert_eq!(forged, 401);
+    server.abort();
+}
+
+/// A minimal HTTP/1.1 POST over a TCP stream (no signature headers); returns the status.
+async fn reqwest_free_post(url: &str, body: &[u8]) -> u16 {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let host = url.trim_start_matches("http://").trim_end_matches('/');
+    let mut stream = tokio::net::TcpStream::connect(host).await.unwrap();
+    let head = format!(
+        "POST / HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.write_all(body).await.unwrap();
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).await.unwrap();
+    String::from_utf8_lossy(&answer)
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap()
+}
