@@ -15,12 +15,17 @@ mod send_via_gateway;
 #[path = "../agent_bot.rs"]
 mod agent_bot;
 
+#[allow(dead_code, unreachable_pub)]
+#[path = "../embed_engine.rs"]
+mod embed_engine;
+
 use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::json;
 use zapwoot_fakes::{
     FakeChatwoot, FakeChatwootConfig, FakeGowa, FakeGowaConfig, FakeWuzapi, FakeWuzapiConfig,
+    Receiver, WuzapiMessage,
 };
 use zapwoot_gateway::Jid;
 
@@ -154,4 +159,79 @@ async fn reqwest_free_post(url: &str, body: &[u8]) -> u16 {
         .unwrap()
         .parse()
         .unwrap()
+}
+
+#[tokio::test]
+async fn embed_engine_relays_persisted_webhooks_and_survives_a_restart() {
+    let chatwoot = FakeChatwoot::start(FakeChatwootConfig::default())
+        .await
+        .unwrap();
+    let inbox = chatwoot.add_api_inbox("WhatsApp", None);
+    let wuzapi = FakeWuzapi::start(FakeWuzapiConfig::default())
+        .await
+        .unwrap();
+    let receiver = Receiver::start().await.unwrap();
+    wuzapi.set_webhook(&receiver.url(), &["All"]);
+    let dir = std::env::temp_dir().join(format!("zapwoot-embed-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let url = format!("sqlite://{}", dir.join("embedded.db").display());
+    let key = || zapwoot_store::SealingKey::from_bytes(&[9; 32]).unwrap();
+    let instance = || {
+        let mut i =
+            zapwoot_store::NewInstance::new("alpha", "wuzapi", wuzapi.url(), chatwoot.url(), 1);
+        i.chatwoot_inbox_id = Some(i64::try_from(inbox.id).unwrap());
+        i.secrets
+            .insert("chatwoot_api_token".into(), chatwoot.admin_token().into());
+        i.secrets
+            .insert("gateway_token".into(), wuzapi.token().into());
+        i
+    };
+    let embedded = embed_engine::Embedded::start(&url, key(), instance())
+        .await
+        .unwrap();
+    wuzapi.emit_message(WuzapiMessage::text(CUSTOMER, "Olá do serviço embutido"));
+    let webhook = receiver
+        .wait_for(1, Duration::from_secs(10))
+        .await
+        .unwrap()
+        .remove(0);
+    let content_type = webhook.header("content-type").unwrap().to_owned();
+    let id = embedded
+        .accept_gateway_webhook(&content_type, None, &webhook.body)
+        .await
+        .unwrap();
+    let incoming = |c: &FakeChatwoot| {
+        c.all_messages()
+            .into_iter()
+            .filter(|m| m["message_type"] == json!(0))
+            .count()
+    };
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while incoming(&chatwoot) < 1 {
+        assert!(tokio::time::Instant::now() < deadline, "not relayed");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(matches!(
+        embedded
+            .accept_gateway_webhook(&content_type, None, b"garbage")
+            .await,
+        Err(zapwoot_sync::ingest::IngestError::Malformed(_))
+    ));
+    embedded.shutdown().await;
+
+    // Restarted on the same database: the same webhook again is a duplicate, nothing doubles.
+    let embedded = embed_engine::Embedded::start(&url, key(), instance())
+        .await
+        .unwrap();
+    assert_eq!(
+        embedded
+            .accept_gateway_webhook(&content_type, None, &webhook.body)
+            .await
+            .unwrap(),
+        id
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(incoming(&chatwoot), 1);
+    embedded.shutdown().await;
+    let _ = std::fs::remove_dir_all(&dir);
 }
