@@ -19,6 +19,10 @@ mod agent_bot;
 #[path = "../embed_engine.rs"]
 mod embed_engine;
 
+#[allow(dead_code, unreachable_pub)]
+#[path = "../activity_tail.rs"]
+mod activity_tail;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -234,4 +238,91 @@ async fn embed_engine_relays_persisted_webhooks_and_survives_a_restart() {
     assert_eq!(incoming(&chatwoot), 1);
     embedded.shutdown().await;
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A stand-in for the bridge's `/api/v1/activity` in its documented format: the first
+/// connection gets records 1 and 2 and is then dropped; later ones get what follows the
+/// `Last-Event-ID` they send. Returns the address and the `Last-Event-ID`s seen.
+async fn activity_server() -> (String, Arc<std::sync::Mutex<Vec<Option<String>>>>) {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = Arc::clone(&seen);
+    tokio::spawn(async move {
+        loop {
+            let (mut stream, _) = listener.accept().await.unwrap();
+            let mut head = Vec::new();
+            let mut byte = [0u8; 1];
+            while !head.ends_with(b"\r\n\r\n") {
+                if stream.read(&mut byte).await.unwrap() == 0 {
+                    break;
+                }
+                head.push(byte[0]);
+            }
+            let head = String::from_utf8_lossy(&head).to_lowercase();
+            if !head.contains("authorization: bearer tok") {
+                let _ = stream.write_all(b"HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\nConnection: close\r\n\r\n").await;
+                continue;
+            }
+            let last = head.lines().find_map(|l| {
+                l.strip_prefix("last-event-id: ")
+                    .map(|v| v.trim().to_owned())
+            });
+            log.lock().unwrap().push(last.clone());
+            let after: u64 = last.and_then(|l| l.parse().ok()).unwrap_or(0);
+            let mut body = String::from("retry: 2000\n\n: heartbeat\n\n");
+            for id in (after + 1)..=(after + 2).min(3) {
+                body.push_str(&format!(
+                    "id: {id}\nevent: message.received\ndata: {{\"type\":\"message.received\",\"instance\":\"alpha\",\"timestamp_ms\":1,\"data\":{{\"n\":{id}}}}}\n\n"
+                ));
+            }
+            let answer = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = stream.write_all(answer.as_bytes()).await;
+        }
+    });
+    (url, seen)
+}
+
+#[tokio::test]
+async fn activity_tail_resumes_after_a_dropped_connection() {
+    let (url, seen) = activity_server().await;
+    let http = activity_tail::client().unwrap();
+    let mut last_id = 0;
+    let mut records = Vec::new();
+    for _ in 0..2 {
+        activity_tail::follow(&http, &url, "tok", &mut last_id, |r| {
+            records.push(r.clone());
+            true
+        })
+        .await
+        .unwrap();
+    }
+    assert_eq!(records.iter().map(|r| r.id).collect::<Vec<_>>(), [1, 2, 3]);
+    assert_eq!(*seen.lock().unwrap(), [None, Some("2".to_owned())]);
+    assert!(activity_tail::timeline_line(&records[0]).contains("alpha"));
+    assert_eq!(records[2].body["data"]["n"], json!(3));
+    let refused = activity_tail::follow(&http, &url, "wrong", &mut last_id, |_| true)
+        .await
+        .unwrap_err();
+    assert_eq!(refused.status().map(|s| s.as_u16()), Some(401));
+}
+
+#[test]
+fn activity_frames_are_parsed_across_chunks() {
+    let mut buffer =
+        String::from("id: 7\nevent: reaction\ndata: {\"instance\":\"a\"}\n\nid: 8\nevent: mess");
+    let first = activity_tail::drain_frames(&mut buffer);
+    assert_eq!(first.len(), 1);
+    assert_eq!((first[0].id, first[0].kind.as_str()), (7, "reaction"));
+    buffer.push_str("age.sent\ndata: {}\n\n: heartbeat\n\n");
+    let second = activity_tail::drain_frames(&mut buffer);
+    assert_eq!(
+        second.iter().map(|r| r.kind.as_str()).collect::<Vec<_>>(),
+        ["message.sent"]
+    );
+    assert!(buffer.is_empty());
 }
