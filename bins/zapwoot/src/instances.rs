@@ -3,6 +3,7 @@
 
 use serde_json::{Value, json};
 use zapwoot_chatwoot::{Client, NewApiInbox};
+use zapwoot_gateway::gowa::GowaClient;
 use zapwoot_gateway::wuzapi::WuzapiClient;
 use zapwoot_store::{Instance, Store, StoreError};
 use zapwoot_sync::{InstanceRuntime, secret_names};
@@ -191,9 +192,33 @@ pub(crate) async fn provision(
             )),
         }
     } else {
-        notes.push(format!(
-            "GOWA takes its webhook from its command line: start it with --webhook=\"{gateway_hook}\" (and --webhook-secret matching gateway.webhook_secret)"
-        ));
+        let manual = format!(
+            "start GOWA with --webhook=\"{gateway_hook}\" (and --webhook-secret matching gateway.webhook_secret)"
+        );
+        match &config.gateway_device_id {
+            Some(device) => {
+                let secret = |name: &str| config.secrets.get(name).map(|s| s.expose().to_owned());
+                let mut builder = GowaClient::builder(&config.gateway_url);
+                if let Some(user) = &config.gateway_username {
+                    builder = builder.basic_auth(
+                        user,
+                        secret(secret_names::GATEWAY_PASSWORD).unwrap_or_default(),
+                    );
+                }
+                let client = builder.build().map_err(|e| upstream("gowa", &e))?;
+                let webhook_secret = secret(secret_names::GATEWAY_WEBHOOK_SECRET);
+                match client.set_device_webhook(device, &gateway_hook, webhook_secret.as_deref()).await {
+                    Ok(()) => notes.push(format!("GOWA device {device} now posts its events to this instance")),
+                    Err(e) if e.status() == Some(404) => notes.push(format!(
+                        "GOWA has no per-device webhooks (< 8.10) or does not know device {device}: {manual}"
+                    )),
+                    Err(e) => return Err(upstream("gowa device webhook", &e)),
+                }
+            }
+            None => notes.push(format!(
+                "no gateway.device_id, so the webhook is server-wide: {manual}"
+            )),
+        }
     }
     let updated = store
         .update_instance(name, config)

@@ -51,6 +51,9 @@ pub struct FakeGowaConfig {
     pub webhook_secret: String,
     /// Webhook layout.
     pub generation: GowaGeneration,
+    /// Per-device webhooks (`PATCH /devices/{id}/webhook`, GOWA ≥ 8.10); `false` answers that
+    /// route 404 like older servers.
+    pub device_webhooks: bool,
     /// Webhook ordering.
     pub order: WebhookOrder,
     /// Send every Nth webhook twice.
@@ -73,6 +76,7 @@ impl Default for FakeGowaConfig {
             )],
             webhook_secret: "secret".to_owned(),
             generation: GowaGeneration::Current,
+            device_webhooks: true,
             order: WebhookOrder::InOrder,
             duplicate_every: None,
             delay: Duration::ZERO,
@@ -100,6 +104,8 @@ pub struct GowaSend {
 #[derive(Debug, Default)]
 struct State {
     webhook_url: Option<String>,
+    /// Device JID → its own webhook URL and secret (override the global ones).
+    device_webhooks: HashMap<String, (String, Option<String>)>,
     logged_out: Vec<String>,
     sends: Vec<GowaSend>,
     statics: HashMap<String, (Vec<u8>, String)>,
@@ -205,7 +211,14 @@ impl FakeGowa {
     /// Emits a webhook of `event` with `payload` (envelope generations; `message` events are
     /// rewritten to the flat layout in [`GowaGeneration::V7Flat`]).
     pub fn emit(&self, device_jid: &str, event: &str, payload: Map<String, Value>) {
-        let Some(url) = self.core.state().webhook_url.clone() else {
+        let (url, device_secret) = {
+            let state = self.core.state();
+            match state.device_webhooks.get(device_jid) {
+                Some((url, secret)) => (Some(url.clone()), secret.clone()),
+                None => (state.webhook_url.clone(), None),
+            }
+        };
+        let Some(url) = url else {
             return;
         };
         let generation = self.core.config.generation;
@@ -223,7 +236,8 @@ impl FakeGowa {
         };
         let body = sorted(&body).to_string();
         let mut headers = vec![("content-type".to_owned(), "application/json".to_owned())];
-        if let Ok(secret) = Secret::from_bytes(self.core.config.webhook_secret.as_bytes()) {
+        let secret = device_secret.unwrap_or_else(|| self.core.config.webhook_secret.clone());
+        if let Ok(secret) = Secret::from_bytes(secret.as_bytes()) {
             headers.push((
                 "x-hub-signature-256".to_owned(),
                 Keyring::new(&secret).sign_hub(body.as_bytes()),
@@ -236,6 +250,15 @@ impl FakeGowa {
             body: Bytes::from(body),
             on_failure: None,
         });
+    }
+
+    /// The per-device webhook URL of device `jid`, when one was set.
+    pub fn device_webhook(&self, jid: &str) -> Option<String> {
+        self.core
+            .state()
+            .device_webhooks
+            .get(jid)
+            .map(|(url, _)| url.clone())
     }
 
     /// Emits a text `message` from `from` in the 1:1 chat; returns its id.
@@ -408,6 +431,50 @@ fn authorized(core: &Core, req: &FakeRequest) -> bool {
         .is_ok_and(|d| d == expected.as_bytes())
 }
 
+/// `PATCH /devices/{id}/webhook {webhook_url, webhook_secret?}` (id or JID; `""` clears).
+fn device_webhook(core: &Core, rest: &str, req: &FakeRequest) -> Reply {
+    let Some(asked) = rest.strip_suffix("/webhook").map(percent_decode) else {
+        return Reply::Send(plain(StatusCode::NOT_FOUND, "Cannot PATCH"));
+    };
+    if !core.config.device_webhooks {
+        return Reply::Send(plain(StatusCode::NOT_FOUND, "Cannot PATCH"));
+    }
+    let Some((_, jid)) = core
+        .config
+        .devices
+        .iter()
+        .find(|(id, jid)| *id == asked || *jid == asked)
+    else {
+        return error(
+            StatusCode::NOT_FOUND,
+            "DEVICE_NOT_FOUND",
+            &format!("device {asked} not found"),
+        );
+    };
+    let body: Value = serde_json::from_slice(&req.body).unwrap_or(Value::Null);
+    let Some(url) = body.get("webhook_url").and_then(Value::as_str) else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "VALIDATION_ERROR",
+            "webhook_url: cannot be blank.",
+        );
+    };
+    let secret = body
+        .get("webhook_secret")
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned);
+    let mut state = core.state();
+    if url.is_empty() {
+        state.device_webhooks.remove(jid);
+    } else {
+        state
+            .device_webhooks
+            .insert(jid.clone(), (url.to_owned(), secret));
+    }
+    success(&json!({ "device_id": jid, "webhook_url": url }))
+}
+
 /// `X-Device-Id` (or `device_id` query): id or JID; defaults to the only device.
 // The error is the finished reply; a fake can afford the large variant.
 #[allow(clippy::result_large_err)]
@@ -517,6 +584,11 @@ async fn handle(core: &Core, req: FakeRequest) -> Reply {
             }
             _ => {}
         }
+    }
+    if req.method == Method::PATCH
+        && let Some(rest) = path.strip_prefix("/devices/")
+    {
+        return device_webhook(core, rest, &req);
     }
     let device = match resolve_device(core, &req) {
         Ok(d) => d,

@@ -253,15 +253,18 @@ async fn gowa_messages_both_ways(db: Db) {
     let gowa = FakeGowa::start(FakeGowaConfig::default()).await.unwrap();
     let bridge = Bridge::start(&db);
     let provisioned = add_instance(&bridge, &gowa_doc("beta", &gowa, &chatwoot)).await;
-    // GOWA takes its webhook URL from its command line: provisioning says so.
+    // GOWA ≥ 8.10: provisioning pointed the device's own webhook at the instance.
+    assert_eq!(
+        gowa.device_webhook(OWN).as_deref(),
+        provisioned["webhooks"]["gateway"].as_str()
+    );
     assert!(
         provisioned["notes"][0]
             .as_str()
             .unwrap()
-            .contains("--webhook="),
+            .contains("now posts"),
         "{provisioned}"
     );
-    gowa.set_webhook(provisioned["webhooks"]["gateway"].as_str().unwrap());
 
     let mut payload = gowa.message_payload(CUSTOMER);
     payload.insert("body".into(), json!("Oi, tudo bem?"));
@@ -861,12 +864,18 @@ async fn gowa_multi_device_routes_by_device_id(db: Db) {
         .unwrap();
     let mut config = FakeGowaConfig::default();
     config.devices.push(("org_2".to_owned(), SECOND.to_owned()));
+    // GOWA 8.0–8.9: no per-device webhooks, one server-wide URL for every device.
+    config.device_webhooks = false;
     let gowa = FakeGowa::start(config).await.unwrap();
     let bridge = Bridge::start(&db);
     let first = add_instance(&bridge, &gowa_doc("first", &gowa, &chatwoot)).await;
     let mut doc = gowa_doc("second", &gowa, &chatwoot);
     doc["gateway"]["device_id"] = json!(SECOND);
     let second = add_instance(&bridge, &doc).await;
+    assert!(
+        second["notes"][0].as_str().unwrap().contains("--webhook="),
+        "{second}"
+    );
     // GOWA ≥ 8 posts every device of the server to one URL: the first instance's.
     gowa.set_webhook(first["webhooks"]["gateway"].as_str().unwrap());
 

@@ -399,6 +399,29 @@ impl GowaClient {
         })
     }
 
+    /// `PATCH /devices/{device}/webhook` (GOWA ≥ 8.10): `device`'s events go to `url` instead
+    /// of the server-wide webhook, signed with `secret` when given (else the global secret).
+    /// `device` is the device id or its JID. Older servers answer 404.
+    ///
+    /// # Errors
+    /// [`Error::Status`] 404 for an unknown device or an older server; transport errors.
+    pub async fn set_device_webhook(
+        &self,
+        device: &str,
+        url: &str,
+        secret: Option<&str>,
+    ) -> Result<(), Error> {
+        let mut body = json!({ "webhook_url": url });
+        if let (Some(secret), Some(map)) = (secret, body.as_object_mut()) {
+            map.insert("webhook_secret".to_owned(), json!(secret));
+        }
+        let path = format!("devices/{device}/webhook");
+        let request = self
+            .request(Method::PATCH, self.url(&path, &[])?)
+            .json(&body);
+        self.call(request, false).await.map(drop)
+    }
+
     /// The public URL of a `statics/…` path: each segment percent-encoded, so names with
     /// `; codecs=opus` (pre-v8.3.4) are requested as they are on disk.
     ///

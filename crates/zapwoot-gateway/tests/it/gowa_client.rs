@@ -303,3 +303,69 @@ async fn webhooks_verify_parse_and_media_downloads_in_every_generation() {
         assert!(matches!(&events[3], InboundEvent::Receipt(r) if r.status == ReceiptStatus::Read));
     }
 }
+
+#[tokio::test]
+async fn device_webhooks_are_set_per_device() {
+    const SECOND: &str = "5511922223333@s.whatsapp.net";
+    const FIRST: &str = "5511900000000@s.whatsapp.net";
+    let mut config = FakeGowaConfig::default();
+    config.devices.push(("org_2".into(), SECOND.into()));
+    let fake = FakeGowa::start(config).await.unwrap();
+    let client = GowaClient::builder(fake.url())
+        .basic_auth("admin", "gowa-password")
+        .build()
+        .unwrap();
+    let receiver = Receiver::start().await.unwrap();
+    client
+        .set_device_webhook(SECOND, &receiver.url(), Some("device-secret"))
+        .await
+        .unwrap();
+    assert_eq!(fake.device_webhook(SECOND), Some(receiver.url()));
+    // By device id too; unknown devices are 404.
+    client
+        .set_device_webhook("org_1", &receiver.url(), None)
+        .await
+        .unwrap();
+    assert_eq!(fake.device_webhook(FIRST), Some(receiver.url()));
+    let err = client
+        .set_device_webhook("org_9", &receiver.url(), None)
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), Some(404));
+    // Each device's events go there, signed with its own secret (else the global one).
+    let mut payload = fake.message_payload(CUSTOMER);
+    payload.insert("body".into(), serde_json::json!("to the first"));
+    fake.emit(FIRST, "message", payload);
+    let mut payload = fake.message_payload(CUSTOMER);
+    payload.insert("body".into(), serde_json::json!("to the second"));
+    fake.emit(SECOND, "message", payload);
+    let got = receiver.wait_for(2, Duration::from_secs(10)).await.unwrap();
+    let signed_with = |secret: &str, r: &zapwoot_fakes::FakeRequest| {
+        Keyring::new(&Secret::from_bytes(secret).unwrap())
+            .verify_hub(r.header("x-hub-signature-256").map(str::as_bytes), &r.body)
+            .is_ok()
+    };
+    let find = |text: &str| {
+        got.iter()
+            .find(|r| String::from_utf8_lossy(&r.body).contains(text))
+            .unwrap()
+    };
+    assert!(signed_with("device-secret", find("to the second")));
+    assert!(signed_with("secret", find("to the first")));
+    // Older servers have no such route.
+    let mut old = FakeGowaConfig::default();
+    old.device_webhooks = false;
+    let old = FakeGowa::start(old).await.unwrap();
+    let client = GowaClient::builder(old.url())
+        .basic_auth("admin", "gowa-password")
+        .build()
+        .unwrap();
+    assert_eq!(
+        client
+            .set_device_webhook("org_1", "http://x/", None)
+            .await
+            .unwrap_err()
+            .status(),
+        Some(404)
+    );
+}
