@@ -23,6 +23,10 @@ mod embed_engine;
 #[path = "../activity_tail.rs"]
 mod activity_tail;
 
+#[allow(dead_code, unreachable_pub)]
+#[path = "../subscriber.rs"]
+mod subscriber;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -325,4 +329,89 @@ fn activity_frames_are_parsed_across_chunks() {
         ["message.sent"]
     );
     assert!(buffer.is_empty());
+}
+
+#[tokio::test]
+async fn subscriber_verifies_dedupes_and_accepts_rotated_signatures() {
+    use zapwoot_signing::{Keyring, Secret};
+    let old = Secret::generate().unwrap();
+    let new = Secret::generate().unwrap();
+    let (subscriber, mut events) = subscriber::Subscriber::new(&old.expose_standard()).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/", listener.local_addr().unwrap());
+    let server = tokio::spawn(subscriber::serve(listener, Arc::new(subscriber)));
+    let http = activity_tail::client().unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    // Mid-rotation zapwoot signs with the new secret first and the old one too.
+    let rotating = Keyring::new(&new).with_secret(&old);
+    let post = |id: &str, timestamp: u64, body: &str, keys: &Keyring| {
+        let signature = keys.sign_standard(id, timestamp, body.as_bytes()).unwrap();
+        http.post(&url)
+            .header("webhook-id", id)
+            .header("webhook-timestamp", timestamp.to_string())
+            .header("webhook-signature", signature)
+            .body(body.to_owned())
+            .send()
+    };
+    let body = r#"{"type":"message.received","timestamp":"2026-11-21T08:00:00Z","data":{"instance":"alpha"}}"#;
+    assert_eq!(
+        post("msg_1", now, body, &rotating).await.unwrap().status(),
+        204
+    );
+    // A retry of the same delivery is acknowledged but not handed on twice.
+    assert_eq!(
+        post("msg_1", now, body, &rotating).await.unwrap().status(),
+        204
+    );
+    assert_eq!(
+        post("msg_2", now, body, &Keyring::new(&old))
+            .await
+            .unwrap()
+            .status(),
+        204
+    );
+    let first = events.recv().await.unwrap();
+    assert_eq!(
+        (first.id.as_str(), first.kind.as_str()),
+        ("msg_1", "message.received")
+    );
+    assert_eq!(events.recv().await.unwrap().id, "msg_2");
+    // Wrong secret, stale timestamp, tampered body: 401; signed garbage: 400.
+    let stranger = Keyring::new(&Secret::generate().unwrap());
+    assert_eq!(
+        post("msg_3", now, body, &stranger).await.unwrap().status(),
+        401
+    );
+    assert_eq!(
+        post("msg_4", now - 3600, body, &rotating)
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+    let signature = rotating
+        .sign_standard("msg_5", now, body.as_bytes())
+        .unwrap();
+    let tampered = http
+        .post(&url)
+        .header("webhook-id", "msg_5")
+        .header("webhook-timestamp", now.to_string())
+        .header("webhook-signature", signature)
+        .body(body.replace("alpha", "omega"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(tampered.status(), 401);
+    assert_eq!(
+        post("msg_6", now, "not json", &rotating)
+            .await
+            .unwrap()
+            .status(),
+        400
+    );
+    assert!(events.try_recv().is_err());
+    server.abort();
 }
