@@ -25,6 +25,9 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 /// How often instance changes made elsewhere (CLI, other replicas) are picked up.
 const RELOAD_EVERY: Duration = Duration::from_secs(5);
 
+/// How often the retention runs.
+const PRUNE_EVERY: Duration = Duration::from_secs(3600);
+
 /// How often each instance's upstreams are checked.
 const PROBE_EVERY: Duration = Duration::from_secs(60);
 
@@ -36,6 +39,13 @@ pub(crate) struct Limits {
     pub(crate) admin_body: usize,
 }
 
+/// How long processed events keep their bodies and rows.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Retention {
+    pub(crate) bodies: Duration,
+    pub(crate) events: Duration,
+}
+
 /// Everything a request handler needs.
 #[derive(Debug)]
 pub(crate) struct App {
@@ -44,6 +54,7 @@ pub(crate) struct App {
     pub(crate) admin_token: Option<AdminToken>,
     pub(crate) public_url: String,
     pub(crate) limits: Limits,
+    pub(crate) retention: Retention,
     pub(crate) metrics: Arc<Metrics>,
     pub(crate) activity: Arc<ActivityLog>,
     /// Turns true when the server stops (ends live streams).
@@ -75,6 +86,10 @@ impl App {
                 gateway_body: serve.max_gateway_body,
                 chatwoot_body: serve.max_chatwoot_body,
                 admin_body: 1024 * 1024,
+            },
+            retention: Retention {
+                bodies: Duration::from_secs(u64::from(serve.retain_bodies_days) * 86_400),
+                events: Duration::from_secs(u64::from(serve.retain_events_days) * 86_400),
             },
             metrics,
             activity,
@@ -237,6 +252,7 @@ pub(crate) async fn run(
     let workers = tokio::spawn(Arc::clone(&app.engine).run(stop_rx.clone()));
     let reloader = tokio::spawn(reload_loop(Arc::clone(&app), stop_rx));
     let prober = tokio::spawn(probe_loop(Arc::clone(&app)));
+    let pruner = tokio::spawn(prune_loop(Arc::clone(&app)));
     let graceful = GracefulShutdown::new();
     let builder = auto::Builder::new(TokioExecutor::new());
     tokio::pin!(stop);
@@ -284,6 +300,7 @@ pub(crate) async fn run(
     }
     reloader.abort();
     prober.abort();
+    pruner.abort();
     tracing::info!("stopped");
     Ok(())
 }
@@ -315,6 +332,28 @@ async fn probe_loop(app: Arc<App>) {
             if let Ok(mut probes) = app.probes.lock() {
                 probes.insert(id, (report, now));
             }
+        }
+    }
+}
+
+/// Applies the retention at start and then every [`PRUNE_EVERY`]. Only done and ignored
+/// events are touched; failed and dead ones stay for inspection and replay.
+async fn prune_loop(app: Arc<App>) {
+    let mut tick = tokio::time::interval(PRUNE_EVERY);
+    loop {
+        tick.tick().await;
+        match app
+            .store
+            .prune(app.retention.bodies, app.retention.events)
+            .await
+        {
+            Ok(report) if report.bodies_cleared + report.events_deleted > 0 => tracing::info!(
+                bodies_cleared = report.bodies_cleared,
+                events_deleted = report.events_deleted,
+                "retention applied"
+            ),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "retention failed"),
         }
     }
 }

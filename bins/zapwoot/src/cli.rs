@@ -86,6 +86,12 @@ pub(crate) struct Serve {
     /// Largest Chatwoot webhook body, bytes.
     #[arg(long, env = "ZAPWOOT_MAX_CHATWOOT_BODY", default_value_t = 1024 * 1024)]
     pub(crate) max_chatwoot_body: usize,
+    /// Days the raw body of a processed event is kept (inline media makes them large).
+    #[arg(long, env = "ZAPWOOT_RETAIN_BODIES_DAYS", default_value_t = 7)]
+    pub(crate) retain_bodies_days: u32,
+    /// Days a processed event stays in the audit log. Failed and dead events are never pruned.
+    #[arg(long, env = "ZAPWOOT_RETAIN_EVENTS_DAYS", default_value_t = 30)]
+    pub(crate) retain_events_days: u32,
 }
 
 #[derive(Debug, Subcommand)]

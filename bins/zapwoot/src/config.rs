@@ -37,6 +37,8 @@ pub(crate) struct ConfigFile {
     public_url: Option<String>,
     max_gateway_body: Option<usize>,
     max_chatwoot_body: Option<usize>,
+    retain_bodies_days: Option<u32>,
+    retain_events_days: Option<u32>,
     #[serde(default)]
     instances: Vec<toml::Table>,
 }
@@ -109,6 +111,18 @@ pub(crate) fn apply(file: ConfigFile, cli: &mut Cli, matches: &ArgMatches) -> Re
             file.max_chatwoot_body,
             matches,
             "max_chatwoot_body",
+        );
+        fill(
+            &mut serve.retain_bodies_days,
+            file.retain_bodies_days,
+            matches,
+            "retain_bodies_days",
+        );
+        fill(
+            &mut serve.retain_events_days,
+            file.retain_events_days,
+            matches,
+            "retain_events_days",
         );
     }
     file.instances

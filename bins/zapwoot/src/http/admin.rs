@@ -360,21 +360,15 @@ async fn retry_event(app: &App, id: &str) -> Response<Body> {
         Ok(id) => id,
         Err(r) => return r,
     };
-    match app.store.event(id).await {
-        Ok(Some(_)) => {}
-        Ok(None) => return error(StatusCode::NOT_FOUND, "not_found", format!("no event {id}")),
-        Err(e) => return store_error(&e),
-    }
     match app.store.retry(id).await {
         Ok(true) => {
             app.engine.notify();
             json_response(StatusCode::ACCEPTED, &json!({ "retried": id }))
         }
-        Ok(false) => error(
-            StatusCode::CONFLICT,
-            "not_retryable",
-            "the event is being processed or has no body left to replay",
-        ),
+        Ok(false) => error(StatusCode::NOT_FOUND, "not_found", format!("no event {id}")),
+        Err(zapwoot_store::StoreError::Conflict(why)) => {
+            error(StatusCode::CONFLICT, "not_retryable", why)
+        }
         Err(e) => store_error(&e),
     }
 }

@@ -244,6 +244,28 @@ async fn wuzapi_messages_both_ways(db: Db) {
     let (status, logs) = bridge.terminate();
     assert!(status.success(), "{logs}");
     assert_no_secrets("the logs", &logs, &all);
+
+    // Retention: processed events lose their bodies after the configured days (0 here), keep
+    // their audit rows, and a replay of such an event is refused.
+    let event_id = inbound[0]["id"].as_i64().unwrap();
+    let bridge = Bridge::start_with(&db, &[("ZAPWOOT_RETAIN_BODIES_DAYS", "0")]);
+    let mut shown = Value::Null;
+    for _ in 0..100 {
+        shown = bridge
+            .admin(Method::GET, &format!("/events/{event_id}"), None)
+            .await
+            .1;
+        if shown["body"].is_null() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(shown["body"].is_null(), "{shown}");
+    assert_eq!(shown["status"], json!("done"));
+    let (status, _) = bridge
+        .admin(Method::POST, &format!("/events/{event_id}/retry"), None)
+        .await;
+    assert_eq!(status, 409);
 }
 
 async fn gowa_messages_both_ways(db: Db) {
