@@ -39,6 +39,40 @@ pub(crate) struct Limits {
     pub(crate) admin_body: usize,
 }
 
+/// Webhook body bytes held in memory at once, in KiB permits.
+#[derive(Debug)]
+pub(crate) struct BodyBudget {
+    permits: tokio::sync::Semaphore,
+    total_kib: u32,
+}
+
+impl BodyBudget {
+    fn new(bytes: usize) -> Self {
+        let total_kib = u32::try_from(bytes.div_ceil(1024))
+            .unwrap_or(u32::MAX)
+            .clamp(1, u32::MAX >> 4);
+        Self {
+            permits: tokio::sync::Semaphore::new(total_kib as usize),
+            total_kib,
+        }
+    }
+
+    /// Reserves `bytes` (at most the whole budget), waiting up to `wait`; `None` when busy.
+    pub(crate) async fn reserve(
+        &self,
+        bytes: usize,
+        wait: Duration,
+    ) -> Option<tokio::sync::SemaphorePermit<'_>> {
+        let kib = u32::try_from(bytes.div_ceil(1024))
+            .unwrap_or(u32::MAX)
+            .clamp(1, self.total_kib);
+        tokio::time::timeout(wait, self.permits.acquire_many(kib))
+            .await
+            .ok()?
+            .ok()
+    }
+}
+
 /// How long processed events keep their bodies and rows.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Retention {
@@ -55,6 +89,7 @@ pub(crate) struct App {
     pub(crate) public_url: String,
     pub(crate) limits: Limits,
     pub(crate) retention: Retention,
+    pub(crate) body_budget: BodyBudget,
     pub(crate) metrics: Arc<Metrics>,
     pub(crate) activity: Arc<ActivityLog>,
     /// Turns true when the server stops (ends live streams).
@@ -87,6 +122,7 @@ impl App {
                 chatwoot_body: serve.max_chatwoot_body,
                 admin_body: 1024 * 1024,
             },
+            body_budget: BodyBudget::new(serve.max_inflight_body),
             retention: Retention {
                 bodies: Duration::from_secs(u64::from(serve.retain_bodies_days) * 86_400),
                 events: Duration::from_secs(u64::from(serve.retain_events_days) * 86_400),

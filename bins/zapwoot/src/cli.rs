@@ -86,6 +86,10 @@ pub(crate) struct Serve {
     /// Largest Chatwoot webhook body, bytes.
     #[arg(long, env = "ZAPWOOT_MAX_CHATWOOT_BODY", default_value_t = 1024 * 1024)]
     pub(crate) max_chatwoot_body: usize,
+    /// Most webhook body bytes held in memory at once, over all connections; beyond it new
+    /// webhooks wait briefly, then get 503 (upstreams retry).
+    #[arg(long, env = "ZAPWOOT_MAX_INFLIGHT_BODY", default_value_t = 256 * 1024 * 1024)]
+    pub(crate) max_inflight_body: usize,
     /// Days the raw body of a processed event is kept (inline media makes them large).
     #[arg(long, env = "ZAPWOOT_RETAIN_BODIES_DAYS", default_value_t = 7)]
     pub(crate) retain_bodies_days: u32,

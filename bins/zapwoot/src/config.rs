@@ -37,6 +37,7 @@ pub(crate) struct ConfigFile {
     public_url: Option<String>,
     max_gateway_body: Option<usize>,
     max_chatwoot_body: Option<usize>,
+    max_inflight_body: Option<usize>,
     retain_bodies_days: Option<u32>,
     retain_events_days: Option<u32>,
     #[serde(default)]
@@ -111,6 +112,12 @@ pub(crate) fn apply(file: ConfigFile, cli: &mut Cli, matches: &ArgMatches) -> Re
             file.max_chatwoot_body,
             matches,
             "max_chatwoot_body",
+        );
+        fill(
+            &mut serve.max_inflight_body,
+            file.max_inflight_body,
+            matches,
+            "max_inflight_body",
         );
         fill(
             &mut serve.retain_bodies_days,

@@ -7,15 +7,18 @@ use hyper::body::Incoming;
 
 use super::{Body, error};
 
-/// 413 when the declared `Content-Length` is already beyond `max` (answered before reading).
-pub(crate) fn check_declared(req: &Request<Incoming>, max: usize) -> Result<(), Response<Body>> {
-    let declared = req
-        .headers()
+/// The declared `Content-Length`, if any.
+pub(crate) fn declared(req: &Request<Incoming>) -> Option<usize> {
+    req.headers()
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    match declared {
-        Some(n) if n > max as u64 => Err(too_large(max)),
+        .and_then(|v| v.parse::<usize>().ok())
+}
+
+/// 413 when the declared `Content-Length` is already beyond `max` (answered before reading).
+pub(crate) fn check_declared(req: &Request<Incoming>, max: usize) -> Result<(), Response<Body>> {
+    match declared(req) {
+        Some(n) if n > max => Err(too_large(max)),
         _ => Ok(()),
     }
 }

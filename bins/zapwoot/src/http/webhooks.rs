@@ -16,6 +16,9 @@ use super::{Body, body, error, json_response, store_error};
 use crate::app::App;
 use crate::metrics::labels;
 
+/// How long a webhook waits for room in the in-flight body budget before 503.
+const BUSY_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
 fn header_bytes<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a [u8]> {
     headers.get(name).map(http::HeaderValue::as_bytes)
 }
@@ -136,6 +139,24 @@ async fn gateway_inner(app: &App, key: &str, req: Request<Incoming>) -> (String,
     };
     let name = instance.config.name.clone();
     let headers = req.headers().clone();
+    let Some(_reserved) = app
+        .body_budget
+        .reserve(
+            body::declared(&req).unwrap_or(app.limits.gateway_body),
+            BUSY_WAIT,
+        )
+        .await
+    else {
+        body::discard(req).await;
+        return (
+            name,
+            error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "busy",
+                "too many large bodies in flight; retry later",
+            ),
+        );
+    };
     let bytes = match body::read(req, app.limits.gateway_body).await {
         Ok(b) => b,
         Err(r) => return (name, r),
@@ -205,6 +226,24 @@ async fn chatwoot_inner(app: &App, key: &str, req: Request<Incoming>) -> (String
     };
     let name = instance.config.name.clone();
     let headers = req.headers().clone();
+    let Some(_reserved) = app
+        .body_budget
+        .reserve(
+            body::declared(&req).unwrap_or(app.limits.chatwoot_body),
+            BUSY_WAIT,
+        )
+        .await
+    else {
+        body::discard(req).await;
+        return (
+            name,
+            error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "busy",
+                "too many large bodies in flight; retry later",
+            ),
+        );
+    };
     let bytes = match body::read(req, app.limits.chatwoot_body).await {
         Ok(b) => b,
         Err(r) => return (name, r),

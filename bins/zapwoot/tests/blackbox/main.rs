@@ -389,6 +389,7 @@ async fn error_paths_change_nothing(db: Db) {
         &[
             ("ZAPWOOT_MAX_GATEWAY_BODY", "65536"),
             ("ZAPWOOT_MAX_CHATWOOT_BODY", "32768"),
+            ("ZAPWOOT_MAX_INFLIGHT_BODY", "100000"),
         ],
     );
     let doc = add_instance(&bridge, &wuzapi_doc("alpha", &wuzapi, &chatwoot)).await;
@@ -541,6 +542,42 @@ async fn error_paths_change_nothing(db: Db) {
         413,
         "chunked oversize"
     );
+    // In-flight body budget (100 kB here): an upload holding 60 kB leaves no room for a second
+    // one, which gets 503 after a short wait; once the first is gone the budget is back.
+    {
+        use tokio::io::AsyncWriteExt as _;
+        let rest = gateway_url.strip_prefix("http://").unwrap();
+        let (host, path) = rest.split_once('/').unwrap();
+        let mut slow = tokio::net::TcpStream::connect(host).await.unwrap();
+        let head = format!(
+            "POST /{path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: 60000\r\n\r\n"
+        );
+        slow.write_all(head.as_bytes()).await.unwrap();
+        slow.write_all(&[b'{'; 1000]).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let (status, answer) = post(
+            gateway_url.clone(),
+            vec![b' '; 60_000],
+            None,
+            "application/json",
+        )
+        .await;
+        assert_eq!(
+            (status, answer["error"]["code"].as_str()),
+            (503, Some("busy")),
+            "{answer}"
+        );
+        drop(slow);
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let (status, _) = post(
+            gateway_url.clone(),
+            vec![b' '; 60_000],
+            None,
+            "application/json",
+        )
+        .await;
+        assert_eq!(status, 401, "the budget came back");
+    }
     // None of that was recorded or reached Chatwoot.
     assert!(bridge.events().await.is_empty());
     assert!(chatwoot.all_messages().is_empty());
