@@ -25,17 +25,21 @@ pub enum Backend {
     Postgres,
 }
 
-/// A pool of connections of either backend.
+/// A pool of connections of either backend. SQLite also carries the database's writer lock
+/// (see [`sqlite::write_tx`]).
 #[derive(Clone)]
 pub(crate) enum Db {
-    Sqlite(Pool<ConnectionManager<SqliteConnection>>),
+    Sqlite(
+        Pool<ConnectionManager<SqliteConnection>>,
+        sqlite::WriterLock,
+    ),
     Postgres(Pool<ConnectionManager<PgConnection>>),
 }
 
 impl std::fmt::Debug for Db {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
-            Self::Sqlite(_) => "Db::Sqlite",
+            Self::Sqlite(..) => "Db::Sqlite",
             Self::Postgres(_) => "Db::Postgres",
         })
     }
@@ -44,7 +48,8 @@ impl std::fmt::Debug for Db {
 impl Db {
     pub(crate) fn open(url: &str, pool_size: u32) -> Result<Self, StoreError> {
         if let Some(path) = url.strip_prefix("sqlite://") {
-            sqlite::open(path, pool_size).map(Self::Sqlite)
+            sqlite::open(path, pool_size)
+                .map(|pool| Self::Sqlite(pool, sqlite::WriterLock::default()))
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             postgres::open(url, pool_size).map(Self::Postgres)
         } else {
@@ -54,7 +59,7 @@ impl Db {
 
     pub(crate) fn backend(&self) -> Backend {
         match self {
-            Self::Sqlite(_) => Backend::Sqlite,
+            Self::Sqlite(..) => Backend::Sqlite,
             Self::Postgres(_) => Backend::Postgres,
         }
     }
@@ -75,11 +80,11 @@ pub(crate) const CONNECTION_TIMEOUT: Duration = Duration::from_secs(10);
 macro_rules! dispatch {
     ($db:expr, |$c:ident, $q:ident| $body:expr) => {
         match $db {
-            $crate::backend::Db::Sqlite(pool) => {
+            $crate::backend::Db::Sqlite(pool, writer) => {
                 let mut guard = pool.get()?;
                 let $c = &mut *guard;
                 use $crate::backend::sqlite::queries as $q;
-                $body
+                $crate::backend::sqlite::with_writer(writer, || $body)
             }
             $crate::backend::Db::Postgres(pool) => {
                 let mut guard = pool.get()?;

@@ -2,6 +2,9 @@
 //! foreign keys on, and `BEGIN IMMEDIATE` for writes so concurrent writers queue instead
 //! of failing on lock upgrade.
 
+use std::cell::{Cell, RefCell};
+use std::sync::{Arc, Mutex};
+
 use diesel::SqliteConnection;
 use diesel::connection::SimpleConnection as _;
 use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool};
@@ -64,12 +67,54 @@ pub(crate) fn open(
         .map_err(|e| StoreError::Unavailable(e.to_string()))
 }
 
-/// A write transaction that takes the write lock up front.
+/// One per database: write transactions of this process take it before `BEGIN IMMEDIATE`.
+/// SQLite has one writer at a time anyway; queueing here instead of in SQLite's busy handler
+/// (which sleeps in steps of up to 100 ms) nearly doubled relay throughput under load.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct WriterLock(Arc<Mutex<()>>);
+
+thread_local! {
+    /// The writer lock of the database the current `dispatch!` body works on.
+    static CURRENT: RefCell<Option<WriterLock>> = const { RefCell::new(None) };
+    /// Whether this thread holds it (write transactions may nest).
+    static HELD: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Runs `f` (synchronous, on this thread) with `writer` as the current database's lock.
+pub(crate) fn with_writer<T>(writer: &WriterLock, f: impl FnOnce() -> T) -> T {
+    let previous = CURRENT.with(|c| c.replace(Some(writer.clone())));
+    let result = f();
+    CURRENT.with(|c| c.replace(previous));
+    result
+}
+
+/// Clears [`HELD`] however the transaction ends.
+struct Held;
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        HELD.with(|h| h.set(false));
+    }
+}
+
+/// A write transaction that takes the write lock up front (the process's writer lock first,
+/// then SQLite's with `BEGIN IMMEDIATE`).
 pub(crate) fn write_tx<T>(
     conn: &mut Conn,
     f: impl FnOnce(&mut Conn) -> Result<T, StoreError>,
 ) -> Result<T, StoreError> {
-    conn.immediate_transaction(f)
+    let writer = CURRENT.with(|c| c.borrow().clone());
+    match writer {
+        Some(WriterLock(lock)) if !HELD.with(Cell::get) => {
+            let _guard = lock
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            HELD.with(|h| h.set(true));
+            let _held = Held;
+            conn.immediate_transaction(f)
+        }
+        _ => conn.immediate_transaction(f),
+    }
 }
 
 /// SQLite has one writer at a time; `BEGIN IMMEDIATE` already serializes claims.
