@@ -267,6 +267,17 @@ pub(crate) async fn serve(
         .unwrap_or_else(|| format!("http://{addr}"))
         .trim_end_matches('/')
         .to_owned();
+    // One bridge per SQLite file: whatever is still leased was in flight when the previous
+    // process died; hand it to this one now rather than when the leases run out.
+    if store.backend() == zapwoot_store::Backend::Sqlite {
+        let expired = store.expire_leases().await?;
+        if expired > 0 {
+            tracing::warn!(
+                events = expired,
+                "resuming events left in flight by a previous process"
+            );
+        }
+    }
     let app = App::new(store, &serve, public_url);
     if app.admin_token.is_none() {
         tracing::warn!("ZAPWOOT_ADMIN_TOKEN not set: the admin API (/api/v1) is off");

@@ -33,6 +33,14 @@ macro_rules! on_both_databases {
         mod sqlite {
             $(#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
             async fn $name() { super::$name(super::Db::sqlite()).await })*
+
+            // PostgreSQL may be shared by several replicas, so a restarted one waits for the
+            // dead one's leases to run out (5 min); one bridge owns a SQLite file and resumes
+            // at once.
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn kill_9_mid_load_loses_and_doubles_nothing() {
+                super::kill_9_mid_load_loses_and_doubles_nothing(super::Db::sqlite()).await
+            }
         }
         mod postgres {
             $(#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -988,4 +996,88 @@ async fn gowa_multi_device_routes_by_device_id(db: Db) {
     gowa.emit("5511944445555@s.whatsapp.net", "message", payload);
     assert!(gowa.wait_for_webhooks(Duration::from_secs(10)).await);
     assert_eq!(bridge.inbound_events().await.len(), events.len());
+}
+
+async fn kill_9_mid_load_loses_and_doubles_nothing(db: Db) {
+    let chatwoot = FakeChatwoot::start(FakeChatwootConfig::default())
+        .await
+        .unwrap();
+    let wuzapi = FakeWuzapi::start(wuzapi_config()).await.unwrap();
+    let bridge = Bridge::start(&db);
+    let doc = add_instance(&bridge, &wuzapi_doc("alpha", &wuzapi, &chatwoot)).await;
+    let url = doc["webhooks"]["gateway"].as_str().unwrap().to_owned();
+    let messages: Vec<(String, String)> = (0..150)
+        .map(|i| {
+            (
+                format!("55119{:08}@s.whatsapp.net", i % 15),
+                format!("crash message {i}"),
+            )
+        })
+        .collect();
+    let captured = captured_webhooks(&wuzapi, &messages).await;
+    chatwoot.faults().set_latency(Duration::from_millis(15));
+    let mut acked = Vec::new();
+    for request in &captured[..100] {
+        let (status, answer) = replay(&bridge.http, &url, request).await.unwrap();
+        assert_eq!(status, 200, "{answer}");
+        acked.push(answer["event_id"].as_i64().unwrap());
+    }
+    // Work is in flight (Chatwoot is slow): kill without any shutdown.
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    let delivered_before = incoming(&chatwoot).len();
+    assert!(
+        delivered_before < 100,
+        "the crash came mid-relay ({delivered_before} delivered)"
+    );
+    let _ = tokio::task::spawn_blocking(move || bridge.kill())
+        .await
+        .unwrap();
+    chatwoot.faults().clear();
+
+    let bridge = Bridge::start(&db);
+    let stored: HashSet<i64> = bridge
+        .inbound_events()
+        .await
+        .iter()
+        .map(|e| e["id"].as_i64().unwrap())
+        .collect();
+    for id in &acked {
+        assert!(stored.contains(id), "accepted event {id} lost in the crash");
+    }
+    let path = url.split_once("/webhooks/").unwrap().1;
+    let url = format!("{}/webhooks/{path}", bridge.url);
+    for request in &captured {
+        let (status, answer) = replay(&bridge.http, &url, request).await.unwrap();
+        assert_eq!(status, 200, "{answer}");
+    }
+    bridge
+        .eventually("all 150 messages in Chatwoot", || {
+            incoming(&chatwoot).len() >= 150
+        })
+        .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let contents: Vec<String> = incoming(&chatwoot)
+        .iter()
+        .map(|m| m["content"].as_str().unwrap().to_owned())
+        .collect();
+    let unique: HashSet<&String> = contents.iter().collect();
+    assert_eq!(
+        (contents.len(), unique.len()),
+        (150, 150),
+        "lost or doubled"
+    );
+    // Per chat, Chatwoot holds the messages in the order they were sent.
+    for chat in 0..15 {
+        let numbers: Vec<u32> = contents
+            .iter()
+            .filter_map(|c| {
+                c.strip_prefix("crash message ")
+                    .and_then(|n| n.parse().ok())
+            })
+            .filter(|n| n % 15 == chat)
+            .collect();
+        let mut sorted = numbers.clone();
+        sorted.sort_unstable();
+        assert_eq!(numbers, sorted, "chat {chat} out of order");
+    }
 }

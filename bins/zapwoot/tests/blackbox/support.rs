@@ -252,6 +252,14 @@ impl Bridge {
         }
     }
 
+    /// SIGKILL: no shutdown at all, like a crash or an OOM kill.
+    pub fn kill(mut self) -> String {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+        std::thread::sleep(Duration::from_millis(100));
+        self.logs()
+    }
+
     /// An admin API call; returns status and JSON body (`Null` when not JSON).
     pub async fn admin(
         &self,

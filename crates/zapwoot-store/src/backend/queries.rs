@@ -224,6 +224,19 @@ pub(crate) fn claim(
     })
 }
 
+/// Makes every running event's lease expire now; returns how many.
+pub(crate) fn expire_leases(c: &mut Conn, now: i64) -> Result<usize, StoreError> {
+    write_tx(c, |c| {
+        Ok(diesel::update(
+            events::table
+                .filter(events::status.eq(EventStatus::Running.as_str()))
+                .filter(events::lease_expires_at.gt(now)),
+        )
+        .set(events::lease_expires_at.eq(now))
+        .execute(c)?)
+    })
+}
+
 /// Ends a lease: sets the status and writes `effects`, all in one transaction. Fails with
 /// [`StoreError::LeaseLost`] (writing nothing) unless `lease` still holds the event.
 pub(crate) fn finish(

@@ -207,6 +207,19 @@ impl Store {
         Ok(counts)
     }
 
+    /// Expires every current lease at once, so running events can be claimed again now
+    /// instead of when their leases run out. For a process starting on a database no other
+    /// live process works on (one bridge per SQLite file) after a crash; never while other
+    /// workers share the database. Returns how many leases were expired.
+    ///
+    /// # Errors
+    /// Query errors.
+    pub async fn expire_leases(&self) -> Result<usize, StoreError> {
+        let now = now_ms();
+        self.run(move |db| dispatch!(db, |c, q| q::expire_leases(c, now)))
+            .await
+    }
+
     /// Event counts for metrics, one per `(instance, source, kind, status)` present.
     ///
     /// # Errors

@@ -178,6 +178,23 @@ both_backends! {
         store.check_writable().await.unwrap();
     }
 
+    async fn expired_leases_are_claimable_at_once(db) {
+        let store = db.open().await;
+        let instance = instance_id(&store, "alpha").await;
+        store.record_inbound(event(instance, "crashy", "lane")).await.unwrap();
+        let claimed = store.claim("dead-worker", 10, LEASE).await.unwrap();
+        assert_eq!(claimed.len(), 1);
+        assert!(store.claim("new-worker", 10, LEASE).await.unwrap().is_empty(), "leased");
+        assert_eq!(store.expire_leases().await.unwrap(), 1);
+        let again = store.claim("new-worker", 10, LEASE).await.unwrap();
+        assert_eq!(again.len(), 1);
+        assert_eq!(again[0].lease.attempt, 2);
+        // The dead worker's late completion is refused.
+        assert!(matches!(store.complete(&claimed[0].lease, Vec::new()).await, Err(StoreError::LeaseLost(_))));
+        store.complete(&again[0].lease, Vec::new()).await.unwrap();
+        assert_eq!(store.expire_leases().await.unwrap(), 0);
+    }
+
     async fn concurrent_ingest_keeps_every_event(db) {
         let store = db.open().await;
         let instance = instance_id(&store, "alpha").await;
