@@ -56,6 +56,10 @@ impl Ctx<'_> {
     }
 }
 
+/// How long a claimed event is reserved for its worker; renewed every third of it while the
+/// worker is busy, so it only runs out when the worker is gone.
+const LEASE: Duration = Duration::from_secs(30);
+
 /// The sync engine. Cheap to share (`Arc`); runs any number of workers.
 #[derive(Debug)]
 pub struct Engine {
@@ -90,7 +94,7 @@ impl Engine {
             owner: format!("engine-{}-{nanos:x}", std::process::id()),
             wake: Notify::new(),
             batch: 64,
-            lease: Duration::from_secs(300),
+            lease: LEASE,
         })
     }
 
@@ -234,11 +238,26 @@ impl Engine {
             activities: Vec::new(),
         };
         let body = event.body.clone().unwrap_or_default();
-        let result = match event.source {
-            Source::Gateway => inbound::handle(&mut ctx, &event.content_type, &body).await,
-            Source::Chatwoot => outbound::handle(&mut ctx, &body).await,
+        let work = async move {
+            let result = match event.source {
+                Source::Gateway => inbound::handle(&mut ctx, &event.content_type, &body).await,
+                Source::Chatwoot => outbound::handle(&mut ctx, &body).await,
+            };
+            (result, ctx.activities)
         };
-        let activities = std::mem::take(&mut ctx.activities);
+        // Keep the lease while working (slow uploads, a slow Chatwoot): leases stay short, so
+        // the events of a worker that died are taken over within one lease.
+        tokio::pin!(work);
+        let (result, activities) = loop {
+            tokio::select! {
+                result = &mut work => break result,
+                () = tokio::time::sleep(self.lease / 3) => {
+                    if let Err(e) = self.store.renew(lease, self.lease).await {
+                        tracing::warn!(event = event.id, error = %e, "could not renew the lease");
+                    }
+                }
+            }
+        };
         let stored = match result {
             Ok(Outcome::Done(effects)) => self.store.complete(lease, effects).await,
             Ok(Outcome::Ignored(reason)) => self.store.ignore(lease, &reason).await,

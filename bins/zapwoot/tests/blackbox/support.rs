@@ -304,8 +304,19 @@ impl Bridge {
     }
 
     /// Polls `check` until it holds (30 s).
-    pub async fn eventually(&self, what: &str, mut check: impl FnMut() -> bool) {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    pub async fn eventually(&self, what: &str, check: impl FnMut() -> bool) {
+        self.eventually_within(what, Duration::from_secs(30), check)
+            .await;
+    }
+
+    /// Polls `check` until it holds, at most `limit`.
+    pub async fn eventually_within(
+        &self,
+        what: &str,
+        limit: Duration,
+        mut check: impl FnMut() -> bool,
+    ) {
+        let deadline = tokio::time::Instant::now() + limit;
         while !check() {
             assert!(
                 tokio::time::Instant::now() < deadline,

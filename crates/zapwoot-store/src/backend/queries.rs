@@ -224,6 +224,22 @@ pub(crate) fn claim(
     })
 }
 
+/// Extends `lease` to `until`; `false` when the lease is no longer held.
+pub(crate) fn renew_lease(c: &mut Conn, lease: &Lease, until: i64) -> Result<bool, StoreError> {
+    write_tx(c, |c| {
+        let updated = diesel::update(
+            events::table
+                .filter(events::id.eq(lease.event_id))
+                .filter(events::status.eq(EventStatus::Running.as_str()))
+                .filter(events::lease_owner.eq(&lease.owner))
+                .filter(events::attempts.eq(lease.attempt)),
+        )
+        .set(events::lease_expires_at.eq(until))
+        .execute(c)?;
+        Ok(updated == 1)
+    })
+}
+
 /// Makes every running event's lease expire now; returns how many.
 pub(crate) fn expire_leases(c: &mut Conn, now: i64) -> Result<usize, StoreError> {
     write_tx(c, |c| {

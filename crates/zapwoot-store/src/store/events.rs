@@ -207,6 +207,25 @@ impl Store {
         Ok(counts)
     }
 
+    /// Extends a lease by `lease` from now, for work that outlasts it (workers renew while
+    /// they process, so leases can be short and a dead worker's events are taken over soon).
+    ///
+    /// # Errors
+    /// [`StoreError::LeaseLost`] when the lease is no longer held; query errors.
+    pub async fn renew(&self, lease: &Lease, duration: Duration) -> Result<(), StoreError> {
+        let until =
+            now_ms().saturating_add(i64::try_from(duration.as_millis()).unwrap_or(i64::MAX));
+        let held = lease.clone();
+        let renewed = self
+            .run(move |db| dispatch!(db, |c, q| q::renew_lease(c, &held, until)))
+            .await?;
+        if renewed {
+            Ok(())
+        } else {
+            Err(StoreError::LeaseLost(lease.event_id))
+        }
+    }
+
     /// Expires every current lease at once, so running events can be claimed again now
     /// instead of when their leases run out. For a process starting on a database no other
     /// live process works on (one bridge per SQLite file) after a crash; never while other

@@ -195,6 +195,19 @@ both_backends! {
         assert_eq!(store.expire_leases().await.unwrap(), 0);
     }
 
+    async fn a_renewed_lease_outlives_its_first_term(db) {
+        let store = db.open().await;
+        let instance = instance_id(&store, "alpha").await;
+        store.record_inbound(event(instance, "slow", "lane")).await.unwrap();
+        let claimed = store.claim("worker", 10, Duration::from_millis(300)).await.unwrap();
+        store.renew(&claimed[0].lease, Duration::from_secs(60)).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        assert!(store.claim("thief", 10, LEASE).await.unwrap().is_empty(), "renewed lease taken");
+        store.complete(&claimed[0].lease, Vec::new()).await.unwrap();
+        // A lease that is gone cannot be renewed.
+        assert!(matches!(store.renew(&claimed[0].lease, LEASE).await, Err(StoreError::LeaseLost(_))));
+    }
+
     async fn concurrent_ingest_keeps_every_event(db) {
         let store = db.open().await;
         let instance = instance_id(&store, "alpha").await;
