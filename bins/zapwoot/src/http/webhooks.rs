@@ -125,42 +125,73 @@ pub(crate) async fn gateway(app: &App, key: &str, req: Request<Incoming>) -> Res
     response
 }
 
-async fn gateway_inner(app: &App, key: &str, req: Request<Incoming>) -> (String, Response<Body>) {
-    if let Err(r) = body::check_declared(&req, app.limits.gateway_body) {
+/// A webhook whose instance is known and whose body is read (within the caps and the
+/// in-flight budget, held until the webhook is answered).
+struct Received<'a> {
+    instance: Instance,
+    runtime: Arc<InstanceRuntime>,
+    headers: HeaderMap,
+    bytes: bytes::Bytes,
+    _reserved: tokio::sync::SemaphorePermit<'a>,
+}
+
+/// The steps both routes share: cap, route key, budget, body. On failure: the instance name
+/// (empty when unknown) and the answer.
+async fn receive<'a>(
+    app: &'a App,
+    kind: RouteKind,
+    key: &str,
+    max: usize,
+    req: Request<Incoming>,
+) -> Result<Received<'a>, (String, Response<Body>)> {
+    if let Err(r) = body::check_declared(&req, max) {
         body::discard(req).await;
-        return (String::new(), r);
+        return Err((String::new(), r));
     }
-    let (instance, runtime) = match resolve(app, RouteKind::Gateway, key).await {
+    let (instance, runtime) = match resolve(app, kind, key).await {
         Ok(found) => found,
         Err(r) => {
             body::discard(req).await;
-            return (String::new(), r);
+            return Err((String::new(), r));
         }
     };
     let name = instance.config.name.clone();
     let headers = req.headers().clone();
-    let Some(_reserved) = app
+    let Some(reserved) = app
         .body_budget
-        .reserve(
-            body::declared(&req).unwrap_or(app.limits.gateway_body),
-            BUSY_WAIT,
-        )
+        .reserve(body::declared(&req).unwrap_or(max), BUSY_WAIT)
         .await
     else {
         body::discard(req).await;
-        return (
-            name,
-            error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "busy",
-                "too many large bodies in flight; retry later",
-            ),
+        let busy = error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "busy",
+            "too many large bodies in flight; retry later",
         );
+        return Err((name, busy));
     };
-    let bytes = match body::read(req, app.limits.gateway_body).await {
-        Ok(b) => b,
-        Err(r) => return (name, r),
+    let bytes = body::read(req, max).await.map_err(|r| (name, r))?;
+    Ok(Received {
+        instance,
+        runtime,
+        headers,
+        bytes,
+        _reserved: reserved,
+    })
+}
+
+async fn gateway_inner(app: &App, key: &str, req: Request<Incoming>) -> (String, Response<Body>) {
+    let Received {
+        instance,
+        runtime,
+        headers,
+        bytes,
+        _reserved,
+    } = match receive(app, RouteKind::Gateway, key, app.limits.gateway_body, req).await {
+        Ok(received) => received,
+        Err(failed) => return failed,
     };
+    let name = instance.config.name.clone();
     let mut wh = WebhookHeaders::default();
     wh.content_type = headers
         .get(header::CONTENT_TYPE)
@@ -213,41 +244,17 @@ pub(crate) async fn chatwoot(app: &App, key: &str, req: Request<Incoming>) -> Re
 }
 
 async fn chatwoot_inner(app: &App, key: &str, req: Request<Incoming>) -> (String, Response<Body>) {
-    if let Err(r) = body::check_declared(&req, app.limits.chatwoot_body) {
-        body::discard(req).await;
-        return (String::new(), r);
-    }
-    let (instance, runtime) = match resolve(app, RouteKind::Chatwoot, key).await {
-        Ok(found) => found,
-        Err(r) => {
-            body::discard(req).await;
-            return (String::new(), r);
-        }
+    let Received {
+        instance,
+        runtime,
+        headers,
+        bytes,
+        _reserved,
+    } = match receive(app, RouteKind::Chatwoot, key, app.limits.chatwoot_body, req).await {
+        Ok(received) => received,
+        Err(failed) => return failed,
     };
     let name = instance.config.name.clone();
-    let headers = req.headers().clone();
-    let Some(_reserved) = app
-        .body_budget
-        .reserve(
-            body::declared(&req).unwrap_or(app.limits.chatwoot_body),
-            BUSY_WAIT,
-        )
-        .await
-    else {
-        body::discard(req).await;
-        return (
-            name,
-            error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "busy",
-                "too many large bodies in flight; retry later",
-            ),
-        );
-    };
-    let bytes = match body::read(req, app.limits.chatwoot_body).await {
-        Ok(b) => b,
-        Err(r) => return (name, r),
-    };
     let mut wh = WebhookHeaders::default();
     wh.content_type = "application/json";
     wh.chatwoot_signature = header_bytes(&headers, "x-chatwoot-signature");
