@@ -11,7 +11,7 @@ use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
-use zapwoot_store::{Instance, Store};
+use zapwoot_store::{Instance, RouteKind, Store};
 use zapwoot_sync::{ActivityBus, Engine, InstanceRuntime};
 
 use crate::activity_log::ActivityLog;
@@ -30,6 +30,30 @@ const PRUNE_EVERY: Duration = Duration::from_secs(3600);
 
 /// How often each instance's upstreams are checked.
 const PROBE_EVERY: Duration = Duration::from_secs(60);
+
+/// Where a webhook route key leads.
+#[derive(Debug, Clone)]
+pub(crate) struct Route {
+    pub(crate) id: i64,
+    pub(crate) name: String,
+    pub(crate) gateway_url: String,
+}
+
+impl Route {
+    pub(crate) fn of(instance: &Instance) -> Self {
+        Self {
+            id: instance.id,
+            name: instance.config.name.clone(),
+            gateway_url: instance.config.gateway_url.clone(),
+        }
+    }
+}
+
+fn route_hash(key: &str) -> [u8; 32] {
+    let mut hash = [0; 32];
+    hash.copy_from_slice(ring::digest::digest(&ring::digest::SHA256, key.as_bytes()).as_ref());
+    hash
+}
 
 /// Largest accepted bodies.
 #[derive(Debug, Clone, Copy)]
@@ -101,6 +125,9 @@ pub(crate) struct App {
     /// Asks the prober to check an instance now.
     probe_now: tokio::sync::mpsc::UnboundedSender<i64>,
     probe_requests: std::sync::Mutex<Option<tokio::sync::mpsc::UnboundedReceiver<i64>>>,
+    /// Webhook route keys (by SHA-256) of every applied instance, so a webhook needs no
+    /// database read or secret unsealing to find its instance.
+    routes: RwLock<HashMap<(RouteKind, [u8; 32]), Route>>,
     /// GOWA multi-device routing: `(gateway base URL, device id)` → instance id.
     devices: RwLock<HashMap<(String, String), i64>>,
 }
@@ -134,6 +161,7 @@ impl App {
             probes: std::sync::Mutex::new(HashMap::new()),
             probe_now,
             probe_requests: std::sync::Mutex::new(Some(probe_requests)),
+            routes: RwLock::new(HashMap::new()),
             devices: RwLock::new(HashMap::new()),
         })
     }
@@ -144,6 +172,13 @@ impl App {
         let config = &instance.config;
         if let Ok(mut seen) = self.seen.lock() {
             seen.insert(instance.id, instance.updated_at_ms);
+        }
+        if let Ok(mut routes) = self.routes.write() {
+            routes.retain(|_, r| r.id != instance.id);
+            for kind in [RouteKind::Gateway, RouteKind::Chatwoot] {
+                let hash = route_hash(instance.route_key(kind).expose());
+                routes.insert((kind, hash), Route::of(instance));
+            }
         }
         if let Ok(mut devices) = self.devices.write() {
             devices.retain(|_, id| *id != instance.id);
@@ -178,9 +213,21 @@ impl App {
         if let Ok(mut probes) = self.probes.lock() {
             probes.remove(&id);
         }
+        if let Ok(mut routes) = self.routes.write() {
+            routes.retain(|_, r| r.id != id);
+        }
         if let Ok(mut devices) = self.devices.write() {
             devices.retain(|_, v| *v != id);
         }
+    }
+
+    /// Where `key` leads, from the applied instances (`None`: ask the store).
+    pub(crate) fn route(&self, kind: RouteKind, key: &str) -> Option<Route> {
+        let hash = route_hash(key);
+        self.routes
+            .read()
+            .ok()
+            .and_then(|r| r.get(&(kind, hash)).cloned())
     }
 
     /// The instance serving GOWA device `device` on the server at `gateway_url`.

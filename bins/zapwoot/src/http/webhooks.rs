@@ -8,12 +8,12 @@ use std::time::Instant;
 use http::{HeaderMap, Request, Response, StatusCode, header};
 use hyper::body::Incoming;
 use serde_json::json;
-use zapwoot_store::{Instance, NewEvent, RouteKind};
+use zapwoot_store::{NewEvent, RouteKind};
 use zapwoot_sync::InstanceRuntime;
 use zapwoot_sync::ingest::{self, IngestError, WebhookHeaders};
 
 use super::{Body, body, error, json_response, store_error};
-use crate::app::App;
+use crate::app::{App, Route};
 use crate::metrics::labels;
 
 /// How long a webhook waits for room in the in-flight body budget before 503.
@@ -50,34 +50,35 @@ fn ingest_error(app: &App, instance: &str, source: &str, e: &IngestError) -> Res
     }
 }
 
-/// Finds the instance and its running runtime, or the error answer.
+/// Finds the instance (applied instances first, then the store for ones another process
+/// just created) and its running runtime, or the error answer.
 async fn resolve(
     app: &App,
     kind: RouteKind,
     key: &str,
-) -> Result<(Instance, Arc<InstanceRuntime>), Response<Body>> {
-    let instance = match app.store.instance_by_route_key(kind, key).await {
-        Ok(Some(instance)) => instance,
-        Ok(None) => {
-            return Err(error(
-                StatusCode::NOT_FOUND,
-                "unknown_instance",
-                "no instance has this webhook key",
-            ));
-        }
-        Err(e) => return Err(store_error(&e)),
+) -> Result<(Route, Arc<InstanceRuntime>), Response<Body>> {
+    let route = match app.route(kind, key) {
+        Some(route) => route,
+        None => match app.store.instance_by_route_key(kind, key).await {
+            Ok(Some(instance)) => Route::of(&instance),
+            Ok(None) => {
+                return Err(error(
+                    StatusCode::NOT_FOUND,
+                    "unknown_instance",
+                    "no instance has this webhook key",
+                ));
+            }
+            Err(e) => return Err(store_error(&e)),
+        },
     };
-    let Some(runtime) = app.engine.runtime(instance.id) else {
+    let Some(runtime) = app.engine.runtime(route.id) else {
         return Err(error(
             StatusCode::SERVICE_UNAVAILABLE,
             "instance_not_ready",
-            format!(
-                "instance {} is disabled or not provisioned",
-                instance.config.name
-            ),
+            format!("instance {} is disabled or not provisioned", route.name),
         ));
     };
-    Ok((instance, runtime))
+    Ok((route, runtime))
 }
 
 async fn record(app: &App, event: NewEvent) -> Response<Body> {
@@ -128,7 +129,7 @@ pub(crate) async fn gateway(app: &App, key: &str, req: Request<Incoming>) -> Res
 /// A webhook whose instance is known and whose body is read (within the caps and the
 /// in-flight budget, held until the webhook is answered).
 struct Received<'a> {
-    instance: Instance,
+    route: Route,
     runtime: Arc<InstanceRuntime>,
     headers: HeaderMap,
     bytes: bytes::Bytes,
@@ -148,14 +149,14 @@ async fn receive<'a>(
         body::discard(req).await;
         return Err((String::new(), r));
     }
-    let (instance, runtime) = match resolve(app, kind, key).await {
+    let (route, runtime) = match resolve(app, kind, key).await {
         Ok(found) => found,
         Err(r) => {
             body::discard(req).await;
             return Err((String::new(), r));
         }
     };
-    let name = instance.config.name.clone();
+    let name = route.name.clone();
     let headers = req.headers().clone();
     let Some(reserved) = app
         .body_budget
@@ -172,7 +173,7 @@ async fn receive<'a>(
     };
     let bytes = body::read(req, max).await.map_err(|r| (name, r))?;
     Ok(Received {
-        instance,
+        route,
         runtime,
         headers,
         bytes,
@@ -182,7 +183,7 @@ async fn receive<'a>(
 
 async fn gateway_inner(app: &App, key: &str, req: Request<Incoming>) -> (String, Response<Body>) {
     let Received {
-        instance,
+        route,
         runtime,
         headers,
         bytes,
@@ -191,7 +192,7 @@ async fn gateway_inner(app: &App, key: &str, req: Request<Incoming>) -> (String,
         Ok(received) => received,
         Err(failed) => return failed,
     };
-    let name = instance.config.name.clone();
+    let name = route.name.clone();
     let mut wh = WebhookHeaders::default();
     wh.content_type = headers
         .get(header::CONTENT_TYPE)
@@ -208,7 +209,7 @@ async fn gateway_inner(app: &App, key: &str, req: Request<Incoming>) -> (String,
     let event = match (&prepared.device_id, &runtime.device_id) {
         (Some(device), Some(own)) if device != own => {
             let Some(other) = app
-                .device_instance(&instance.config.gateway_url, device)
+                .device_instance(&route.gateway_url, device)
                 .and_then(|id| app.engine.runtime(id))
             else {
                 tracing::debug!(instance = %name, %device, "webhook for a device no instance bridges");
@@ -245,7 +246,7 @@ pub(crate) async fn chatwoot(app: &App, key: &str, req: Request<Incoming>) -> Re
 
 async fn chatwoot_inner(app: &App, key: &str, req: Request<Incoming>) -> (String, Response<Body>) {
     let Received {
-        instance,
+        route,
         runtime,
         headers,
         bytes,
@@ -254,7 +255,7 @@ async fn chatwoot_inner(app: &App, key: &str, req: Request<Incoming>) -> (String
         Ok(received) => received,
         Err(failed) => return failed,
     };
-    let name = instance.config.name.clone();
+    let name = route.name.clone();
     let mut wh = WebhookHeaders::default();
     wh.content_type = "application/json";
     wh.chatwoot_signature = header_bytes(&headers, "x-chatwoot-signature");
