@@ -4,6 +4,7 @@ use std::fmt::Write as _;
 
 use http::{Response, StatusCode};
 use serde_json::{Value, json};
+use zapwoot_store::EventStatus;
 
 use super::{Body, json_response, text_response};
 use crate::app::App;
@@ -51,17 +52,26 @@ pub(crate) async fn metrics(app: &App) -> Response<Body> {
     app.metrics.render(&mut out);
     let instances = app.store.instances().await.unwrap_or_default();
     let lag = app.store.oldest_unprocessed_age().await.unwrap_or_default();
+    // One grouped query gives both the per-kind series and the per-status totals.
+    let counts = app.store.event_counts().await.unwrap_or_default();
+    let mut totals: std::collections::BTreeMap<(i64, &str), i64> = instances
+        .iter()
+        .flat_map(|i| EventStatus::ALL.map(|s| ((i.id, s.as_str()), 0)))
+        .collect();
+    for c in &counts {
+        *totals
+            .entry((c.instance_id, c.status.as_str()))
+            .or_default() += c.count;
+    }
+    let names: std::collections::HashMap<i64, &str> = instances
+        .iter()
+        .map(|i| (i.id, i.config.name.as_str()))
+        .collect();
+    let name = |id: &i64| names.get(id).copied().unwrap_or_default();
     let _ = writeln!(out, "# TYPE zapwoot_events gauge");
-    for instance in &instances {
-        if let Ok(counts) = app.store.count_by_status(Some(instance.id)).await {
-            for (status, count) in counts {
-                let l = labels(&[
-                    ("instance", &instance.config.name),
-                    ("status", status.as_str()),
-                ]);
-                let _ = writeln!(out, "zapwoot_events{{{l}}} {count}");
-            }
-        }
+    for ((id, status), count) in &totals {
+        let l = labels(&[("instance", name(id)), ("status", status)]);
+        let _ = writeln!(out, "zapwoot_events{{{l}}} {count}");
     }
     let _ = writeln!(out, "# TYPE zapwoot_oldest_pending_seconds gauge");
     for instance in &instances {
@@ -98,16 +108,9 @@ pub(crate) async fn metrics(app: &App) -> Response<Body> {
         }
     }
     let _ = writeln!(out, "# TYPE zapwoot_events_by_kind gauge");
-    let names: std::collections::HashMap<i64, &str> = instances
-        .iter()
-        .map(|i| (i.id, i.config.name.as_str()))
-        .collect();
-    for c in app.store.event_counts().await.unwrap_or_default() {
+    for c in &counts {
         let l = labels(&[
-            (
-                "instance",
-                names.get(&c.instance_id).copied().unwrap_or_default(),
-            ),
+            ("instance", name(&c.instance_id)),
             ("source", c.source.as_str()),
             ("kind", &c.kind),
             ("status", c.status.as_str()),
