@@ -20,10 +20,14 @@ pub struct Receiver {
     running: Running,
 }
 
+/// Extra response headers and body.
+type ExtraReply = (Vec<(String, String)>, Vec<u8>);
+
 #[derive(Debug, Default)]
 struct Inner {
     received: Mutex<Vec<FakeRequest>>,
     status: AtomicU16,
+    reply: Mutex<ExtraReply>,
     notify: Notify,
 }
 
@@ -48,7 +52,20 @@ impl Receiver {
                 inner.notify.notify_waiters();
                 let status = StatusCode::from_u16(inner.status.load(Ordering::SeqCst))
                     .unwrap_or(StatusCode::OK);
-                Reply::Send(empty(status))
+                let mut response = empty(status);
+                if let Ok(reply) = inner.reply.lock() {
+                    for (name, value) in &reply.0 {
+                        if let (Ok(name), Ok(value)) = (
+                            http::HeaderName::from_bytes(name.as_bytes()),
+                            http::HeaderValue::from_str(value),
+                        ) {
+                            response.headers_mut().append(name, value);
+                        }
+                    }
+                    *response.body_mut() =
+                        http_body_util::Full::new(bytes::Bytes::from(reply.1.clone()));
+                }
+                Reply::Send(response)
             })
         });
         let running = server::serve(
@@ -73,6 +90,20 @@ impl Receiver {
     /// The status answered from now on (e.g. 500 to simulate an outage, 410 to unsubscribe).
     pub fn set_status(&self, status: u16) {
         self.inner.status.store(status, Ordering::SeqCst);
+    }
+
+    /// Adds these headers and this body to every answer from now on (a `Location` for a
+    /// redirect, a `Retry-After`, an oversized body).
+    pub fn set_reply(&self, headers: &[(&str, &str)], body: impl Into<Vec<u8>>) {
+        if let Ok(mut reply) = self.inner.reply.lock() {
+            *reply = (
+                headers
+                    .iter()
+                    .map(|(n, v)| ((*n).to_owned(), (*v).to_owned()))
+                    .collect(),
+                body.into(),
+            );
+        }
     }
 
     /// Failure injection (latency, resets, down mode).

@@ -297,6 +297,8 @@ pub enum Effect {
     },
     /// Insert or update an identity.
     Identity(IdentityRecord),
+    /// Record a delivery of this notification for every matching enabled subscription.
+    Notify(crate::Notification),
 }
 
 /// What [`Store::prune`](crate::Store::prune) removed.
@@ -306,6 +308,8 @@ pub struct PruneReport {
     pub bodies_cleared: usize,
     /// Finished events deleted.
     pub events_deleted: usize,
+    /// Finished outbound deliveries deleted (with their attempts).
+    pub deliveries_deleted: usize,
 }
 
 /// How many events of one kind are in one status ([`Store::event_counts`](crate::Store::event_counts)).

@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 mod backend;
+mod delivery;
 mod error;
 mod event;
 mod ingest;
@@ -14,6 +15,10 @@ mod store;
 mod subscription;
 
 pub use backend::Backend;
+pub use delivery::{
+    ClaimedDelivery, Delivery, DeliveryAttempt, DeliveryFilter, DeliveryLease, DeliveryNext,
+    DeliveryState, Notification, ReplayRange, SubscriptionHealth,
+};
 pub use error::{SealError, StoreError};
 pub use event::{
     ClaimedEvent, Effect, EventCount, EventFilter, EventRecord, EventStatus, Lease, NewEvent,

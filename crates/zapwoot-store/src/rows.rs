@@ -2,7 +2,10 @@
 
 use diesel::prelude::*;
 
-use crate::schema::{conversations, events, identities, instances, messages, subscriptions};
+use crate::schema::{
+    conversations, deliveries, delivery_attempts, events, identities, instances, messages,
+    subscriptions,
+};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = instances, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
@@ -200,6 +203,9 @@ pub(crate) struct SubscriptionRow {
     pub(crate) enabled: bool,
     pub(crate) failing_since: Option<i64>,
     pub(crate) created_at: i64,
+    pub(crate) previous_secret: Option<String>,
+    pub(crate) previous_secret_until: Option<i64>,
+    pub(crate) disabled_reason: Option<String>,
 }
 
 #[derive(Debug, Clone, Insertable)]
@@ -214,4 +220,70 @@ pub(crate) struct SubscriptionInsert {
     pub(crate) ordered: bool,
     pub(crate) created_at: i64,
     pub(crate) updated_at: i64,
+}
+
+#[derive(Debug, Clone, AsChangeset)]
+#[diesel(table_name = subscriptions)]
+pub(crate) struct SubscriptionUpdate {
+    pub(crate) url: String,
+    pub(crate) events: String,
+    pub(crate) instances: Option<String>,
+    pub(crate) headers: String,
+    pub(crate) allow_private_network: bool,
+    pub(crate) ordered: bool,
+    pub(crate) updated_at: i64,
+}
+
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = deliveries)]
+pub(crate) struct DeliveryInsert<'a> {
+    pub(crate) subscription_id: i64,
+    pub(crate) message_id: &'a str,
+    pub(crate) event_type: &'a str,
+    pub(crate) instance_id: Option<i64>,
+    pub(crate) lane: &'a str,
+    pub(crate) payload: &'a str,
+    pub(crate) next_attempt_at: i64,
+    pub(crate) created_at: i64,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = deliveries, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+pub(crate) struct DeliveryRow {
+    pub(crate) id: i64,
+    pub(crate) subscription_id: i64,
+    pub(crate) message_id: String,
+    pub(crate) event_type: String,
+    pub(crate) instance_id: Option<i64>,
+    pub(crate) lane: String,
+    pub(crate) payload: String,
+    pub(crate) status: String,
+    pub(crate) attempts: i32,
+    pub(crate) next_attempt_at: i64,
+    pub(crate) lease_owner: Option<String>,
+    pub(crate) created_at: i64,
+    pub(crate) finished_at: Option<i64>,
+    pub(crate) last_error: Option<String>,
+}
+
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = delivery_attempts)]
+pub(crate) struct AttemptInsert {
+    pub(crate) delivery_id: i64,
+    pub(crate) attempted_at: i64,
+    pub(crate) status_code: Option<i32>,
+    pub(crate) latency_ms: i64,
+    pub(crate) error: Option<String>,
+    pub(crate) response: Option<String>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = delivery_attempts, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+pub(crate) struct AttemptRow {
+    pub(crate) delivery_id: i64,
+    pub(crate) attempted_at: i64,
+    pub(crate) status_code: Option<i32>,
+    pub(crate) latency_ms: i64,
+    pub(crate) error: Option<String>,
+    pub(crate) response: Option<String>,
 }

@@ -106,6 +106,9 @@ diesel::table! {
         failing_since -> Nullable<BigInt>,
         created_at -> BigInt,
         updated_at -> BigInt,
+        previous_secret -> Nullable<Text>,
+        previous_secret_until -> Nullable<BigInt>,
+        disabled_reason -> Nullable<Text>,
     }
 }
 
@@ -125,6 +128,7 @@ diesel::table! {
         lease_expires_at -> Nullable<BigInt>,
         created_at -> BigInt,
         finished_at -> Nullable<BigInt>,
+        last_error -> Nullable<Text>,
     }
 }
 
@@ -136,6 +140,7 @@ diesel::table! {
         status_code -> Nullable<Integer>,
         latency_ms -> BigInt,
         error -> Nullable<Text>,
+        response -> Nullable<Text>,
     }
 }
 

@@ -52,6 +52,98 @@ pub struct Subscription {
     pub enabled: bool,
     /// Start of the current run of failures, unix milliseconds.
     pub failing_since_ms: Option<i64>,
+    /// Why it was disabled automatically (`410 Gone`, days of failures), if it was.
+    pub disabled_reason: Option<String>,
+    /// The secret before the last rotation, still signed with until `previous_secret_until_ms`.
+    pub previous_secret: Option<SecretString>,
+    /// End of the rotation window, unix milliseconds.
+    pub previous_secret_until_ms: Option<i64>,
     /// Created, unix milliseconds.
     pub created_at_ms: i64,
+}
+
+impl Subscription {
+    /// Whether a notification of `event_type` about `instance` (a name; `None` for
+    /// notifications about no instance) passes this subscription's filters. Patterns are
+    /// exact names, `*`, or a prefix ending in `.*` (`message.*` matches `message.sent`).
+    #[must_use]
+    pub fn matches(&self, event_type: &str, instance: Option<&str>) -> bool {
+        filter_matches(
+            &self.config.events,
+            self.config.instances.as_deref(),
+            event_type,
+            instance,
+        )
+    }
+
+    /// The secrets to sign with at `now_ms`: the current one, and the previous one while its
+    /// rotation window lasts.
+    #[must_use]
+    pub fn signing_secrets(&self, now_ms: i64) -> Vec<&SecretString> {
+        let mut secrets = vec![&self.config.secret];
+        if let (Some(previous), Some(until)) =
+            (&self.previous_secret, self.previous_secret_until_ms)
+            && now_ms < until
+        {
+            secrets.push(previous);
+        }
+        secrets
+    }
+}
+
+/// The filter of [`Subscription::matches`], on the stored columns.
+pub(crate) fn filter_matches(
+    events: &[String],
+    instances: Option<&[String]>,
+    event_type: &str,
+    instance: Option<&str>,
+) -> bool {
+    let wanted = events.iter().any(|pattern| {
+        pattern == "*"
+            || pattern == event_type
+            || pattern
+                .strip_suffix('*')
+                .is_some_and(|prefix| prefix.ends_with('.') && event_type.starts_with(prefix))
+    });
+    let instance_ok = match (instances, instance) {
+        (None, _) => true,
+        (Some(names), Some(name)) => names.iter().any(|n| n == name),
+        (Some(_), None) => false,
+    };
+    wanted && instance_ok
+}
+
+#[cfg(test)]
+mod tests {
+    use super::filter_matches;
+
+    #[test]
+    fn patterns_match_names_prefixes_and_instances() {
+        let events = ["message.*".to_owned(), "reaction".to_owned()];
+        let alpha = ["alpha".to_owned()];
+        assert!(filter_matches(&events, None, "message.sent", Some("beta")));
+        assert!(filter_matches(&events, None, "reaction", None));
+        assert!(!filter_matches(&events, None, "messages", None));
+        assert!(!filter_matches(&events, None, "message", None));
+        assert!(!filter_matches(&events, None, "reaction.removed", None));
+        assert!(filter_matches(
+            &events,
+            Some(&alpha),
+            "message.sent",
+            Some("alpha")
+        ));
+        assert!(!filter_matches(
+            &events,
+            Some(&alpha),
+            "message.sent",
+            Some("beta")
+        ));
+        assert!(!filter_matches(&events, Some(&alpha), "message.sent", None));
+        assert!(filter_matches(
+            &["*".to_owned()],
+            None,
+            "endpoint.disabled",
+            None
+        ));
+    }
 }

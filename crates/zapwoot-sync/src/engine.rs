@@ -258,25 +258,24 @@ impl Engine {
                 }
             }
         };
+        let notes = notifications(&runtime, &claimed, &activities);
         let stored = match result {
-            Ok(Outcome::Done(effects)) => self.store.complete(lease, effects).await,
-            Ok(Outcome::Ignored(reason)) => self.store.ignore(lease, &reason).await,
-            Err(Failure::Wait { reason }) => self.defer(&claimed, waits, &reason).await,
+            Ok(Outcome::Done(mut effects)) => {
+                effects.extend(notes);
+                self.store.complete(lease, effects).await
+            }
+            Ok(Outcome::Ignored(reason)) => self.store.ignore(lease, &reason, notes).await,
+            Err(Failure::Wait { reason }) => self.defer(&claimed, waits, &reason, notes).await,
             Err(Failure::Retry {
                 reason,
                 retry_after,
             }) => {
                 let next = self.policy.next_attempt(lease.attempt, retry_after);
-                self.store
-                    .fail(lease, &reason, next, Vec::new())
-                    .await
-                    .map(drop)
+                self.store.fail(lease, &reason, next, notes).await.map(drop)
             }
-            Err(Failure::Permanent { reason }) => self
-                .store
-                .fail(lease, &reason, None, Vec::new())
-                .await
-                .map(drop),
+            Err(Failure::Permanent { reason }) => {
+                self.store.fail(lease, &reason, None, notes).await.map(drop)
+            }
         };
         match stored {
             Ok(()) => {
@@ -297,6 +296,7 @@ impl Engine {
         claimed: &ClaimedEvent,
         waits: i32,
         reason: &str,
+        effects: Vec<Effect>,
     ) -> Result<(), zapwoot_store::StoreError> {
         let event = &claimed.event;
         let base = event
@@ -327,7 +327,29 @@ impl Engine {
         );
         self.store.record_inbound(copy).await?;
         self.store
-            .ignore(&claimed.lease, &format!("deferred: {reason}"))
+            .ignore(&claimed.lease, &format!("deferred: {reason}"), effects)
             .await
     }
+}
+
+/// The outbound-webhook notifications of an outcome's activities, written with it. Ids are
+/// stable for this outcome (event, attempt, position), so a receiver dedupes retries by them;
+/// each event's activities keep their order within the chat's lane.
+fn notifications(
+    runtime: &InstanceRuntime,
+    claimed: &ClaimedEvent,
+    activities: &[Activity],
+) -> Vec<Effect> {
+    activities
+        .iter()
+        .enumerate()
+        .map(|(i, activity)| {
+            Effect::Notify(crate::webhooks::notification(
+                activity,
+                Some(runtime.id),
+                format!("msg_{}_{}_{i}", claimed.event.id, claimed.lease.attempt),
+                format!("{}/{}", runtime.id, claimed.event.lane),
+            ))
+        })
+        .collect()
 }

@@ -106,4 +106,7 @@ pub enum SyncError {
         /// What is missing or wrong.
         reason: String,
     },
+    /// The outbound webhook HTTP client could not be built (TLS set-up).
+    #[error("webhook client: {0}")]
+    Client(String),
 }

@@ -13,6 +13,7 @@ mod ports;
 mod render;
 mod retry;
 mod runtime;
+pub mod webhooks;
 
 pub use activity::{Activity, ActivityBus};
 pub use engine::Engine;

@@ -30,6 +30,22 @@ ORDER BY e.id
 LIMIT $2
 FOR UPDATE OF e SKIP LOCKED";
 
+/// Claims up to `$2` due deliveries at time `$1`: of enabled subscriptions only, and for
+/// ordered subscriptions only the oldest open delivery of each lane.
+const DELIVERY_CLAIM_SQL: &str = "
+SELECT d.id AS id FROM deliveries d
+JOIN subscriptions s ON s.id = d.subscription_id
+WHERE s.enabled
+  AND d.status IN ('pending', 'running', 'failed')
+  AND CASE WHEN d.status = 'running' THEN d.lease_expires_at <= $1 ELSE d.next_attempt_at <= $1 END
+  AND (NOT s.ordered OR NOT EXISTS (
+      SELECT 1 FROM deliveries p
+      WHERE p.subscription_id = d.subscription_id AND p.lane = d.lane AND p.id < d.id
+        AND p.status IN ('pending', 'running', 'failed')))
+ORDER BY d.id
+LIMIT $2
+FOR UPDATE OF d SKIP LOCKED";
+
 pub(crate) fn open(url: &str, pool_size: u32) -> Result<Pool<ConnectionManager<Conn>>, StoreError> {
     Pool::builder()
         .max_size(pool_size.max(2))
@@ -47,4 +63,8 @@ pub(crate) fn write_tx<T>(
 
 pub(crate) fn claim_sql() -> &'static str {
     CLAIM_SQL
+}
+
+pub(crate) fn delivery_claim_sql() -> &'static str {
+    DELIVERY_CLAIM_SQL
 }

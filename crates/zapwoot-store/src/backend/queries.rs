@@ -29,6 +29,10 @@ fn conflict(what: &'static str) -> impl Fn(diesel::result::Error) -> StoreError 
     }
 }
 
+#[path = "delivery_queries.rs"]
+mod delivery_queries;
+pub(crate) use delivery_queries::*;
+
 // ---------------------------------------------------------------------------------------------
 // Migrations
 
@@ -243,13 +247,14 @@ pub(crate) fn renew_lease(c: &mut Conn, lease: &Lease, until: i64) -> Result<boo
 /// Makes every running event's lease expire now; returns how many.
 pub(crate) fn expire_leases(c: &mut Conn, now: i64) -> Result<usize, StoreError> {
     write_tx(c, |c| {
-        Ok(diesel::update(
+        let events = diesel::update(
             events::table
                 .filter(events::status.eq(EventStatus::Running.as_str()))
                 .filter(events::lease_expires_at.gt(now)),
         )
         .set(events::lease_expires_at.eq(now))
-        .execute(c)?)
+        .execute(c)?;
+        Ok(events + expire_delivery_leases(c, now)?)
     })
 }
 
@@ -431,9 +436,11 @@ pub(crate) fn prune(
                 .filter(events::finished_at.lt(row_cutoff)),
         )
         .execute(c)?;
+        let deliveries_deleted = prune_deliveries(c, row_cutoff)?;
         Ok(PruneReport {
             bodies_cleared,
             events_deleted,
+            deliveries_deleted,
         })
     })
 }
@@ -442,8 +449,10 @@ pub(crate) fn prune(
 // Mappings
 
 fn apply_effects(c: &mut Conn, effects: &[Effect], now: i64) -> Result<(), StoreError> {
+    let mut notifications = Vec::new();
     for effect in effects {
         match effect {
+            Effect::Notify(notification) => notifications.push(notification),
             Effect::Message(message) => {
                 upsert_message(c, message, now)?;
             }
@@ -485,6 +494,7 @@ fn apply_effects(c: &mut Conn, effects: &[Effect], now: i64) -> Result<(), Store
             }
         }
     }
+    fan_out(c, &notifications, now)?;
     Ok(())
 }
 
@@ -808,11 +818,23 @@ pub(crate) fn set_subscription_enabled(
     enabled: bool,
     now: i64,
 ) -> Result<bool, StoreError> {
-    Ok(diesel::update(subscriptions::table.find(id))
-        .set((
-            subscriptions::enabled.eq(enabled),
-            subscriptions::updated_at.eq(now),
-        ))
-        .execute(c)?
-        > 0)
+    let target = subscriptions::table.find(id);
+    let changed = if enabled {
+        diesel::update(target)
+            .set((
+                subscriptions::enabled.eq(true),
+                subscriptions::failing_since.eq(None::<i64>),
+                subscriptions::disabled_reason.eq(None::<String>),
+                subscriptions::updated_at.eq(now),
+            ))
+            .execute(c)?
+    } else {
+        diesel::update(target)
+            .set((
+                subscriptions::enabled.eq(false),
+                subscriptions::updated_at.eq(now),
+            ))
+            .execute(c)?
+    };
+    Ok(changed > 0)
 }

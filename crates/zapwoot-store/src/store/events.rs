@@ -102,17 +102,23 @@ impl Store {
         Ok(status)
     }
 
-    /// Marks the leased event ignored (deliberately not processed), with the reason.
+    /// Marks the leased event ignored (deliberately not processed), with the reason, and
+    /// writes `effects` (usually none) in the same transaction.
     ///
     /// # Errors
     /// [`StoreError::LeaseLost`] when the lease no longer holds.
-    pub async fn ignore(&self, lease: &Lease, reason: &str) -> Result<(), StoreError> {
+    pub async fn ignore(
+        &self,
+        lease: &Lease,
+        reason: &str,
+        effects: Vec<Effect>,
+    ) -> Result<(), StoreError> {
         self.finish(
             lease,
             EventStatus::Ignored,
             None,
             Some(reason.to_owned()),
-            Vec::new(),
+            effects,
         )
         .await
     }

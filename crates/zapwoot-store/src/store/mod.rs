@@ -8,6 +8,7 @@ use crate::backend::{Backend, Db, dispatch};
 use crate::ingest::Ingest;
 use crate::{SealError, Sealer, StoreError};
 
+mod deliveries;
 mod events;
 mod instances;
 mod mappings;

@@ -2,7 +2,7 @@
 
 use super::{Store, json_column, now_ms};
 use crate::backend::dispatch;
-use crate::rows::{SubscriptionInsert, SubscriptionRow};
+use crate::rows::{SubscriptionInsert, SubscriptionRow, SubscriptionUpdate};
 use crate::{NewSubscription, SecretString, StoreError, Subscription};
 
 const SECRET_CONTEXT: &str = "subscriptions.secret";
@@ -69,7 +69,57 @@ impl Store {
             .await
     }
 
-    /// Enables or disables a subscription; `false` if absent.
+    /// Changes a subscription's URL, filters, headers and flags to those of `config` (its
+    /// `secret` is ignored: see [`rotate_subscription_secret`](Self::rotate_subscription_secret)).
+    /// `None` if absent.
+    ///
+    /// # Errors
+    /// Query and sealing errors.
+    pub async fn update_subscription(
+        &self,
+        id: i64,
+        config: NewSubscription,
+    ) -> Result<Option<Subscription>, StoreError> {
+        let update = SubscriptionUpdate {
+            url: config.url,
+            events: to_json(&config.events)?,
+            instances: config.instances.as_ref().map(to_json).transpose()?,
+            headers: to_json(&config.headers)?,
+            allow_private_network: config.allow_private_network,
+            ordered: config.ordered,
+            updated_at: now_ms(),
+        };
+        let row = self
+            .run(move |db| dispatch!(db, |c, q| q::update_subscription(c, id, &update)))
+            .await?;
+        row.map(|row| self.to_subscription(row)).transpose()
+    }
+
+    /// Replaces the signing secret with `secret`; deliveries are signed with both the new
+    /// and the old one for `overlap`, so receivers can switch without losing a message.
+    /// `None` if absent.
+    ///
+    /// # Errors
+    /// Query and sealing errors.
+    pub async fn rotate_subscription_secret(
+        &self,
+        id: i64,
+        secret: SecretString,
+        overlap: std::time::Duration,
+    ) -> Result<Option<Subscription>, StoreError> {
+        let sealed = self
+            .sealer()?
+            .seal(SECRET_CONTEXT, secret.expose().as_bytes())?;
+        let now = now_ms();
+        let until = now.saturating_add(i64::try_from(overlap.as_millis()).unwrap_or(i64::MAX));
+        let row = self
+            .run(move |db| dispatch!(db, |c, q| q::rotate_secret(c, id, &sealed, until, now)))
+            .await?;
+        row.map(|row| self.to_subscription(row)).transpose()
+    }
+
+    /// Enables or disables a subscription; `false` if absent. Enabling clears the run of
+    /// failures and the reason it was disabled.
     ///
     /// # Errors
     /// Query errors.
@@ -83,9 +133,15 @@ impl Store {
             .await
     }
 
-    fn to_subscription(&self, row: SubscriptionRow) -> Result<Subscription, StoreError> {
-        let secret = self.sealer()?.open(SECRET_CONTEXT, &row.secret)?;
-        let secret = String::from_utf8(secret).map_err(|_| crate::SealError::Corrupt)?;
+    pub(crate) fn to_subscription(&self, row: SubscriptionRow) -> Result<Subscription, StoreError> {
+        let open = |sealed: &str| -> Result<SecretString, StoreError> {
+            let secret = self.sealer()?.open(SECRET_CONTEXT, sealed)?;
+            Ok(SecretString::new(
+                String::from_utf8(secret).map_err(|_| crate::SealError::Corrupt)?,
+            ))
+        };
+        let secret = open(&row.secret)?;
+        let previous_secret = row.previous_secret.as_deref().map(open).transpose()?;
         Ok(Subscription {
             id: row.id,
             config: NewSubscription {
@@ -96,13 +152,16 @@ impl Store {
                     .as_deref()
                     .map(|text| json_column("subscriptions.instances", text))
                     .transpose()?,
-                secret: SecretString::new(secret),
+                secret,
                 headers: json_column("subscriptions.headers", &row.headers)?,
                 allow_private_network: row.allow_private_network,
                 ordered: row.ordered,
             },
             enabled: row.enabled,
             failing_since_ms: row.failing_since,
+            disabled_reason: row.disabled_reason,
+            previous_secret,
+            previous_secret_until_ms: row.previous_secret_until,
             created_at_ms: row.created_at,
         })
     }

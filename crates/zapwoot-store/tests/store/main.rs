@@ -18,5 +18,6 @@ mod support;
 mod instances;
 mod mappings;
 mod migrations;
+mod outbox;
 mod queue;
 mod sealing;

@@ -332,7 +332,7 @@ both_backends! {
         assert!(dead.finished_at_ms.is_some());
         let claimed = store.claim("w", 10, LEASE).await.unwrap();
         assert_eq!(claimed.iter().map(|c| c.event.id).collect::<Vec<_>>(), vec![behind]);
-        store.ignore(&claimed[0].lease, "echo of our own message").await.unwrap();
+        store.ignore(&claimed[0].lease, "echo of our own message", Vec::new()).await.unwrap();
         assert_eq!(store.event(behind).await.unwrap().unwrap().status, EventStatus::Ignored);
 
         // A dead event can be replayed.

@@ -17,4 +17,5 @@ mod agent_to_whatsapp;
 mod crash;
 mod failures;
 mod session;
+mod webhooks;
 mod whatsapp_to_agent;
