@@ -415,3 +415,75 @@ async fn subscriber_verifies_dedupes_and_accepts_rotated_signatures() {
     assert!(events.try_recv().is_err());
     server.abort();
 }
+
+#[tokio::test]
+async fn subscriber_receives_what_the_bridge_dispatches() {
+    use zapwoot_store::{
+        NewSubscription, Notification, Sealer, SealingKey, SecretString, Store, StoreOptions,
+    };
+    use zapwoot_sync::webhooks::{WebhookDispatcher, WebhookPolicy, payload};
+    let dir =
+        std::env::temp_dir().join(format!("zapwoot-example-subscriber-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let store = Store::open(
+        &format!("sqlite://{}", dir.join("store.db").display()),
+        StoreOptions::with_sealer(Sealer::new(SealingKey::from_bytes(&[7; 32]).unwrap())),
+    )
+    .await
+    .unwrap();
+    let secret = zapwoot_signing::Secret::generate()
+        .unwrap()
+        .expose_standard();
+    let (subscriber, mut events) = subscriber::Subscriber::new(&secret).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/", listener.local_addr().unwrap());
+    let server = tokio::spawn(subscriber::serve(listener, Arc::new(subscriber)));
+
+    let mut new = NewSubscription::new(url, vec!["message.*".into()], SecretString::new(secret));
+    new.allow_private_network = true;
+    let sub = store.create_subscription(new).await.unwrap();
+    let bus = zapwoot_sync::ActivityBus::default();
+    let dispatcher = WebhookDispatcher::new(store.clone(), bus, WebhookPolicy::default()).unwrap();
+    let activity =
+        zapwoot_sync::Activity::new("message.sent", "alpha", json!({"wa_message_id": "3EB0ABC"}));
+    store
+        .notify(vec![Notification::new(
+            "msg_e1_1_0",
+            "message.sent",
+            payload(&activity),
+        )])
+        .await
+        .unwrap();
+    assert_eq!(dispatcher.drain().await, 1);
+    let got = events.recv().await.unwrap();
+    assert_eq!(
+        (got.id.as_str(), got.kind.as_str()),
+        ("msg_e1_1_0", "message.sent")
+    );
+    assert_eq!(got.body["data"]["wa_message_id"], json!("3EB0ABC"));
+
+    // After a rotation the subscriber, still on the old secret, keeps verifying.
+    let rotated = zapwoot_signing::Secret::generate()
+        .unwrap()
+        .expose_standard();
+    store
+        .rotate_subscription_secret(
+            sub.id,
+            SecretString::new(rotated),
+            Duration::from_secs(3600),
+        )
+        .await
+        .unwrap();
+    store
+        .notify(vec![Notification::new(
+            "msg_e2_1_0",
+            "message.received",
+            payload(&activity),
+        )])
+        .await
+        .unwrap();
+    dispatcher.drain().await;
+    assert_eq!(events.recv().await.unwrap().id, "msg_e2_1_0");
+    server.abort();
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -12,6 +12,7 @@ use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use zapwoot_store::{Instance, RouteKind, Store};
+use zapwoot_sync::webhooks::{WebhookDispatcher, WebhookPolicy};
 use zapwoot_sync::{ActivityBus, Engine, InstanceRuntime};
 
 use crate::activity_log::ActivityLog;
@@ -109,6 +110,8 @@ pub(crate) struct Retention {
 pub(crate) struct App {
     pub(crate) store: Store,
     pub(crate) engine: Arc<Engine>,
+    /// Sends outbound webhooks to subscriptions.
+    pub(crate) webhooks: Arc<WebhookDispatcher>,
     pub(crate) admin_token: Option<AdminToken>,
     pub(crate) public_url: String,
     pub(crate) limits: Limits,
@@ -134,12 +137,15 @@ pub(crate) struct App {
 
 impl App {
     /// Builds the state over an open store and starts numbering activity.
-    pub(crate) fn new(store: Store, serve: &Serve, public_url: String) -> Arc<Self> {
+    pub(crate) fn new(store: Store, serve: &Serve, public_url: String) -> Result<Arc<Self>> {
         let bus = ActivityBus::default();
         let metrics = Arc::new(Metrics::default());
         let activity = ActivityLog::start(&bus, 1024, Arc::clone(&metrics));
         let (probe_now, probe_requests) = tokio::sync::mpsc::unbounded_channel();
-        Arc::new(Self {
+        let webhooks =
+            WebhookDispatcher::new(store.clone(), bus.clone(), WebhookPolicy::default())?;
+        Ok(Arc::new(Self {
+            webhooks,
             engine: Engine::new(store.clone(), bus),
             store,
             admin_token: AdminToken::new(serve.admin_token.as_deref()),
@@ -163,7 +169,7 @@ impl App {
             probe_requests: std::sync::Mutex::new(Some(probe_requests)),
             routes: RwLock::new(HashMap::new()),
             devices: RwLock::new(HashMap::new()),
-        })
+        }))
     }
 
     /// Starts, replaces or stops the worker runtime of `instance` after a change. Returns why
@@ -325,7 +331,7 @@ pub(crate) async fn serve(
             );
         }
     }
-    let app = App::new(store, &serve, public_url);
+    let app = App::new(store, &serve, public_url)?;
     if app.admin_token.is_none() {
         tracing::warn!("ZAPWOOT_ADMIN_TOKEN not set: the admin API (/api/v1) is off");
     }
@@ -344,6 +350,7 @@ pub(crate) async fn run(
     app.sync_instances().await?;
     let (stop_tx, stop_rx) = watch::channel(false);
     let workers = tokio::spawn(Arc::clone(&app.engine).run(stop_rx.clone()));
+    let webhooks = tokio::spawn(Arc::clone(&app.webhooks).run(stop_rx.clone()));
     let reloader = tokio::spawn(reload_loop(Arc::clone(&app), stop_rx));
     let prober = tokio::spawn(probe_loop(Arc::clone(&app)));
     let pruner = tokio::spawn(prune_loop(Arc::clone(&app)));
@@ -387,7 +394,11 @@ pub(crate) async fn run(
         tracing::warn!("open connections did not finish in time");
     }
     let _ = stop_tx.send(true);
-    if tokio::time::timeout(SHUTDOWN_GRACE, workers).await.is_err() {
+    let both = async {
+        let _ = workers.await;
+        let _ = webhooks.await;
+    };
+    if tokio::time::timeout(SHUTDOWN_GRACE, both).await.is_err() {
         tracing::warn!(
             "workers did not finish in time; their leases expire and the events are retried"
         );

@@ -62,6 +62,9 @@ pub(crate) enum Command {
     /// Inspect and replay stored events.
     #[command(subcommand)]
     Events(EventsCommand),
+    /// Manage outbound webhook subscriptions and their deliveries.
+    #[command(subcommand)]
+    Subscription(SubscriptionCommand),
     /// Check the configuration, the store and every instance's upstreams.
     Doctor,
     /// Run the bridge with a fake gateway and a fake Chatwoot and play a conversation.
@@ -160,6 +163,91 @@ pub(crate) enum EventsCommand {
     Retry {
         /// Event id.
         id: i64,
+    },
+}
+
+/// `zapwoot subscription …`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum SubscriptionCommand {
+    /// Add a subscription from a subscription document (JSON, from `--file` or standard input);
+    /// prints it with its secret (shown this once).
+    Add {
+        /// The document; `-` or absent reads standard input.
+        #[arg(long)]
+        file: Option<PathBuf>,
+    },
+    /// List subscriptions.
+    List,
+    /// Show a subscription.
+    Show {
+        /// Subscription id.
+        id: i64,
+    },
+    /// Merge a partial document into a subscription (`{"enabled": true}` re-enables one).
+    Update {
+        /// Subscription id.
+        id: i64,
+        /// The partial document; `-` or absent reads standard input.
+        #[arg(long)]
+        file: Option<PathBuf>,
+    },
+    /// Remove a subscription and its deliveries.
+    Remove {
+        /// Subscription id.
+        id: i64,
+    },
+    /// List deliveries with their attempts, newest first.
+    Deliveries {
+        /// Subscription id.
+        id: i64,
+        /// Only in this state (pending, running, done, failed, dead).
+        #[arg(long)]
+        state: Option<String>,
+        /// Recorded at or after (RFC 3339 or unix milliseconds).
+        #[arg(long)]
+        since: Option<String>,
+        /// Recorded before (RFC 3339 or unix milliseconds).
+        #[arg(long)]
+        until: Option<String>,
+        /// How many.
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
+        /// Print full JSON (payloads and every attempt).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Send deliveries again: one (`--delivery`) or those recorded in a time range.
+    Replay {
+        /// Subscription id.
+        id: i64,
+        /// The delivery to send again.
+        #[arg(long, conflicts_with_all = ["since", "until", "include_succeeded"])]
+        delivery: Option<i64>,
+        /// Start of the range (RFC 3339 or unix milliseconds).
+        #[arg(long, required_unless_present = "delivery")]
+        since: Option<String>,
+        /// End of the range (default: now).
+        #[arg(long)]
+        until: Option<String>,
+        /// Also send deliveries that succeeded (default: failed and given-up ones).
+        #[arg(long)]
+        include_succeeded: bool,
+    },
+    /// Replace the signing secret; the old one keeps signing for the overlap.
+    Rotate {
+        /// Subscription id.
+        id: i64,
+        /// Hours the old secret still signs.
+        #[arg(long, default_value_t = 24)]
+        overlap_hours: u64,
+    },
+    /// Queue a test event (`endpoint.test`) and wait for a running bridge to send it.
+    Test {
+        /// Subscription id.
+        id: i64,
+        /// Seconds to wait for the first attempt.
+        #[arg(long, default_value_t = 30)]
+        wait: u64,
     },
 }
 

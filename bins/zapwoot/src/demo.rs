@@ -130,7 +130,7 @@ async fn run_in(dir: &std::path::Path) -> Result<()> {
         retain_bodies_days: 7,
         retain_events_days: 30,
     };
-    let app = App::new(store.clone(), &serve, public_url.clone());
+    let app = App::new(store.clone(), &serve, public_url.clone())?;
     let doc = json!({
         "name": "demo",
         "gateway": { "kind": "wuzapi", "base_url": wuzapi.url(), "token": wuzapi.token(),

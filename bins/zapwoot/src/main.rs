@@ -19,6 +19,7 @@ mod instances;
 mod metered;
 mod metrics;
 mod sealing;
+mod subscriptions;
 
 use anyhow::Result;
 use clap::{CommandFactory as _, FromArgMatches as _};
@@ -60,6 +61,7 @@ async fn main() -> Result<()> {
         Command::Migrate => commands::migrate(&cli.global).await,
         Command::Instance(command) => commands::instance(&cli.global, command).await,
         Command::Events(command) => commands::events(&cli.global, command).await,
+        Command::Subscription(command) => commands::subscription(&cli.global, command).await,
         Command::Doctor => commands::doctor(&cli.global).await,
         Command::Demo => demo::run().await,
     }

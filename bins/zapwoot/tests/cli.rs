@@ -1,4 +1,4 @@
-//! The command line as a user runs it: `demo`, `instance …`, `events …`, `doctor`, `migrate`.
+//! The command line as a user runs it: `demo`, `instance …`, `events …`, `subscription …`, `doctor`, `migrate`.
 #![allow(
     missing_docs,
     clippy::unwrap_used,
@@ -244,5 +244,121 @@ fn sqlite_without_a_key_gets_a_private_key_file() {
         .unwrap();
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("ZAPWOOT_SECRET_KEY is required"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn ok(output: &Output) -> String {
+    assert!(
+        output.status.success(),
+        "failed:\n{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[test]
+fn subscriptions_are_managed_from_the_command_line() {
+    let dir = temp_dir("subscriptions");
+    // Refused: a private target without the opt-in; nothing is created.
+    let refused = zapwoot(
+        &dir,
+        &["subscription", "add"],
+        Some(r#"{"url": "http://127.0.0.1:9/hook", "events": ["*"]}"#),
+    );
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("allow_private_network"));
+    assert_eq!(ok(&zapwoot(&dir, &["subscription", "list"], None)), "");
+
+    let doc = r#"{"url": "http://127.0.0.1:9/hook", "events": ["message.*"], "allow_private_network": true,
+                  "headers": {"Authorization": "Bearer crm-SECRET"}}"#;
+    let created: Value =
+        serde_json::from_str(&ok(&zapwoot(&dir, &["subscription", "add"], Some(doc)))).unwrap();
+    let id = created["id"].as_i64().unwrap().to_string();
+    let secret = created["secret"].as_str().unwrap().to_owned();
+    assert!(secret.starts_with("whsec_"));
+    let listed = ok(&zapwoot(&dir, &["subscription", "list"], None));
+    assert!(
+        listed.starts_with(&format!(
+            "{id}\tenabled\thttp://127.0.0.1:9/hook\tmessage.*"
+        )),
+        "{listed}"
+    );
+    let shown = ok(&zapwoot(&dir, &["subscription", "show", &id], None));
+    assert!(
+        !shown.contains(&secret) && !shown.contains("crm-SECRET"),
+        "{shown}"
+    );
+
+    let updated: Value = serde_json::from_str(&ok(&zapwoot(
+        &dir,
+        &["subscription", "update", &id],
+        Some(r#"{"enabled": false, "events": ["*"]}"#),
+    )))
+    .unwrap();
+    assert_eq!(
+        (updated["enabled"].clone(), updated["events"].clone()),
+        (json!(false), json!(["*"]))
+    );
+
+    // No bridge runs on this database: the test event is queued and the wait says so.
+    let test = zapwoot(&dir, &["subscription", "test", &id, "--wait", "1"], None);
+    assert!(!test.status.success());
+    assert!(String::from_utf8_lossy(&test.stderr).contains("is `zapwoot serve` running"));
+    let deliveries = ok(&zapwoot(&dir, &["subscription", "deliveries", &id], None));
+    assert!(
+        deliveries.contains("endpoint.test\tpending\tattempts=0"),
+        "{deliveries}"
+    );
+    let full: Value = serde_json::from_str(&ok(&zapwoot(
+        &dir,
+        &["subscription", "deliveries", &id, "--json"],
+        None,
+    )))
+    .unwrap();
+    assert_eq!(full[0]["payload"]["type"], json!("endpoint.test"));
+    let delivery = full[0]["id"].as_i64().unwrap().to_string();
+
+    assert_eq!(
+        ok(&zapwoot(
+            &dir,
+            &[
+                "subscription",
+                "replay",
+                &id,
+                "--since",
+                "2000-01-01T00:00:00Z"
+            ],
+            None
+        ))
+        .trim(),
+        "0 deliveries queued again"
+    );
+    assert!(
+        ok(&zapwoot(
+            &dir,
+            &["subscription", "replay", &id, "--delivery", &delivery],
+            None
+        ))
+        .contains("queued again")
+    );
+    let bad_time = zapwoot(
+        &dir,
+        &["subscription", "replay", &id, "--since", "yesterday"],
+        None,
+    );
+    assert!(String::from_utf8_lossy(&bad_time.stderr).contains("RFC 3339"));
+
+    let rotated: Value =
+        serde_json::from_str(&ok(&zapwoot(&dir, &["subscription", "rotate", &id], None))).unwrap();
+    assert_ne!(rotated["secret"].as_str().unwrap(), secret);
+    assert!(rotated["previous_secret_until_ms"].is_i64());
+
+    assert!(ok(&zapwoot(&dir, &["subscription", "remove", &id], None)).contains("removed"));
+    assert!(
+        !zapwoot(&dir, &["subscription", "show", &id], None)
+            .status
+            .success()
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -6,12 +6,9 @@ use std::sync::Arc;
 use http::{Method, Request, Response, StatusCode, header};
 use hyper::body::Incoming;
 use serde_json::{Value, json};
-use zapwoot_store::{
-    EventFilter, EventRecord, EventStatus, Instance, NewSubscription, SecretString, Source,
-    Subscription,
-};
+use zapwoot_store::{EventFilter, EventRecord, EventStatus, Instance, Source};
 
-use super::{Body, body, error, json_response, sse, store_error};
+use super::{Body, body, error, json_response, sse, store_error, subscriptions};
 use crate::app::App;
 use crate::document::to_document;
 use crate::instances::{self, Failure};
@@ -41,14 +38,14 @@ fn authorized(app: &App, req: &Request<Incoming>) -> Result<(), Response<Body>> 
     }
 }
 
-fn query(req: &Request<Incoming>) -> HashMap<String, String> {
+pub(super) fn query(req: &Request<Incoming>) -> HashMap<String, String> {
     req.uri()
         .query()
         .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
         .unwrap_or_default()
 }
 
-fn failure(f: Failure) -> Response<Body> {
+pub(super) fn failure(f: Failure) -> Response<Body> {
     match f {
         Failure::Invalid(field, message) => json_response(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -101,9 +98,10 @@ pub(crate) async fn handle(
                 .unwrap_or(0);
             sse::stream(app, last, query(&req).remove("instance"))
         }
-        (&Method::GET, ["subscriptions"]) => list_subscriptions(app).await,
-        (&Method::POST, ["subscriptions"]) => create_subscription(app, req).await,
-        (&Method::DELETE, ["subscriptions", id]) => delete_subscription(app, id).await,
+        (_, ["subscriptions", rest @ ..]) => {
+            let rest = rest.to_vec();
+            subscriptions::handle(app, req, &rest).await
+        }
         _ => error(StatusCode::NOT_FOUND, "not_found", "no such route"),
     }
 }
@@ -330,7 +328,7 @@ async fn list_events(app: &App, q: &HashMap<String, String>) -> Response<Body> {
     }
 }
 
-fn parse_id(id: &str) -> Result<i64, Response<Body>> {
+pub(super) fn parse_id(id: &str) -> Result<i64, Response<Body>> {
     id.parse()
         .map_err(|_| error(StatusCode::BAD_REQUEST, "bad_id", "ids are integers"))
 }
@@ -370,192 +368,5 @@ async fn retry_event(app: &App, id: &str) -> Response<Body> {
             error(StatusCode::CONFLICT, "not_retryable", why)
         }
         Err(e) => store_error(&e),
-    }
-}
-
-fn subscription_json(s: &Subscription) -> Value {
-    json!({
-        "id": s.id,
-        "url": s.config.url,
-        "events": s.config.events,
-        "instances": s.config.instances,
-        "allow_private_network": s.config.allow_private_network,
-        "enabled": s.enabled,
-        "failing_since_ms": s.failing_since_ms,
-        "created_at_ms": s.created_at_ms,
-    })
-}
-
-async fn list_subscriptions(app: &App) -> Response<Body> {
-    match app.store.subscriptions().await {
-        Ok(all) => json_response(
-            StatusCode::OK,
-            &json!({ "subscriptions": all.iter().map(subscription_json).collect::<Vec<_>>() }),
-        ),
-        Err(e) => store_error(&e),
-    }
-}
-
-async fn create_subscription(app: &App, req: Request<Incoming>) -> Response<Body> {
-    let bytes = match body::read(req, app.limits.admin_body).await {
-        Ok(b) => b,
-        Err(r) => return r,
-    };
-    let doc = match instances::parse_document(&bytes) {
-        Ok(d) => d,
-        Err(f) => return failure(f),
-    };
-    let invalid = |field: &str, m: &str| failure(Failure::Invalid(field.to_owned(), m.to_owned()));
-    let Some(url) = doc
-        .get("url")
-        .and_then(Value::as_str)
-        .filter(|u| u.starts_with("http://") || u.starts_with("https://"))
-    else {
-        return invalid("url", "required http(s) URL");
-    };
-    let allow_private = doc
-        .get("allow_private_network")
-        .and_then(Value::as_bool)
-        .unwrap_or(false);
-    if !allow_private && private_target(url) {
-        return invalid(
-            "url",
-            "a loopback or private address: set allow_private_network to deliver there",
-        );
-    }
-    let Some(events) = doc
-        .get("events")
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(Value::as_str)
-                .map(str::to_owned)
-                .collect::<Vec<_>>()
-        })
-        .filter(|e| !e.is_empty())
-    else {
-        return invalid(
-            "events",
-            "required non-empty list of event names or patterns",
-        );
-    };
-    let secret = match doc.get("secret").and_then(Value::as_str) {
-        Some(s) if zapwoot_signing::Secret::from_standard(s).is_ok() => s.to_owned(),
-        Some(_) => return invalid("secret", "must be a whsec_ secret"),
-        None => match zapwoot_signing::Secret::generate() {
-            Ok(s) => s.expose_standard(),
-            Err(_) => {
-                return error(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "internal",
-                    "no randomness",
-                );
-            }
-        },
-    };
-    let mut new = NewSubscription::new(url, events, SecretString::new(secret.clone()));
-    new.instances = doc.get("instances").and_then(Value::as_array).map(|a| {
-        a.iter()
-            .filter_map(Value::as_str)
-            .map(str::to_owned)
-            .collect()
-    });
-    new.allow_private_network = allow_private;
-    match app.store.create_subscription(new).await {
-        Ok(s) => {
-            let mut value = subscription_json(&s);
-            if let Value::Object(map) = &mut value {
-                map.insert("secret".into(), json!(secret));
-            }
-            json_response(StatusCode::CREATED, &value)
-        }
-        Err(e) => store_error(&e),
-    }
-}
-
-async fn delete_subscription(app: &App, id: &str) -> Response<Body> {
-    let id = match parse_id(id) {
-        Ok(id) => id,
-        Err(r) => return r,
-    };
-    match app.store.delete_subscription(id).await {
-        Ok(true) => json_response(StatusCode::OK, &json!({ "deleted": id })),
-        Ok(false) => error(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            format!("no subscription {id}"),
-        ),
-        Err(e) => store_error(&e),
-    }
-}
-
-/// Whether `url` names a loopback, private, link-local or unspecified address literally (or
-/// `localhost`). Names that resolve to such addresses are refused at delivery time.
-fn private_target(url: &str) -> bool {
-    let rest = url.split_once("://").map_or(url, |(_, r)| r);
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
-    let host = if let Some(v6) = host.strip_prefix('[') {
-        v6.split(']').next().unwrap_or_default()
-    } else {
-        host.rsplit_once(':').map_or(host, |(h, _)| h)
-    };
-    let host = host.trim_end_matches('.').to_ascii_lowercase();
-    if host == "localhost" || host.ends_with(".localhost") {
-        return true;
-    }
-    match host.parse::<std::net::IpAddr>() {
-        Ok(std::net::IpAddr::V4(ip)) => {
-            ip.is_loopback()
-                || ip.is_private()
-                || ip.is_link_local()
-                || ip.is_unspecified()
-                || ip.octets()[0] == 100 && (ip.octets()[1] & 0xc0) == 64
-        }
-        Ok(std::net::IpAddr::V6(ip)) => {
-            let first = ip.segments()[0];
-            ip.is_loopback()
-                || ip.is_unspecified()
-                || (first & 0xfe00) == 0xfc00
-                || (first & 0xffc0) == 0xfe80
-                || ip
-                    .to_ipv4_mapped()
-                    .is_some_and(|v4| v4.is_loopback() || v4.is_private())
-        }
-        Err(_) => false,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::private_target;
-
-    #[test]
-    fn private_targets_are_recognized() {
-        for url in [
-            "http://localhost:8080/x",
-            "http://127.0.0.1/",
-            "https://10.1.2.3/hook",
-            "http://192.168.0.10:80",
-            "http://172.16.5.4",
-            "http://169.254.169.254/latest/meta-data",
-            "http://100.64.0.1",
-            "http://[::1]:9000/",
-            "http://[fd00::1]/",
-            "http://[::ffff:127.0.0.1]/",
-            "http://user:pw@127.0.0.1/",
-            "http://0.0.0.0/",
-            "http://api.localhost/",
-        ] {
-            assert!(private_target(url), "{url}");
-        }
-        for url in [
-            "https://crm.example.com/hooks",
-            "https://8.8.8.8/",
-            "http://[2001:db8::1]/",
-            "https://172.32.0.1/",
-        ] {
-            assert!(!private_target(url), "{url}");
-        }
     }
 }

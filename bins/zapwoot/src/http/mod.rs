@@ -4,6 +4,7 @@ mod admin;
 mod body;
 mod ops;
 mod sse;
+mod subscriptions;
 mod webhooks;
 
 use std::convert::Infallible;

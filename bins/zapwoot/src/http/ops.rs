@@ -117,6 +117,12 @@ pub(crate) async fn metrics(app: &App) -> Response<Body> {
         ]);
         let _ = writeln!(out, "zapwoot_events_by_kind{{{l}}} {}", c.count);
     }
+    let _ = writeln!(out, "# TYPE zapwoot_webhook_deliveries_open gauge");
+    for (subscription, state, count) in app.store.open_delivery_counts().await.unwrap_or_default() {
+        let id = subscription.to_string();
+        let l = labels(&[("subscription", &id), ("state", state.as_str())]);
+        let _ = writeln!(out, "zapwoot_webhook_deliveries_open{{{l}}} {count}");
+    }
     let up = u8::from(app.store.check_writable().await.is_ok());
     let _ = writeln!(out, "# TYPE zapwoot_store_up gauge\nzapwoot_store_up {up}");
     text_response(StatusCode::OK, "text/plain; version=0.0.4", out)

@@ -61,6 +61,7 @@ on_both_databases!(
     sigterm_mid_load_loses_nothing,
     config_file_settings_and_instances,
     gowa_multi_device_routes_by_device_id,
+    outbound_subscriptions_through_the_admin_api,
 );
 
 fn wuzapi_config() -> FakeWuzapiConfig {
@@ -965,9 +966,299 @@ async fn gowa_multi_device_routes_by_device_id(db: Db) {
     assert_eq!(bridge.inbound_events().await.len(), events.len());
 }
 
+fn verify_standard(keys: &Keyring, r: &zapwoot_fakes::FakeRequest) -> bool {
+    keys.verify_standard(
+        r.headers.get("webhook-id").map(|v| v.as_bytes()),
+        r.headers.get("webhook-timestamp").map(|v| v.as_bytes()),
+        r.headers.get("webhook-signature").map(|v| v.as_bytes()),
+        &r.body,
+    )
+    .is_ok()
+}
+
+fn keyring(secret: &str) -> Keyring {
+    Keyring::new(&Secret::from_standard(secret).unwrap())
+}
+
+async fn outbound_subscriptions_through_the_admin_api(db: Db) {
+    let chatwoot = FakeChatwoot::start(FakeChatwootConfig::default())
+        .await
+        .unwrap();
+    let wuzapi = FakeWuzapi::start(wuzapi_config()).await.unwrap();
+    let bridge = Bridge::start(&db);
+    add_instance(&bridge, &wuzapi_doc("alpha", &wuzapi, &chatwoot)).await;
+    let receiver = Receiver::start().await.unwrap();
+    let sub = |url: &str| {
+        json!({"url": url, "events": ["message.*", "endpoint.*"], "instances": ["alpha"],
+                                 "headers": {"Authorization": "Bearer crm-token-SECRET"}})
+    };
+
+    // Loopback targets need an explicit opt-in; bad documents change nothing.
+    let (status, body) = bridge
+        .admin(Method::POST, "/subscriptions", Some(&sub(&receiver.url())))
+        .await;
+    assert_eq!(
+        (status, body["error"]["field"].as_str()),
+        (422, Some("url")),
+        "{body}"
+    );
+    for bad in [
+        json!({"url": receiver.url(), "events": []}),
+        json!({"url": receiver.url(), "events": ["*"], "secret": "x"}),
+    ] {
+        let (status, body) = bridge
+            .admin(Method::POST, "/subscriptions", Some(&bad))
+            .await;
+        assert_eq!(status, 422, "{body}");
+    }
+    let mut doc = sub(&receiver.url());
+    doc["allow_private_network"] = json!(true);
+    let (status, created) = bridge
+        .admin(Method::POST, "/subscriptions", Some(&doc))
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let id = created["id"].as_i64().unwrap();
+    let secret = created["secret"].as_str().unwrap().to_owned();
+    assert!(secret.starts_with("whsec_"));
+    let (_, shown) = bridge
+        .admin(Method::GET, &format!("/subscriptions/{id}"), None)
+        .await;
+    assert!(shown.get("secret").is_none(), "the secret is shown once");
+    assert_eq!(shown["headers"]["Authorization"], json!("***"));
+    let (_, listed) = bridge.admin(Method::GET, "/subscriptions", None).await;
+    assert!(
+        !listed.to_string().contains("crm-token-SECRET") && !listed.to_string().contains(&secret)
+    );
+
+    // A customer message reaches the subscriber, signed, with the custom header.
+    wuzapi.emit_message(WuzapiMessage::text(CUSTOMER, "olá subscriber"));
+    let got = receiver
+        .wait_for(1, Duration::from_secs(20))
+        .await
+        .expect("message.received delivered");
+    let first = &got[0];
+    assert!(verify_standard(&keyring(&secret), first));
+    assert_eq!(
+        first.header("authorization"),
+        Some("Bearer crm-token-SECRET")
+    );
+    let payload: Value = serde_json::from_slice(&first.body).unwrap();
+    assert_eq!(
+        (
+            payload["type"].as_str(),
+            payload["data"]["instance"].as_str()
+        ),
+        (Some("message.received"), Some("alpha"))
+    );
+
+    // A test event, and the deliveries with their attempts.
+    let (status, test) = bridge
+        .admin(Method::POST, &format!("/subscriptions/{id}/test"), None)
+        .await;
+    assert_eq!(status, 202, "{test}");
+    let got = receiver
+        .wait_for(2, Duration::from_secs(10))
+        .await
+        .expect("test event delivered");
+    assert_eq!(
+        serde_json::from_slice::<Value>(&got[1].body).unwrap()["type"],
+        json!("endpoint.test")
+    );
+    let list = bridge
+        .eventually_value("both deliveries recorded as done", || async {
+            let (_, list) = bridge
+                .admin(
+                    Method::GET,
+                    &format!("/subscriptions/{id}/deliveries"),
+                    None,
+                )
+                .await;
+            let done = list["deliveries"]
+                .as_array()
+                .is_some_and(|d| d.len() == 2 && d.iter().all(|d| d["state"] == json!("done")));
+            done.then_some(list)
+        })
+        .await;
+    let deliveries = list["deliveries"].as_array().unwrap();
+    assert_eq!(deliveries.len(), 2);
+    assert_eq!(deliveries[0]["state"], json!("done"));
+    assert_eq!(deliveries[0]["attempts"][0]["status_code"], json!(200));
+    assert!(deliveries[0]["attempts"][0]["latency_ms"].is_i64());
+
+    // The receiver fails: the delivery is retried later; replaying it sends the same webhook-id.
+    receiver.set_status(500);
+    wuzapi.emit_message(WuzapiMessage::text(CUSTOMER, "while failing"));
+    let got = receiver
+        .wait_for(3, Duration::from_secs(20))
+        .await
+        .expect("attempted");
+    let failed_id = got[2].header("webhook-id").unwrap().to_owned();
+    let failed = bridge
+        .eventually_value("the failed attempt recorded", || async {
+            let (_, list) = bridge
+                .admin(
+                    Method::GET,
+                    &format!("/subscriptions/{id}/deliveries?state=failed"),
+                    None,
+                )
+                .await;
+            list["deliveries"]
+                .as_array()
+                .and_then(|d| d.first().cloned())
+        })
+        .await;
+    assert_eq!(failed["attempts"][0]["status_code"], json!(500));
+    assert!(
+        failed["next_attempt_at_ms"].as_i64().unwrap()
+            > failed["attempts"][0]["attempted_at_ms"].as_i64().unwrap() + 3_000
+    );
+    receiver.set_status(200);
+    let (status, _) = bridge
+        .admin(
+            Method::POST,
+            &format!("/subscriptions/{id}/deliveries/{}/replay", failed["id"]),
+            None,
+        )
+        .await;
+    assert_eq!(status, 202);
+    let got = receiver
+        .wait_for(4, Duration::from_secs(10))
+        .await
+        .expect("replayed");
+    assert_eq!(got[3].header("webhook-id"), Some(failed_id.as_str()));
+    bridge
+        .eventually_value("the replay recorded as done", || async {
+            let (_, list) = bridge
+                .admin(
+                    Method::GET,
+                    &format!("/subscriptions/{id}/deliveries?state=done"),
+                    None,
+                )
+                .await;
+            (list["deliveries"].as_array().map_or(0, Vec::len) == 3).then_some(())
+        })
+        .await;
+    let (status, range) = bridge
+        .admin(
+            Method::POST,
+            &format!("/subscriptions/{id}/replay"),
+            Some(&json!({"since": "2000-01-01T00:00:00Z", "include_succeeded": true})),
+        )
+        .await;
+    assert_eq!(
+        (status, range["replayed"].as_u64()),
+        (202, Some(3)),
+        "{range}"
+    );
+    receiver
+        .wait_for(7, Duration::from_secs(10))
+        .await
+        .expect("range replayed");
+    let (status, _) = bridge
+        .admin(
+            Method::POST,
+            &format!("/subscriptions/{id}/replay"),
+            Some(&json!({"since": "yesterday"})),
+        )
+        .await;
+    assert_eq!(status, 422);
+
+    // Rotation: the new secret is returned once; both secrets sign for the overlap.
+    let (status, rotated) = bridge
+        .admin(
+            Method::POST,
+            &format!("/subscriptions/{id}/rotate"),
+            Some(&json!({"overlap_hours": 1})),
+        )
+        .await;
+    assert_eq!(status, 200, "{rotated}");
+    let new_secret = rotated["secret"].as_str().unwrap().to_owned();
+    assert_ne!(new_secret, secret);
+    bridge
+        .admin(Method::POST, &format!("/subscriptions/{id}/test"), None)
+        .await;
+    let got = receiver
+        .wait_for(8, Duration::from_secs(10))
+        .await
+        .expect("after rotation");
+    assert!(
+        verify_standard(&keyring(&secret), &got[7])
+            && verify_standard(&keyring(&new_secret), &got[7])
+    );
+
+    // Disabled: nothing is recorded; 410 disables it by itself and says why.
+    let (status, off) = bridge
+        .admin(
+            Method::PATCH,
+            &format!("/subscriptions/{id}"),
+            Some(&json!({"enabled": false})),
+        )
+        .await;
+    assert_eq!((status, off["enabled"].as_bool()), (200, Some(false)));
+    wuzapi.emit_message(WuzapiMessage::text(CUSTOMER, "nobody listens"));
+    bridge
+        .eventually("the message in Chatwoot", || {
+            incoming(&chatwoot)
+                .iter()
+                .any(|m| m["content"] == json!("nobody listens"))
+        })
+        .await;
+    let (status, on) = bridge
+        .admin(
+            Method::PATCH,
+            &format!("/subscriptions/{id}"),
+            Some(&json!({"enabled": true})),
+        )
+        .await;
+    assert_eq!((status, on["enabled"].as_bool()), (200, Some(true)));
+    receiver.set_status(410);
+    wuzapi.emit_message(WuzapiMessage::text(CUSTOMER, "gone"));
+    let disabled = bridge
+        .eventually_value("disabled by 410", || async {
+            let (_, s) = bridge
+                .admin(Method::GET, &format!("/subscriptions/{id}"), None)
+                .await;
+            (s["enabled"] == json!(false)).then_some(s)
+        })
+        .await;
+    assert_eq!(
+        disabled["disabled_reason"],
+        json!("the receiver answered 410 Gone")
+    );
+    assert_eq!(
+        receiver.received().len(),
+        9,
+        "nothing was recorded while disabled"
+    );
+    let (status, _) = bridge
+        .admin(Method::GET, "/subscriptions/987654/deliveries", None)
+        .await;
+    assert_eq!(status, 404);
+    let (status, _) = bridge
+        .admin(Method::DELETE, &format!("/subscriptions/{id}"), None)
+        .await;
+    assert_eq!(status, 200);
+    let metrics = bridge
+        .http
+        .get(format!("{}/metrics", bridge.url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(metrics.contains("# TYPE zapwoot_webhook_deliveries_open gauge"));
+}
+
 async fn kill_9_mid_load_loses_and_doubles_nothing(db: Db) {
     let (chatwoot, _wuzapi, bridge, url, captured) =
         load_fixture(&db, 150, 15, "crash message").await;
+    // A subscriber of every message: its deliveries must survive the crash too.
+    let subscriber = Receiver::start().await.unwrap();
+    let (status, created) = bridge
+        .admin(Method::POST, "/subscriptions", Some(&json!({"url": subscriber.url(), "events": ["message.received"], "allow_private_network": true})))
+        .await;
+    assert_eq!(status, 201, "{created}");
     chatwoot.faults().set_latency(Duration::from_millis(15));
     let mut acked = Vec::new();
     for request in &captured[..100] {
@@ -1003,6 +1294,58 @@ async fn kill_9_mid_load_loses_and_doubles_nothing(db: Db) {
         let mut sorted = numbers.clone();
         sorted.sort_unstable();
         assert_eq!(numbers, sorted, "chat {chat} out of order");
+    }
+    // Every message reached the subscriber (a delivery cut off by the kill is sent again
+    // with the same webhook-id), in per-chat order.
+    let limit = Duration::from_secs(if matches!(db, Db::Sqlite(_)) { 20 } else { 60 });
+    let deadline = tokio::time::Instant::now() + limit;
+    let mut firsts: Vec<(String, Value)> = Vec::new();
+    loop {
+        firsts.clear();
+        for r in subscriber.received() {
+            let id = r.header("webhook-id").unwrap().to_owned();
+            if !firsts.iter().any(|(seen, _)| *seen == id) {
+                firsts.push((id, serde_json::from_slice(&r.body).unwrap()));
+            }
+        }
+        if firsts.len() >= 150 || tokio::time::Instant::now() >= deadline {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        firsts.len(),
+        150,
+        "every message.received delivered once per webhook-id"
+    );
+    let mut per_chat: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for (_, body) in &firsts {
+        per_chat
+            .entry(body["data"]["chat"].as_str().unwrap().to_owned())
+            .or_default()
+            .push(body["data"]["wa_message_id"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(per_chat.len(), 15);
+    // Chatwoot's order (checked above) is the order of the chat's lane: the subscriber's too.
+    let chatwoot_order: Vec<String> = incoming(&chatwoot)
+        .iter()
+        .filter_map(|m| {
+            m["source_id"]
+                .as_str()?
+                .strip_prefix("WAID:")
+                .map(str::to_owned)
+        })
+        .collect();
+    for ids in per_chat.values() {
+        let expected: Vec<&String> = chatwoot_order
+            .iter()
+            .filter(|id| ids.contains(id))
+            .collect();
+        assert_eq!(
+            ids.iter().collect::<Vec<_>>(),
+            expected,
+            "subscriber order differs from the chat's"
+        );
     }
 }
 

@@ -328,6 +328,28 @@ impl Bridge {
     }
 }
 
+impl Bridge {
+    /// Polls `probe` until it yields a value, at most 30 s.
+    pub async fn eventually_value<T, F, Fut>(&self, what: &str, mut probe: F) -> T
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Option<T>>,
+    {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(value) = probe().await {
+                return value;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "timed out waiting for: {what}\nlogs:\n{}",
+                self.logs()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
 impl Drop for Bridge {
     fn drop(&mut self) {
         let _ = self.child.kill();

@@ -88,7 +88,7 @@ impl WebhookPolicy {
 
     /// How long a claimed delivery is reserved: the request timeout plus a margin.
     pub(crate) fn lease(&self) -> Duration {
-        self.timeout + Duration::from_secs(30)
+        self.timeout + Duration::from_secs(10)
     }
 }
 

@@ -364,7 +364,7 @@ both_dbs! {
         // A new process: the lease runs out and everything is delivered, in order.
         let d = dispatcher(&h, &clock);
         assert_eq!(d.drain().await, 0, "leased by the dead dispatcher");
-        clock.advance(WebhookPolicy::default().timeout + Duration::from_secs(31));
+        clock.advance(WebhookPolicy::default().timeout + Duration::from_secs(11));
         d.drain().await;
         let mut seen = Vec::new();
         for r in receiver.received() {

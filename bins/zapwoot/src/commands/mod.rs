@@ -1,4 +1,4 @@
-//! The one-shot subcommands: `migrate`, `instance …`, `events …`, `doctor`. They work on the
+//! The one-shot subcommands: `migrate`, `instance …`, `events …`, `subscription …`, `doctor`. They work on the
 //! store directly; a running `zapwoot serve` picks instance changes up within seconds.
 
 use std::io::Read as _;
@@ -9,8 +9,11 @@ use serde_json::{Value, json};
 use zapwoot_store::{EventFilter, EventStatus, Store};
 
 use crate::cli::{EventsCommand, Global, InstanceCommand};
+
+mod subscriptions;
 use crate::document::to_document;
 use crate::instances;
+pub(crate) use subscriptions::subscription;
 
 fn public_url() -> String {
     std::env::var("ZAPWOOT_PUBLIC_URL")
@@ -23,14 +26,14 @@ fn public_url() -> String {
         .unwrap_or_else(|| "http://127.0.0.1:8080".to_owned())
 }
 
-fn print_json(value: &Value) -> Result<()> {
+pub(super) fn print_json(value: &Value) -> Result<()> {
     println!("{}", serde_json::to_string_pretty(value)?);
     Ok(())
 }
 
 /// Reads a document from `file`, or standard input for `-`/none (secrets never on the
 /// command line, so never in shell history or `ps`).
-fn read_document(file: Option<&PathBuf>) -> Result<Vec<u8>> {
+pub(super) fn read_document(file: Option<&PathBuf>) -> Result<Vec<u8>> {
     match file {
         Some(path) if path.as_os_str() != "-" => {
             std::fs::read(path).with_context(|| format!("reading {}", path.display()))
@@ -45,7 +48,7 @@ fn read_document(file: Option<&PathBuf>) -> Result<Vec<u8>> {
     }
 }
 
-fn fail(f: &instances::Failure) -> anyhow::Error {
+pub(super) fn fail(f: &instances::Failure) -> anyhow::Error {
     anyhow::anyhow!("{f}")
 }
 

@@ -1,0 +1,402 @@
+//! Subscription documents (what the admin API and the CLI accept and show) and the
+//! operations both offer: create, change, rotate, test, replay.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde_json::{Map, Value, json};
+use zapwoot_store::{Delivery, NewSubscription, SecretString, Store, Subscription};
+use zapwoot_sync::webhooks::{test_notification, url_refusal};
+
+use crate::instances::Failure;
+
+/// How long a rotated-out secret still signs, unless the request says otherwise.
+pub(crate) const DEFAULT_OVERLAP: Duration = Duration::from_secs(24 * 3600);
+
+/// Headers a subscription may not set (the bridge sets them).
+const RESERVED_HEADERS: [&str; 7] = [
+    "content-type",
+    "content-length",
+    "host",
+    "user-agent",
+    "webhook-id",
+    "webhook-timestamp",
+    "webhook-signature",
+];
+
+/// The JSON shape of a subscription: everything but the secret; header values masked.
+pub(crate) fn view(s: &Subscription) -> Value {
+    let headers: Map<String, Value> = s
+        .config
+        .headers
+        .keys()
+        .map(|k| (k.clone(), json!("***")))
+        .collect();
+    json!({
+        "id": s.id,
+        "url": s.config.url,
+        "events": s.config.events,
+        "instances": s.config.instances,
+        "headers": headers,
+        "allow_private_network": s.config.allow_private_network,
+        "ordered": s.config.ordered,
+        "enabled": s.enabled,
+        "disabled_reason": s.disabled_reason,
+        "failing_since_ms": s.failing_since_ms,
+        "previous_secret_until_ms": s.previous_secret_until_ms,
+        "created_at_ms": s.created_at_ms,
+    })
+}
+
+/// The JSON shape of a delivery with its attempts.
+pub(crate) fn delivery_view(d: &Delivery) -> Value {
+    let attempts: Vec<Value> = d
+        .history
+        .iter()
+        .map(|a| {
+            json!({
+                "attempted_at_ms": a.attempted_at_ms,
+                "status_code": a.status_code,
+                "latency_ms": a.latency_ms,
+                "error": a.error,
+                "response": a.response,
+            })
+        })
+        .collect();
+    json!({
+        "id": d.id,
+        "subscription_id": d.subscription_id,
+        "webhook_id": d.message_id,
+        "type": d.event_type,
+        "instance_id": d.instance_id,
+        "state": d.state.as_str(),
+        "attempts_in_schedule": d.attempts,
+        "next_attempt_at_ms": d.next_attempt_at_ms,
+        "created_at_ms": d.created_at_ms,
+        "finished_at_ms": d.finished_at_ms,
+        "last_error": d.last_error,
+        "payload": serde_json::from_str::<Value>(&d.payload).unwrap_or(Value::Null),
+        "attempts": attempts,
+    })
+}
+
+fn invalid(field: &str, message: impl Into<String>) -> Failure {
+    Failure::Invalid(field.to_owned(), message.into())
+}
+
+/// Builds the subscription a document describes, over `base` (a change) or from nothing (a
+/// new one: `url` and `events` required; a secret generated when none is given). Returns the
+/// settings and the `enabled` flag when the document has one.
+pub(crate) fn from_document(
+    doc: &Value,
+    base: Option<&Subscription>,
+) -> Result<(NewSubscription, Option<bool>), Failure> {
+    let Some(map) = doc.as_object() else {
+        return Err(Failure::Malformed("expected a JSON object".to_owned()));
+    };
+    let known = [
+        "url",
+        "events",
+        "instances",
+        "secret",
+        "headers",
+        "allow_private_network",
+        "ordered",
+        "enabled",
+    ];
+    if let Some(unknown) = map.keys().find(|k| !known.contains(&k.as_str())) {
+        return Err(invalid(unknown, "unknown field"));
+    }
+    let mut config = match base {
+        Some(s) => s.config.clone(),
+        None => {
+            let secret = match map.get("secret") {
+                Some(v) => parse_secret(v)?,
+                None => generate_secret()?,
+            };
+            NewSubscription::new(String::new(), Vec::new(), SecretString::new(secret))
+        }
+    };
+    if base.is_some() && map.contains_key("secret") {
+        return Err(invalid(
+            "secret",
+            "change a secret with POST /api/v1/subscriptions/{id}/rotate",
+        ));
+    }
+    if let Some(url) = map.get("url") {
+        config.url = url
+            .as_str()
+            .filter(|u| u.starts_with("http://") || u.starts_with("https://"))
+            .ok_or_else(|| invalid("url", "an http(s) URL"))?
+            .to_owned();
+    } else if base.is_none() {
+        return Err(invalid("url", "required http(s) URL"));
+    }
+    if let Some(events) = map.get("events") {
+        config.events = string_list(events)
+            .filter(|e| !e.is_empty())
+            .ok_or_else(|| invalid("events", "a non-empty list of event names or patterns"))?;
+        if let Some(bad) = config
+            .events
+            .iter()
+            .find(|e| e.is_empty() || e.contains(char::is_whitespace))
+        {
+            return Err(invalid(
+                "events",
+                format!("{bad:?} is not an event name or pattern"),
+            ));
+        }
+    } else if base.is_none() {
+        return Err(invalid(
+            "events",
+            "required non-empty list of event names or patterns",
+        ));
+    }
+    if let Some(instances) = map.get("instances") {
+        config.instances =
+            if instances.is_null() {
+                None
+            } else {
+                Some(string_list(instances).ok_or_else(|| {
+                    invalid("instances", "a list of instance names, or null for all")
+                })?)
+            };
+    }
+    if let Some(headers) = map.get("headers") {
+        config.headers = parse_headers(headers)?;
+    }
+    if let Some(flag) = map.get("allow_private_network") {
+        config.allow_private_network = flag
+            .as_bool()
+            .ok_or_else(|| invalid("allow_private_network", "true or false"))?;
+    }
+    if let Some(flag) = map.get("ordered") {
+        config.ordered = flag
+            .as_bool()
+            .ok_or_else(|| invalid("ordered", "true or false"))?;
+    }
+    let enabled = match map.get("enabled") {
+        None => None,
+        Some(v) => Some(
+            v.as_bool()
+                .ok_or_else(|| invalid("enabled", "true or false"))?,
+        ),
+    };
+    if let Some(refusal) = url_refusal(&config.url, config.allow_private_network) {
+        return Err(invalid("url", refusal));
+    }
+    Ok((config, enabled))
+}
+
+fn string_list(value: &Value) -> Option<Vec<String>> {
+    value
+        .as_array()?
+        .iter()
+        .map(|v| v.as_str().map(str::to_owned))
+        .collect()
+}
+
+fn parse_headers(value: &Value) -> Result<BTreeMap<String, String>, Failure> {
+    let map = value
+        .as_object()
+        .ok_or_else(|| invalid("headers", "an object of header names to values"))?;
+    let mut headers = BTreeMap::new();
+    for (name, v) in map {
+        let Some(text) = v.as_str() else {
+            return Err(invalid(
+                "headers",
+                format!("{name}: the value must be a string"),
+            ));
+        };
+        if http::HeaderName::from_bytes(name.as_bytes()).is_err()
+            || http::HeaderValue::from_str(text).is_err()
+        {
+            return Err(invalid("headers", format!("{name}: not a valid header")));
+        }
+        if RESERVED_HEADERS.contains(&name.to_ascii_lowercase().as_str()) {
+            return Err(invalid("headers", format!("{name} is set by the bridge")));
+        }
+        headers.insert(name.clone(), text.to_owned());
+    }
+    Ok(headers)
+}
+
+/// A `whsec_` secret from a document.
+pub(crate) fn parse_secret(value: &Value) -> Result<String, Failure> {
+    // Standard Webhooks: `whsec_` + base64 of 24 to 64 random bytes.
+    let valid = value.as_str().filter(|s| {
+        s.starts_with("whsec_")
+            && zapwoot_signing::Secret::from_standard(s)
+                .is_ok_and(|k| (24..=64).contains(&k.expose_bytes().len()))
+    });
+    match valid {
+        Some(s) => Ok(s.to_owned()),
+        None => Err(invalid(
+            "secret",
+            "must be a whsec_ secret (base64 of 24 to 64 bytes)",
+        )),
+    }
+}
+
+/// A fresh random `whsec_` secret.
+pub(crate) fn generate_secret() -> Result<String, Failure> {
+    zapwoot_signing::Secret::generate()
+        .map(|s| s.expose_standard())
+        .map_err(|_| Failure::Upstream("the system random generator failed".to_owned()))
+}
+
+/// Records a test event for subscription `id`; returns the delivery id.
+pub(crate) async fn send_test(store: &Store, id: i64) -> Result<i64, Failure> {
+    let now = now_ms();
+    store
+        .deliver_to(id, test_notification(id, now))
+        .await?
+        .ok_or_else(|| Failure::NotFound(format!("subscription {id}")))
+}
+
+pub(crate) fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// A time given as unix milliseconds or RFC 3339 (`2026-11-21T08:00:00Z`,
+/// `2026-11-21T05:00:00-03:00`); `None` if it is neither.
+pub(crate) fn parse_time(text: &str) -> Option<i64> {
+    let text = text.trim();
+    if let Ok(ms) = text.parse::<i64>() {
+        return Some(ms);
+    }
+    let bytes = text.as_bytes();
+    let num = |range: std::ops::Range<usize>| -> Option<i64> {
+        let part = text.get(range)?;
+        part.bytes()
+            .all(|b| b.is_ascii_digit())
+            .then(|| part.parse().ok())?
+    };
+    if bytes.len() < 20 || bytes.get(4) != Some(&b'-') || bytes.get(7) != Some(&b'-') {
+        return None;
+    }
+    if !matches!(bytes.get(10), Some(b'T' | b't' | b' ')) {
+        return None;
+    }
+    let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (hour, minute, second) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    if !(1..=12).contains(&month)
+        || !(1..=31).contains(&day)
+        || hour > 23
+        || minute > 59
+        || second > 60
+    {
+        return None;
+    }
+    let mut rest = text.get(19..)?;
+    let mut millis = 0;
+    if let Some(fraction) = rest.strip_prefix('.') {
+        let digits = fraction.bytes().take_while(u8::is_ascii_digit).count();
+        if digits == 0 {
+            return None;
+        }
+        let first3: String = fraction.get(..digits)?.chars().take(3).collect();
+        millis = format!("{first3:0<3}").parse().ok()?;
+        rest = fraction.get(digits..)?;
+    }
+    let offset_minutes = match rest {
+        "Z" | "z" => 0,
+        _ => {
+            let sign = match rest.as_bytes().first() {
+                Some(b'+') => 1,
+                Some(b'-') => -1,
+                _ => return None,
+            };
+            if rest.len() != 6 || rest.as_bytes().get(3) != Some(&b':') {
+                return None;
+            }
+            let h: i64 = rest.get(1..3)?.parse().ok()?;
+            let m: i64 = rest.get(4..6)?.parse().ok()?;
+            sign * (h * 60 + m)
+        }
+    };
+    // Days since 1970-01-01 from a civil date (H. Hinnant's algorithm).
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    let seconds = days * 86_400 + hour * 3600 + minute * 60 + second - offset_minutes * 60;
+    Some(seconds * 1000 + millis)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_parse_from_rfc3339_and_milliseconds() {
+        assert_eq!(parse_time("1781787734123"), Some(1_781_787_734_123));
+        assert_eq!(parse_time("2026-06-18T13:02:14Z"), Some(1_781_787_734_000));
+        assert_eq!(
+            parse_time("2026-06-18T10:02:14.5-03:00"),
+            Some(1_781_787_734_500)
+        );
+        assert_eq!(
+            parse_time("2000-02-29T00:00:00.123456Z"),
+            Some(951_782_400_123)
+        );
+        assert_eq!(parse_time("1970-01-01T00:00:00+00:00"), Some(0));
+        for bad in [
+            "",
+            "yesterday",
+            "2026-13-01T00:00:00Z",
+            "2026-06-18T13:02:14",
+            "2026-06-18T13:02:14+0300",
+            "2026-06-18T13:02:14.Z",
+        ] {
+            assert_eq!(parse_time(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn documents_are_validated() {
+        let ok = json!({"url": "https://crm.example.com/h", "events": ["message.*"], "headers": {"X-Tenant": "acme"}});
+        let (config, enabled) = from_document(&ok, None).unwrap_or_else(|_| unreachable!());
+        assert!(config.secret.expose().starts_with("whsec_"));
+        assert_eq!(enabled, None);
+        assert!(config.ordered);
+        for (doc, field) in [
+            (json!({"events": ["*"]}), "url"),
+            (json!({"url": "ftp://x", "events": ["*"]}), "url"),
+            (json!({"url": "http://10.0.0.1/", "events": ["*"]}), "url"),
+            (json!({"url": "https://x.example", "events": []}), "events"),
+            (
+                json!({"url": "https://x.example", "events": ["a b"]}),
+                "events",
+            ),
+            (
+                json!({"url": "https://x.example", "events": ["*"], "secret": "nope"}),
+                "secret",
+            ),
+            (
+                json!({"url": "https://x.example", "events": ["*"], "headers": {"Webhook-Id": "x"}}),
+                "headers",
+            ),
+            (
+                json!({"url": "https://x.example", "events": ["*"], "colour": "red"}),
+                "colour",
+            ),
+        ] {
+            match from_document(&doc, None) {
+                Err(Failure::Invalid(f, _)) => assert_eq!(f, field, "{doc}"),
+                other => unreachable!(
+                    "{doc} should be refused: {:?}",
+                    other.map(|_| ()).err().map(|e| e.to_string())
+                ),
+            }
+        }
+        let lan =
+            json!({"url": "http://10.0.0.1/", "events": ["*"], "allow_private_network": true});
+        assert!(from_document(&lan, None).is_ok());
+    }
+}
