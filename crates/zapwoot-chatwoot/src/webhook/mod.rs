@@ -4,9 +4,11 @@
 
 mod event;
 mod payload;
+mod replay;
 
 pub use event::{Event, ParseError, parse};
 pub use payload::{
     ContactInboxRef, ConversationMeta, NamedRef, PushMessage, Sender, Typing, WebhookContact,
     WebhookConversation, WebhookMessage, WidgetTriggered,
 };
+pub use replay::message_created_body;

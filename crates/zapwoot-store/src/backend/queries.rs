@@ -700,6 +700,24 @@ pub(crate) fn conversation_by_chatwoot(
         .optional()?)
 }
 
+/// Conversations of an instance that are not resolved, or changed at or after `active_since`.
+pub(crate) fn conversations_to_reconcile(
+    c: &mut Conn,
+    instance_id: i64,
+    active_since: i64,
+) -> Result<Vec<ConversationRow>, StoreError> {
+    Ok(conversations::table
+        .filter(conversations::instance_id.eq(instance_id))
+        .filter(
+            conversations::status
+                .ne("resolved")
+                .or(conversations::updated_at.ge(active_since)),
+        )
+        .order(conversations::id.asc())
+        .select(ConversationRow::as_select())
+        .load(c)?)
+}
+
 /// Identities matching any of `keys` (a phone row and a LID row may both match before they
 /// are linked), oldest first.
 pub(crate) fn find_identities(

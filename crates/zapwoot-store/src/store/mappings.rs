@@ -130,6 +130,28 @@ impl Store {
         Ok(row.map(to_conversation))
     }
 
+    /// The conversations of an instance worth reconciling: every one not resolved, and any
+    /// changed at or after `active_since_ms`. Oldest first.
+    ///
+    /// # Errors
+    /// Query errors.
+    pub async fn conversations_to_reconcile(
+        &self,
+        instance_id: i64,
+        active_since_ms: i64,
+    ) -> Result<Vec<ConversationMap>, StoreError> {
+        let rows = self
+            .run(move |db| {
+                dispatch!(db, |c, q| q::conversations_to_reconcile(
+                    c,
+                    instance_id,
+                    active_since_ms
+                ))
+            })
+            .await?;
+        Ok(rows.into_iter().map(to_conversation).collect())
+    }
+
     /// The mapping of Chatwoot conversation `chatwoot_conversation_id`.
     ///
     /// # Errors

@@ -299,6 +299,44 @@ impl Harness {
         }
     }
 
+    /// Waits for the fakes to post what they have queued and throws it away, as if the bridge
+    /// had been down (Chatwoot never posts a webhook again; gateways give up).
+    pub async fn drop_webhooks(&self) {
+        self.webhooks_idle().await;
+        let mut cursors = self.cursors.lock().await;
+        *cursors = (
+            self.cw_receiver.received().len(),
+            self.gw_receiver.received().len(),
+        );
+    }
+
+    /// Ingests every Chatwoot webhook posted so far again, from the first (late and repeated
+    /// deliveries); returns how many were new events.
+    pub async fn redeliver_chatwoot_webhooks(&self) -> usize {
+        self.webhooks_idle().await;
+        let runtime = self.engine.runtime(self.instance_id).unwrap();
+        let mut new = 0;
+        for request in self.cw_receiver.received() {
+            let mut headers = WebhookHeaders::default();
+            headers.content_type = "application/json";
+            headers.chatwoot_signature = request
+                .headers
+                .get("x-chatwoot-signature")
+                .map(|v| v.as_bytes());
+            headers.chatwoot_timestamp = request
+                .headers
+                .get("x-chatwoot-timestamp")
+                .map(|v| v.as_bytes());
+            let event = ingest::prepare_chatwoot(&runtime, &self.store, headers, &request.body)
+                .await
+                .unwrap();
+            if !self.store.record_inbound(event).await.unwrap().duplicate {
+                new += 1;
+            }
+        }
+        new
+    }
+
     /// Waits for the fakes to post what they have queued, then pumps it into the store.
     pub async fn deliver(&self) -> usize {
         self.webhooks_idle().await;

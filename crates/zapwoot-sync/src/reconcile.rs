@@ -1,0 +1,236 @@
+//! Gap recovery: finding what upstreams never delivered and feeding it through the normal
+//! pipeline, under the same dedupe keys as the webhooks, so a late webhook and the
+//! reconciler never both act.
+//!
+//! Chatwoot posts each webhook at most once: an agent message written while the bridge was
+//! down (or whose webhook timed out) is never posted again. [`Engine::reconcile_chatwoot`]
+//! lists each conversation's messages newer than the highest id the bridge has seen and
+//! records the outgoing ones it never got as `message_created` events.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde::Serialize;
+use serde_json::json;
+use zapwoot_chatwoot::webhook::message_created_body;
+use zapwoot_chatwoot::{Message, MessageType};
+use zapwoot_store::{Effect, NewEvent, Source};
+
+use crate::{Activity, Engine, SyncError};
+
+/// Which way a reconciliation looked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum ReconcileDirection {
+    /// Agent messages in Chatwoot that never reached WhatsApp.
+    ChatwootToWhatsapp,
+    /// WhatsApp messages that never reached Chatwoot.
+    WhatsappToChatwoot,
+}
+
+impl ReconcileDirection {
+    /// `chatwoot_to_whatsapp` or `whatsapp_to_chatwoot`.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ChatwootToWhatsapp => "chatwoot_to_whatsapp",
+            Self::WhatsappToChatwoot => "whatsapp_to_chatwoot",
+        }
+    }
+}
+
+/// What one reconciliation pass did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct Reconciled {
+    /// Which way.
+    pub direction: ReconcileDirection,
+    /// Conversations (or chats) looked at.
+    pub scanned: usize,
+    /// Messages that would have needed a webhook (outgoing, not private, not the bridge's).
+    pub candidates: usize,
+    /// Of those, recorded now: their webhook never arrived.
+    pub recorded: usize,
+}
+
+/// Most messages Chatwoot lists after an id in one page.
+const PAGE: usize = 100;
+
+impl Engine {
+    /// Chatwoot → WhatsApp for instance `instance_id`: in every conversation not resolved, and
+    /// any active since `active_since`, lists the messages newer than the highest id seen and
+    /// records each outgoing, non-private message that has no event and no mapping yet, as
+    /// its webhook would have been. Rate-limited with the instance's other Chatwoot calls.
+    /// Publishes a `reconciled` activity when it recorded something.
+    ///
+    /// # Errors
+    /// [`SyncError::Config`] when the instance is not running; store errors. A conversation
+    /// Chatwoot cannot list is skipped (logged), not fatal.
+    pub async fn reconcile_chatwoot(
+        &self,
+        instance_id: i64,
+        active_since: SystemTime,
+    ) -> Result<Reconciled, SyncError> {
+        let runtime = self.runtime(instance_id).ok_or_else(|| SyncError::Config {
+            instance: instance_id.to_string(),
+            reason: "not running".to_owned(),
+        })?;
+        let since = unix_ms(active_since);
+        let conversations = self
+            .store()
+            .conversations_to_reconcile(instance_id, since)
+            .await?;
+        let mut report = Reconciled {
+            direction: ReconcileDirection::ChatwootToWhatsapp,
+            scanned: 0,
+            candidates: 0,
+            recorded: 0,
+        };
+        for mapped in conversations {
+            let Ok(conversation) = u64::try_from(mapped.conversation.chatwoot_conversation_id)
+            else {
+                continue;
+            };
+            report.scanned += 1;
+            let mut after = mapped
+                .last_chatwoot_message_id
+                .and_then(|id| u64::try_from(id).ok())
+                .unwrap_or(0);
+            let start = after;
+            loop {
+                runtime.chatwoot_permit().await;
+                let page = match runtime
+                    .chatwoot
+                    .messages(conversation, None, Some(after))
+                    .await
+                {
+                    Ok(list) => list.payload,
+                    Err(e) => {
+                        tracing::warn!(instance = %runtime.name, conversation, error = %e, "reconcile: cannot list messages");
+                        break;
+                    }
+                };
+                let full = page.len() >= PAGE;
+                for message in page.iter().filter(|m| m.id > after) {
+                    if !wants_sending(message) {
+                        continue;
+                    }
+                    report.candidates += 1;
+                    if self
+                        .record_missed(&runtime, &mapped.conversation, message)
+                        .await?
+                    {
+                        report.recorded += 1;
+                    }
+                }
+                let Some(last) = page.iter().map(|m| m.id).max().filter(|m| *m > after) else {
+                    break;
+                };
+                after = last;
+                if !full {
+                    break;
+                }
+            }
+            if after > start {
+                // Everything up to `after` is either recorded or not for WhatsApp.
+                self.store()
+                    .apply(vec![Effect::ConversationSeen {
+                        instance_id,
+                        chatwoot_conversation_id: mapped.conversation.chatwoot_conversation_id,
+                        message_id: i64::try_from(after).unwrap_or(i64::MAX),
+                    }])
+                    .await?;
+            }
+        }
+        if report.recorded > 0 {
+            tracing::info!(instance = %runtime.name, recorded = report.recorded, "reconciled agent messages Chatwoot never posted");
+            self.notify();
+            self.announce(&runtime, &report);
+        }
+        Ok(report)
+    }
+
+    /// Records `message` as its `message_created` webhook; `false` when it already has an
+    /// event (its webhook came) or a mapping (it was sent; its event may have been pruned).
+    async fn record_missed(
+        &self,
+        runtime: &crate::InstanceRuntime,
+        conversation: &zapwoot_store::NewConversation,
+        message: &Message,
+    ) -> Result<bool, SyncError> {
+        let id = i64::try_from(message.id).unwrap_or(i64::MAX);
+        if !self
+            .store()
+            .messages_by_chatwoot_id(runtime.id, id)
+            .await?
+            .is_empty()
+        {
+            return Ok(false);
+        }
+        let body = message_created_body(
+            message,
+            u64::try_from(conversation.chatwoot_conversation_id).unwrap_or_default(),
+            &conversation.status,
+        );
+        let mut event = NewEvent::new(
+            runtime.id,
+            Source::Chatwoot,
+            format!("message_created:{}", message.id),
+            conversation.chat_jid.clone(),
+            body,
+        );
+        event.kind = "message_created".to_owned();
+        event.content_type = "application/json".to_owned();
+        let recorded = self.store().record_inbound(event).await?;
+        Ok(!recorded.duplicate)
+    }
+
+    /// Publishes a `reconciled` activity (stream, metrics, subscriptions).
+    pub(crate) fn announce(&self, runtime: &crate::InstanceRuntime, report: &Reconciled) {
+        let instance = runtime.name.as_str();
+        let activity = Activity::new(
+            "reconciled",
+            instance,
+            json!({
+                "direction": report.direction.as_str(),
+                "scanned": report.scanned,
+                "candidates": report.candidates,
+                "recorded": report.recorded,
+            }),
+        );
+        let store = self.store().clone();
+        let note = crate::webhooks::notification(
+            &activity,
+            Some(runtime.id),
+            format!(
+                "msg_reconciled_{}_{}_{}",
+                instance.replace(['.', ',', ' '], "_"),
+                report.direction.as_str(),
+                activity.timestamp_ms
+            ),
+            format!("reconcile/{instance}"),
+        );
+        tokio::spawn(async move {
+            if let Err(e) = store.notify(vec![note]).await {
+                tracing::warn!(error = %e, "could not record the reconciled notification");
+            }
+        });
+        self.activity().publish(activity);
+    }
+}
+
+/// Would this message, if its webhook came, be sent to WhatsApp?
+fn wants_sending(message: &Message) -> bool {
+    matches!(
+        message.message_type,
+        MessageType::Outgoing | MessageType::Template
+    ) && !message.private
+}
+
+fn unix_ms(time: SystemTime) -> i64 {
+    time.duration_since(UNIX_EPOCH)
+        .unwrap_or(Duration::ZERO)
+        .as_millis()
+        .try_into()
+        .unwrap_or(i64::MAX)
+}
