@@ -50,6 +50,24 @@ impl ActivityLog {
                     "zapwoot_activity_total",
                     labels(&[("instance", &activity.instance), ("type", &activity.kind)]),
                 );
+                if activity.kind == "reconciled"
+                    && let (Some(direction), Some(recorded)) = (
+                        activity
+                            .data
+                            .get("direction")
+                            .and_then(serde_json::Value::as_str),
+                        activity
+                            .data
+                            .get("recorded")
+                            .and_then(serde_json::Value::as_u64),
+                    )
+                {
+                    metrics.add(
+                        "zapwoot_reconciled_total",
+                        labels(&[("instance", &activity.instance), ("direction", direction)]),
+                        recorded,
+                    );
+                }
                 log.push(Numbered { id: next, activity });
                 next += 1;
             }

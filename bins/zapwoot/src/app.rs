@@ -31,6 +31,12 @@ const PRUNE_EVERY: Duration = Duration::from_secs(3600);
 
 /// How often each instance's upstreams are checked.
 const PROBE_EVERY: Duration = Duration::from_secs(60);
+/// How often conversations active in the last [`RECONCILE_WINDOW`] are reconciled.
+const RECONCILE_EVERY: Duration = Duration::from_secs(600);
+const RECONCILE_WINDOW: Duration = Duration::from_secs(3600);
+/// At start (after a bridge outage of unknown length), the look-back for resolved
+/// conversations; every open one is looked at anyway.
+const RECONCILE_AT_START: Duration = Duration::from_secs(24 * 3600);
 
 /// Where a webhook route key leads.
 #[derive(Debug, Clone)]
@@ -354,6 +360,7 @@ pub(crate) async fn run(
     let reloader = tokio::spawn(reload_loop(Arc::clone(&app), stop_rx));
     let prober = tokio::spawn(probe_loop(Arc::clone(&app)));
     let pruner = tokio::spawn(prune_loop(Arc::clone(&app)));
+    let reconciler = tokio::spawn(reconcile_loop(Arc::clone(&app)));
     let graceful = GracefulShutdown::new();
     let builder = auto::Builder::new(TokioExecutor::new());
     tokio::pin!(stop);
@@ -406,6 +413,7 @@ pub(crate) async fn run(
     reloader.abort();
     prober.abort();
     pruner.abort();
+    reconciler.abort();
     tracing::info!("stopped");
     Ok(())
 }
@@ -460,6 +468,25 @@ async fn prune_loop(app: Arc<App>) {
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "retention failed"),
         }
+    }
+}
+
+/// Recovers what upstreams never posted: at start for every open conversation (the bridge may
+/// have been down for a while), then every [`RECONCILE_EVERY`] for recently active ones.
+async fn reconcile_loop(app: Arc<App>) {
+    let mut window = RECONCILE_AT_START;
+    loop {
+        for instance in app.store.instances().await.unwrap_or_default() {
+            if app.engine.runtime(instance.id).is_none() {
+                continue;
+            }
+            let since = std::time::SystemTime::now() - window;
+            if let Err(e) = crate::instances::reconcile(&app.engine, &instance, since).await {
+                tracing::warn!(instance = %instance.config.name, error = %e, "reconciliation failed");
+            }
+        }
+        window = RECONCILE_WINDOW;
+        tokio::time::sleep(RECONCILE_EVERY).await;
     }
 }
 

@@ -138,6 +138,15 @@ pub(crate) enum InstanceCommand {
         /// Name.
         name: String,
     },
+    /// Find agent messages whose Chatwoot webhook never came (bridge down, timeouts) and
+    /// queue them for sending; a running bridge sends them.
+    Reconcile {
+        /// Name.
+        name: String,
+        /// Also look at resolved conversations active within this many hours.
+        #[arg(long, default_value_t = 24)]
+        hours: u64,
+    },
 }
 
 #[derive(Debug, Subcommand)]

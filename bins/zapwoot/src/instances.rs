@@ -300,3 +300,26 @@ pub(crate) async fn test(instance: &Instance) -> (Value, bool) {
         ok,
     )
 }
+
+/// Reconciles `instance` through `engine` (connecting its runtime when the engine has none, as
+/// in the CLI): agent messages in conversations not resolved or active since `since` whose
+/// webhook never came are recorded for sending. Returns one report per direction.
+pub(crate) async fn reconcile(
+    engine: &zapwoot_sync::Engine,
+    instance: &Instance,
+    since: std::time::SystemTime,
+) -> Result<Vec<zapwoot_sync::Reconciled>, Failure> {
+    if engine.runtime(instance.id).is_none() {
+        let runtime = zapwoot_sync::InstanceRuntime::connect(instance)
+            .map_err(|e| Failure::Conflict(format!("the instance cannot run: {e}")))?;
+        engine.set_runtime(runtime);
+    }
+    let report = engine
+        .reconcile_chatwoot(instance.id, since)
+        .await
+        .map_err(|e| match e {
+            zapwoot_sync::SyncError::Store(e) => Failure::Store(e),
+            other => Failure::Conflict(other.to_string()),
+        })?;
+    Ok(vec![report])
+}

@@ -41,8 +41,13 @@ pub(crate) fn labels(pairs: &[(&str, &str)]) -> String {
 impl Metrics {
     /// Adds one to counter `name{labels}`.
     pub(crate) fn inc(&self, name: &'static str, labels: String) {
+        self.add(name, labels, 1);
+    }
+
+    /// Adds `n` to counter `name{labels}`.
+    pub(crate) fn add(&self, name: &'static str, labels: String, n: u64) {
         if let Ok(mut map) = self.counters.lock() {
-            *map.entry((name, labels)).or_default() += 1;
+            *map.entry((name, labels)).or_default() += n;
         }
     }
 

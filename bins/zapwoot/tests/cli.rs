@@ -98,6 +98,20 @@ fn instances_are_managed_from_the_command_line_with_secrets_masked() {
             .contains("/webhooks/gateway/")
     );
 
+    // Reconciling an instance with no conversations yet finds nothing; unknown names fail.
+    let reconciled = zapwoot(&dir, &["instance", "reconcile", "alpha"], None);
+    assert!(
+        String::from_utf8_lossy(&reconciled.stdout)
+            .contains("chatwoot_to_whatsapp: 0 conversations looked at"),
+        "{}",
+        String::from_utf8_lossy(&reconciled.stderr)
+    );
+    assert!(
+        !zapwoot(&dir, &["instance", "reconcile", "nobody"], None)
+            .status
+            .success()
+    );
+
     // The same validation as the API: a duplicate name and a bad field are refused.
     let again = zapwoot(&dir, &["instance", "add"], Some(&doc.to_string()));
     assert!(!again.status.success());

@@ -145,7 +145,7 @@ impl Engine {
         if report.recorded > 0 {
             tracing::info!(instance = %runtime.name, recorded = report.recorded, "reconciled agent messages Chatwoot never posted");
             self.notify();
-            self.announce(&runtime, &report);
+            self.announce(&runtime, &report).await;
         }
         Ok(report)
     }
@@ -186,7 +186,7 @@ impl Engine {
     }
 
     /// Publishes a `reconciled` activity (stream, metrics, subscriptions).
-    pub(crate) fn announce(&self, runtime: &crate::InstanceRuntime, report: &Reconciled) {
+    pub(crate) async fn announce(&self, runtime: &crate::InstanceRuntime, report: &Reconciled) {
         let instance = runtime.name.as_str();
         let activity = Activity::new(
             "reconciled",
@@ -198,7 +198,6 @@ impl Engine {
                 "recorded": report.recorded,
             }),
         );
-        let store = self.store().clone();
         let note = crate::webhooks::notification(
             &activity,
             Some(runtime.id),
@@ -210,11 +209,9 @@ impl Engine {
             ),
             format!("reconcile/{instance}"),
         );
-        tokio::spawn(async move {
-            if let Err(e) = store.notify(vec![note]).await {
-                tracing::warn!(error = %e, "could not record the reconciled notification");
-            }
-        });
+        if let Err(e) = self.store().notify(vec![note]).await {
+            tracing::warn!(error = %e, "could not record the reconciled notification");
+        }
         self.activity().publish(activity);
     }
 }

@@ -113,6 +113,26 @@ pub(crate) async fn instance(global: &Global, command: InstanceCommand) -> Resul
             println!("removed {name}");
             Ok(())
         }
+        InstanceCommand::Reconcile { name, hours } => {
+            let i = instances::get(&store, &name).await.map_err(|e| fail(&e))?;
+            let engine =
+                zapwoot_sync::Engine::new(store.clone(), zapwoot_sync::ActivityBus::default());
+            let since = std::time::SystemTime::now()
+                - std::time::Duration::from_secs(hours.clamp(1, 24 * 90) * 3600);
+            let reports = instances::reconcile(&engine, &i, since)
+                .await
+                .map_err(|e| fail(&e))?;
+            for r in &reports {
+                println!(
+                    "{}: {} conversations looked at, {} messages for WhatsApp, {} had no webhook and are queued",
+                    r.direction.as_str(),
+                    r.scanned,
+                    r.candidates,
+                    r.recorded
+                );
+            }
+            Ok(())
+        }
         InstanceCommand::Test { name } => {
             let i = instances::get(&store, &name).await.map_err(|e| fail(&e))?;
             let (report, ok) = instances::test(&i).await;

@@ -86,6 +86,7 @@ pub(crate) async fn handle(
         (&Method::DELETE, ["instances", name]) => delete_instance(app, name).await,
         (&Method::POST, ["instances", name, "provision"]) => provision(app, name).await,
         (&Method::POST, ["instances", name, "test"]) => test_instance(app, name).await,
+        (&Method::POST, ["instances", name, "reconcile"]) => reconcile(app, name, req).await,
         (&Method::GET, ["events"]) => list_events(app, &query(&req)).await,
         (&Method::GET, ["events", id]) => show_event(app, id).await,
         (&Method::POST, ["events", id, "retry"]) => retry_event(app, id).await,
@@ -222,6 +223,52 @@ async fn provision(app: &App, name: &str) -> Response<Body> {
 async fn test_instance(app: &App, name: &str) -> Response<Body> {
     match instances::get(&app.store, name).await {
         Ok(instance) => json_response(StatusCode::OK, &instances::test(&instance).await.0),
+        Err(f) => failure(f),
+    }
+}
+
+/// `POST /instances/{name}/reconcile` `{"hours"?: 24}`: recover what upstreams never posted.
+async fn reconcile(app: &App, name: &str, req: Request<Incoming>) -> Response<Body> {
+    let bytes = match body::read(req, app.limits.admin_body).await {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    let hours = if bytes.iter().all(u8::is_ascii_whitespace) {
+        24
+    } else {
+        match instances::parse_document(&bytes) {
+            Ok(doc) => match doc.get("hours") {
+                None => 24,
+                Some(h) => match h.as_u64().filter(|h| (1..=24 * 90).contains(h)) {
+                    Some(h) => h,
+                    None => {
+                        return failure(Failure::Invalid(
+                            "hours".to_owned(),
+                            "1 to 2160: how far back to look at conversations".to_owned(),
+                        ));
+                    }
+                },
+            },
+            Err(f) => return failure(f),
+        }
+    };
+    let instance = match instances::get(&app.store, name).await {
+        Ok(i) => i,
+        Err(f) => return failure(f),
+    };
+    if app.engine.runtime(instance.id).is_none() {
+        return error(
+            StatusCode::CONFLICT,
+            "not_running",
+            format!("instance {name:?} is not running"),
+        );
+    }
+    let since = std::time::SystemTime::now() - std::time::Duration::from_secs(hours * 3600);
+    match instances::reconcile(&app.engine, &instance, since).await {
+        Ok(reports) => json_response(
+            StatusCode::OK,
+            &json!({ "instance": name, "hours": hours, "reconciled": reports }),
+        ),
         Err(f) => failure(f),
     }
 }

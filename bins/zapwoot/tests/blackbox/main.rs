@@ -62,6 +62,7 @@ on_both_databases!(
     config_file_settings_and_instances,
     gowa_multi_device_routes_by_device_id,
     outbound_subscriptions_through_the_admin_api,
+    agent_messages_written_while_the_bridge_was_down_are_sent_after_restart,
 );
 
 fn wuzapi_config() -> FakeWuzapiConfig {
@@ -672,13 +673,22 @@ async fn admin_api_refuses_every_route_without_the_token(db: Db) {
         (Method::DELETE, "/instances/alpha"),
         (Method::POST, "/instances/alpha/provision"),
         (Method::POST, "/instances/alpha/test"),
+        (Method::POST, "/instances/alpha/reconcile"),
         (Method::GET, "/events"),
         (Method::GET, "/events/1"),
         (Method::POST, "/events/1/retry"),
         (Method::GET, "/activity"),
         (Method::GET, "/subscriptions"),
         (Method::POST, "/subscriptions"),
+        (Method::GET, "/subscriptions/1"),
+        (Method::PATCH, "/subscriptions/1"),
         (Method::DELETE, "/subscriptions/1"),
+        (Method::GET, "/subscriptions/1/deliveries"),
+        (Method::GET, "/subscriptions/1/deliveries/1"),
+        (Method::POST, "/subscriptions/1/deliveries/1/replay"),
+        (Method::POST, "/subscriptions/1/replay"),
+        (Method::POST, "/subscriptions/1/rotate"),
+        (Method::POST, "/subscriptions/1/test"),
         (Method::GET, "/no-such-route"),
     ];
     let body = json!({ "name": "alpha", "url": "https://example.com" });
@@ -964,6 +974,114 @@ async fn gowa_multi_device_routes_by_device_id(db: Db) {
     gowa.emit("5511944445555@s.whatsapp.net", "message", payload);
     assert!(gowa.wait_for_webhooks(Duration::from_secs(10)).await);
     assert_eq!(bridge.inbound_events().await.len(), events.len());
+}
+
+async fn agent_messages_written_while_the_bridge_was_down_are_sent_after_restart(db: Db) {
+    let chatwoot = FakeChatwoot::start(FakeChatwootConfig::default())
+        .await
+        .unwrap();
+    let wuzapi = FakeWuzapi::start(wuzapi_config()).await.unwrap();
+    let bridge = Bridge::start(&db);
+    add_instance(&bridge, &wuzapi_doc("alpha", &wuzapi, &chatwoot)).await;
+    for (chat, text) in [(CUSTOMER, "oi"), ("5511976543210@s.whatsapp.net", "olá")] {
+        wuzapi.emit_message(WuzapiMessage::text(chat, text));
+    }
+    bridge
+        .eventually("two conversations", || chatwoot.conversations().len() == 2)
+        .await;
+    let (status, _) = bridge.terminate();
+    assert!(status.success());
+
+    // While the bridge is down agents write 5 messages; Chatwoot's webhooks for them fail and
+    // are never sent again.
+    let conversations: Vec<u64> = chatwoot
+        .conversations()
+        .iter()
+        .map(|c| c["id"].as_u64().unwrap())
+        .collect();
+    let mut written: Vec<(u64, String)> = Vec::new();
+    for i in 0..5 {
+        let conversation = conversations[i % 2];
+        let text = format!("enquanto fora {i}");
+        chatwoot
+            .agent_reply(conversation, &text, Vec::new())
+            .unwrap();
+        written.push((conversation, text));
+    }
+    assert!(chatwoot.wait_for_webhooks(Duration::from_secs(10)).await);
+
+    // Restarted, the bridge reconciles: each is sent once, in per-conversation order.
+    let bridge = Bridge::start(&db);
+    let texts = || -> Vec<String> {
+        wuzapi
+            .sends()
+            .iter()
+            .filter(|s| s.endpoint == "/chat/send/text")
+            .map(|s| s.body["Body"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    bridge
+        .eventually("the 5 agent messages sent", || texts().len() >= 5)
+        .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let sent = texts();
+    assert_eq!(sent.len(), 5, "{sent:?}");
+    for conversation in &conversations {
+        let expected: Vec<&String> = written
+            .iter()
+            .filter(|(c, _)| c == conversation)
+            .map(|(_, t)| t)
+            .collect();
+        let got: Vec<&String> = sent
+            .iter()
+            .filter(|s| expected.iter().any(|e| s.ends_with(e.as_str())))
+            .collect();
+        assert_eq!(got.len(), expected.len());
+        for (g, e) in got.iter().zip(&expected) {
+            assert!(g.ends_with(e.as_str()), "order: {got:?} vs {expected:?}");
+        }
+    }
+    // Asking again finds nothing new; the metrics count what was recovered.
+    let (status, answer) = bridge
+        .admin(
+            Method::POST,
+            "/instances/alpha/reconcile",
+            Some(&json!({"hours": 48})),
+        )
+        .await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["reconciled"][0]["recorded"], json!(0), "{answer}");
+    assert_eq!(
+        answer["reconciled"][0]["direction"],
+        json!("chatwoot_to_whatsapp")
+    );
+    let (status, _) = bridge
+        .admin(
+            Method::POST,
+            "/instances/alpha/reconcile",
+            Some(&json!({"hours": 0})),
+        )
+        .await;
+    assert_eq!(status, 422);
+    let (status, _) = bridge
+        .admin(Method::POST, "/instances/nobody/reconcile", None)
+        .await;
+    assert_eq!(status, 404);
+    let metrics = bridge
+        .http
+        .get(format!("{}/metrics", bridge.url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains(
+            "zapwoot_reconciled_total{instance=\"alpha\",direction=\"chatwoot_to_whatsapp\"} 5"
+        ),
+        "{metrics}"
+    );
 }
 
 fn verify_standard(keys: &Keyring, r: &zapwoot_fakes::FakeRequest) -> bool {
