@@ -110,6 +110,69 @@ struct State {
     sends: Vec<GowaSend>,
     statics: HashMap<String, (Vec<u8>, String)>,
     downloads: HashMap<String, String>,
+    /// Every `message` the session saw (GOWA's chat storage), oldest first.
+    history: Vec<HistoryRow>,
+}
+
+/// One message of the chat storage behind `/chats` and `/chat/{jid}/messages`.
+#[derive(Debug, Clone)]
+struct HistoryRow {
+    id: String,
+    chat: String,
+    sender: String,
+    name: String,
+    content: Option<String>,
+    secs: i64,
+    from_me: bool,
+    media_type: Option<String>,
+    filename: Option<String>,
+}
+
+impl HistoryRow {
+    fn from_payload(payload: &Map<String, Value>) -> Option<Self> {
+        let get = |k: &str| payload.get(k).and_then(Value::as_str).map(str::to_owned);
+        let media_type = ["image", "video", "audio", "document", "sticker"]
+            .into_iter()
+            .find(|k| payload.get(*k).is_some_and(|v| !v.is_null()))
+            .map(str::to_owned);
+        let filename = media_type.as_ref().and_then(|k| {
+            let media = payload.get(k)?;
+            media
+                .as_str()
+                .or_else(|| media.get("path").and_then(Value::as_str))
+                .or_else(|| media.get("media_path").and_then(Value::as_str))
+                .and_then(|p| p.rsplit('/').next())
+                .map(str::to_owned)
+        });
+        Some(Self {
+            id: get("id")?,
+            chat: get("chat_id")?,
+            sender: get("from").unwrap_or_default(),
+            name: get("from_name").unwrap_or_default(),
+            content: get("body"),
+            secs: get("timestamp").and_then(|t| parse_rfc3339(&t))?,
+            from_me: payload
+                .get("is_from_me")
+                .and_then(Value::as_bool)
+                .unwrap_or(false),
+            media_type,
+            filename,
+        })
+    }
+
+    /// GOWA's `MessageInfo`.
+    fn to_json(&self) -> Value {
+        let stamp = format_rfc3339(self.secs);
+        json!({
+            "id": self.id, "chat_jid": self.chat, "sender_jid": self.sender,
+            "sender_display_name": self.name, "content": self.content.clone().unwrap_or_default(),
+            "timestamp": stamp, "is_from_me": self.from_me,
+            "media_type": self.media_type.clone().unwrap_or_default(),
+            "filename": self.filename.clone().unwrap_or_default(),
+            "url": self.media_type.as_ref().map(|_| format!("https://mmg.whatsapp.net/v/fake/{}.enc", self.id)).unwrap_or_default(),
+            "file_length": 0, "created_at": stamp, "updated_at": stamp,
+        })
+    }
 }
 
 #[derive(Debug)]
@@ -211,6 +274,11 @@ impl FakeGowa {
     /// Emits a webhook of `event` with `payload` (envelope generations; `message` events are
     /// rewritten to the flat layout in [`GowaGeneration::V7Flat`]).
     pub fn emit(&self, device_jid: &str, event: &str, payload: Map<String, Value>) {
+        if event == "message"
+            && let Some(row) = HistoryRow::from_payload(&payload)
+        {
+            self.core.state().history.push(row);
+        }
         let (url, device_secret) = {
             let state = self.core.state();
             match state.device_webhooks.get(device_jid) {
@@ -259,6 +327,34 @@ impl FakeGowa {
             .device_webhooks
             .get(jid)
             .map(|(url, _)| url.clone())
+    }
+
+    /// Emits a text `message` from `from` sent at `secs` (unix seconds); returns its id.
+    pub fn emit_text_at(&self, from: &str, text: &str, secs: i64) -> String {
+        let mut payload = self.message_payload(from);
+        payload.insert("body".into(), json!(text));
+        payload.insert("timestamp".into(), json!(format_rfc3339(secs)));
+        let id = payload
+            .get("id")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
+        self.emit(&self.device_jid(), "message", payload);
+        id
+    }
+
+    /// Stores a text from `from` sent at `secs` in the chat storage only, with no webhook (a
+    /// message from before the bridge was connected); returns its id.
+    pub fn keep_text_at(&self, from: &str, text: &str, secs: i64) -> String {
+        let mut payload = self.message_payload(from);
+        payload.insert("body".into(), json!(text));
+        payload.insert("timestamp".into(), json!(format_rfc3339(secs)));
+        let row = HistoryRow::from_payload(&payload);
+        let id = row.as_ref().map(|r| r.id.clone()).unwrap_or_default();
+        if let Some(row) = row {
+            self.core.state().history.push(row);
+        }
+        id
     }
 
     /// Emits a text `message` from `from` in the 1:1 chat; returns its id.
@@ -378,6 +474,129 @@ fn flat(payload: &Map<String, Value>) -> Value {
         }
     }
     Value::Object(out)
+}
+
+/// Unix seconds as GOWA prints times (`2026-11-21T08:47:41Z`).
+fn format_rfc3339(secs: i64) -> String {
+    #[allow(clippy::cast_precision_loss)]
+    let iso = crate::chatwoot::iso(secs as f64);
+    format!("{}Z", iso.split('.').next().unwrap_or(&iso))
+}
+
+/// `YYYY-MM-DDTHH:MM:SS` + `Z` or `±HH:MM` (fractions ignored) → unix seconds.
+fn parse_rfc3339(text: &str) -> Option<i64> {
+    let n = |r: std::ops::Range<usize>| text.get(r)?.parse::<i64>().ok();
+    let (y, mo, d, h, mi, se) = (
+        n(0..4)?,
+        n(5..7)?,
+        n(8..10)?,
+        n(11..13)?,
+        n(14..16)?,
+        n(17..19)?,
+    );
+    let rest = text.get(19..)?;
+    let rest = rest
+        .strip_prefix('.')
+        .map_or(rest, |f| f.trim_start_matches(|c: char| c.is_ascii_digit()));
+    let offset = match rest {
+        "Z" | "" => 0,
+        _ => {
+            let sign = if rest.starts_with('-') { -1 } else { 1 };
+            sign * (rest.get(1..3)?.parse::<i64>().ok()? * 3600
+                + rest.get(4..6)?.parse::<i64>().ok()? * 60)
+        }
+    };
+    let yy = if mo <= 2 { y - 1 } else { y };
+    let era = yy.div_euclid(400);
+    let yoe = yy - era * 400;
+    let doy = (153 * ((mo + 9) % 12) + 2) / 5 + d - 1;
+    let days = era * 146_097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719_468;
+    Some(days * 86_400 + h * 3600 + mi * 60 + se - offset)
+}
+
+/// `GET /chats`: chats of the storage, most recent first, paged.
+fn chats(core: &Core, req: &FakeRequest) -> Reply {
+    let (limit, offset) = paging(req, 25);
+    let state = core.state();
+    let mut latest: HashMap<&str, &HistoryRow> = HashMap::new();
+    for row in &state.history {
+        let entry = latest.entry(row.chat.as_str()).or_insert(row);
+        if row.secs >= entry.secs {
+            *entry = row;
+        }
+    }
+    let mut list: Vec<&HistoryRow> = latest.into_values().collect();
+    list.sort_by(|a, b| b.secs.cmp(&a.secs).then_with(|| a.chat.cmp(&b.chat)));
+    let total = list.len();
+    let data: Vec<Value> = list
+        .into_iter()
+        .skip(offset)
+        .take(limit)
+        .map(|r| {
+            let t = format_rfc3339(r.secs);
+            json!({ "jid": r.chat, "name": r.name, "last_message_time": t, "ephemeral_expiration": 0, "created_at": t, "updated_at": t, "archived": false })
+        })
+        .collect();
+    success(
+        &json!({ "data": data, "pagination": { "limit": limit, "offset": offset, "total": total } }),
+    )
+}
+
+/// `GET /chat/{jid}/messages`: newest first, `limit` at most 100, `start_time`/`end_time`
+/// (RFC 3339) bound the timestamps.
+fn chat_messages(core: &Core, req: &FakeRequest, jid: &str) -> Reply {
+    let (limit, offset) = paging(req, 50);
+    // `Err(name)`: that bound is not a time.
+    let bound = |name: &'static str| -> Result<Option<i64>, &'static str> {
+        match req.query_param(name) {
+            None => Ok(None),
+            Some(v) if v.is_empty() => Ok(None),
+            Some(v) => parse_rfc3339(&v).map(Some).ok_or(name),
+        }
+    };
+    let (start, end) = match (bound("start_time"), bound("end_time")) {
+        (Ok(s), Ok(e)) => (s, e),
+        (Err(name), _) | (_, Err(name)) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "VALIDATION_ERROR",
+                &format!("{name}: invalid time"),
+            );
+        }
+    };
+    let state = core.state();
+    // Newest first; of one second, the last stored first.
+    let mut rows: Vec<&HistoryRow> = state
+        .history
+        .iter()
+        .rev()
+        .filter(|r| r.chat == jid)
+        .filter(|r| start.is_none_or(|s| r.secs >= s) && end.is_none_or(|e| r.secs <= e))
+        .collect();
+    rows.sort_by_key(|r| std::cmp::Reverse(r.secs));
+    let total = rows.len();
+    let data: Vec<Value> = rows
+        .into_iter()
+        .skip(offset)
+        .take(limit)
+        .map(HistoryRow::to_json)
+        .collect();
+    success(
+        &json!({ "data": data, "pagination": { "limit": limit, "offset": offset, "total": total }, "chat_info": { "jid": jid } }),
+    )
+}
+
+fn paging(req: &FakeRequest, default: usize) -> (usize, usize) {
+    let limit = req
+        .query_param("limit")
+        .and_then(|l| l.parse().ok())
+        .unwrap_or(default)
+        .clamp(1, 100);
+    let offset = req
+        .query_param("offset")
+        .and_then(|o| o.parse().ok())
+        .unwrap_or(0);
+    (limit, offset)
 }
 
 fn rfc3339_now() -> String {
@@ -608,6 +827,8 @@ async fn handle(core: &Core, req: FakeRequest) -> Reply {
                 &json!({ "is_connected": true, "is_logged_in": true, "device_id": jid, "jid": jid }),
             )
         }
+        (Method::GET, ["chats"]) => chats(core, &req),
+        (Method::GET, ["chat", jid, "messages"]) => chat_messages(core, &req, &percent_decode(jid)),
         (Method::GET, ["user", "info"]) => match check_phone(req.query_param("phone").as_deref()) {
             Ok(phone) => success(
                 &json!({ "data": [{ "name": "Customer", "verified_name": "", "status": "", "picture_id": "", "devices": [] }], "resolved_phone": phone }),

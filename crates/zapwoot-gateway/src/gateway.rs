@@ -237,4 +237,24 @@ pub trait Gateway: Send + Sync + fmt::Debug {
 
     /// The profile picture URL of `jid`, `None` when hidden or absent.
     fn avatar<'a>(&'a self, jid: &'a Jid) -> BoxFuture<'a, Result<Option<String>, Error>>;
+
+    /// Chats with a message at or after `since` (unix seconds), from the gateway's store.
+    /// Gateways that keep no chat list answer [`Error::Unsupported`].
+    fn chats(&self, since: i64) -> BoxFuture<'_, Result<Vec<crate::ChatSummary>, Error>> {
+        let _ = since;
+        Box::pin(async { Err(Error::Unsupported("this gateway keeps no chat list")) })
+    }
+
+    /// The messages of `chat` sent in `[since, until)` (unix seconds), oldest first, each as
+    /// the webhook that would have carried it. Gateways without a history answer
+    /// [`Error::Unsupported`].
+    fn history<'a>(
+        &'a self,
+        chat: &'a Jid,
+        since: i64,
+        until: i64,
+    ) -> BoxFuture<'a, Result<Vec<crate::HistoryMessage>, Error>> {
+        let _ = (chat, since, until);
+        Box::pin(async { Err(Error::Unsupported("this gateway keeps no message history")) })
+    }
 }

@@ -3,6 +3,7 @@
 mod error;
 mod event;
 mod gateway;
+mod history;
 mod http;
 mod jid;
 mod json;
@@ -19,5 +20,6 @@ pub use event::{
 pub use gateway::{
     BoxFuture, File, Gateway, Health, MediaFile, MessageRef, Outgoing, OutgoingBody, Sent,
 };
+pub use history::{ChatSummary, HistoryMessage};
 pub use http::sniff_mime;
 pub use jid::{Jid, JidError, Server};

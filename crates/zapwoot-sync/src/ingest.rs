@@ -56,11 +56,24 @@ pub fn prepare_gateway(
     headers: WebhookHeaders<'_>,
     body: &[u8],
 ) -> Result<PreparedEvent, IngestError> {
+    if let Some(keys) = &runtime.gateway_keys {
+        match runtime.kind {
+            GatewayKind::Gowa => gowa::verify(keys, headers.gateway_signature, body)?,
+            _ => wuzapi::verify(keys, headers.gateway_signature, body)?,
+        }
+    }
+    prepare_trusted_gateway(runtime, headers.content_type, body)
+}
+
+/// Prepares a gateway webhook body the bridge obtained itself (from the gateway's history),
+/// so there is no signature to check: same parser, same dedupe key, same lane.
+pub(crate) fn prepare_trusted_gateway(
+    runtime: &InstanceRuntime,
+    content_type: &str,
+    body: &[u8],
+) -> Result<PreparedEvent, IngestError> {
     let (kind, dedupe_key, lane, device_id) = match runtime.kind {
         GatewayKind::Gowa => {
-            if let Some(keys) = &runtime.gateway_keys {
-                gowa::verify(keys, headers.gateway_signature, body)?;
-            }
             let webhook = gowa::parse(body, runtime.own_jid.as_ref())
                 .map_err(|e| IngestError::Malformed(e.to_string()))?;
             let lane = webhook.events.first().map_or_else(
@@ -75,10 +88,7 @@ pub fn prepare_gateway(
             )
         }
         _ => {
-            if let Some(keys) = &runtime.gateway_keys {
-                wuzapi::verify(keys, headers.gateway_signature, body)?;
-            }
-            let webhook = wuzapi::parse(headers.content_type, body)
+            let webhook = wuzapi::parse(content_type, body)
                 .map_err(|e| IngestError::Malformed(e.to_string()))?;
             let lane = webhook.events.first().map_or_else(
                 || "_session".to_owned(),
@@ -89,7 +99,7 @@ pub fn prepare_gateway(
     };
     let mut event = NewEvent::new(runtime.id, Source::Gateway, dedupe_key, lane, body.to_vec());
     event.kind = kind;
-    event.content_type = headers.content_type.to_owned();
+    event.content_type = content_type.to_owned();
     Ok(PreparedEvent { event, device_id })
 }
 

@@ -51,6 +51,8 @@ pub struct Reconciled {
     pub candidates: usize,
     /// Of those, recorded now: their webhook never arrived.
     pub recorded: usize,
+    /// Why nothing could be looked at, when so (a gateway without a history).
+    pub skipped: Option<String>,
 }
 
 /// Most messages Chatwoot lists after an id in one page.
@@ -85,6 +87,7 @@ impl Engine {
             scanned: 0,
             candidates: 0,
             recorded: 0,
+            skipped: None,
         };
         for mapped in conversations {
             let Ok(conversation) = u64::try_from(mapped.conversation.chatwoot_conversation_id)
@@ -148,6 +151,101 @@ impl Engine {
             self.announce(&runtime, &report).await;
         }
         Ok(report)
+    }
+
+    /// WhatsApp → Chatwoot for instance `instance_id`: asks the gateway for the chats with
+    /// messages since `since` and their messages, and records each one the bridge has
+    /// neither an event nor a mapping for, as its webhook would have been (same dedupe key:
+    /// a webhook arriving later is a duplicate). Gateways that keep no history are reported
+    /// as skipped.
+    ///
+    /// # Errors
+    /// [`SyncError::Config`] when the instance is not running; store errors. Gateway errors
+    /// end the pass early (what was recorded stays).
+    pub async fn reconcile_gateway(
+        &self,
+        instance_id: i64,
+        since: SystemTime,
+    ) -> Result<Reconciled, SyncError> {
+        let runtime = self.runtime(instance_id).ok_or_else(|| SyncError::Config {
+            instance: instance_id.to_string(),
+            reason: "not running".to_owned(),
+        })?;
+        let mut report = Reconciled {
+            direction: ReconcileDirection::WhatsappToChatwoot,
+            scanned: 0,
+            candidates: 0,
+            recorded: 0,
+            skipped: None,
+        };
+        let since = unix_ms(since) / 1000;
+        let until = unix_ms(SystemTime::now()) / 1000 + 60;
+        let chats = match runtime.gateway.chats(since).await {
+            Ok(chats) => chats,
+            Err(zapwoot_gateway::Error::Unsupported(why)) => {
+                report.skipped = Some(why.to_owned());
+                return Ok(report);
+            }
+            Err(e) => {
+                tracing::warn!(instance = %runtime.name, error = %e, "reconcile: cannot list chats");
+                report.skipped = Some(format!("the gateway did not list its chats: {e}"));
+                return Ok(report);
+            }
+        };
+        for chat in chats {
+            report.scanned += 1;
+            let messages = match runtime.gateway.history(&chat.jid, since, until).await {
+                Ok(m) => m,
+                Err(e) => {
+                    tracing::warn!(instance = %runtime.name, chat = %chat.jid, error = %e, "reconcile: cannot read a chat's history");
+                    continue;
+                }
+            };
+            for message in messages {
+                report.candidates += 1;
+                if self.record_history(&runtime, &message, None).await? {
+                    report.recorded += 1;
+                }
+            }
+        }
+        if report.recorded > 0 {
+            tracing::info!(instance = %runtime.name, recorded = report.recorded, "reconciled WhatsApp messages the gateway never posted");
+            self.notify();
+            self.announce(&runtime, &report).await;
+        }
+        Ok(report)
+    }
+
+    /// Records a message from the gateway's history as its webhook (not before
+    /// `not_before_ms`, when given); `false` when it already has an event or a mapping.
+    pub(crate) async fn record_history(
+        &self,
+        runtime: &crate::InstanceRuntime,
+        message: &zapwoot_gateway::HistoryMessage,
+        not_before_ms: Option<i64>,
+    ) -> Result<bool, SyncError> {
+        if !self
+            .store()
+            .messages_by_wa_id(runtime.id, &message.id)
+            .await?
+            .is_empty()
+        {
+            return Ok(false);
+        }
+        let prepared = match crate::ingest::prepare_trusted_gateway(
+            runtime,
+            message.content_type,
+            &message.webhook,
+        ) {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::warn!(instance = %runtime.name, message = %message.id, error = %e, "a history message did not parse");
+                return Ok(false);
+            }
+        };
+        let mut event = prepared.event;
+        event.not_before_ms = not_before_ms;
+        Ok(!self.store().record_inbound(event).await?.duplicate)
     }
 
     /// Records `message` as its `message_created` webhook; `false` when it already has an

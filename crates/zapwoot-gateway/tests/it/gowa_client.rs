@@ -369,3 +369,103 @@ async fn device_webhooks_are_set_per_device() {
         Some(404)
     );
 }
+
+#[tokio::test]
+async fn history_rebuilds_the_webhooks_with_the_same_dedupe_keys() {
+    let receiver = Receiver::start().await.unwrap();
+    let (fake, gateway, _) = setup(FakeGowaConfig::default()).await;
+    fake.set_webhook(&receiver.url());
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        .try_into()
+        .unwrap_or(i64::MAX);
+    let old = fake.keep_text_at(CUSTOMER, "antes da ponte", now - 3 * 86_400);
+    let live = fake.emit_text_at(CUSTOMER, "ao vivo", now - 60);
+    let photo = fake.emit_media(
+        CUSTOMER,
+        "image",
+        "1781787734-9a8b.jpg",
+        b"\xff\xd8\xff photo",
+        "image/jpeg",
+        Some("foto"),
+    );
+    fake.keep_text_at(
+        "5511944445555@s.whatsapp.net",
+        "outro chat antigo",
+        now - 10 * 86_400,
+    );
+    assert!(fake.wait_for_webhooks(Duration::from_secs(5)).await);
+
+    // Only chats with messages in the window.
+    let chats = gateway.chats(now - 4 * 86_400).await.unwrap();
+    assert_eq!(
+        chats.iter().map(|c| c.jid.to_string()).collect::<Vec<_>>(),
+        [CUSTOMER]
+    );
+    let history = gateway
+        .history(&customer(), now - 4 * 86_400, now + 60)
+        .await
+        .unwrap();
+    assert_eq!(
+        history.iter().map(|m| m.id.as_str()).collect::<Vec<_>>(),
+        [old.as_str(), live.as_str(), photo.as_str()],
+        "oldest first"
+    );
+    let own = Jid::parse("5511900000000@s.whatsapp.net").unwrap();
+    let real: Vec<String> = receiver
+        .received()
+        .iter()
+        .map(|r| gowa::parse(&r.body, Some(&own)).unwrap().dedupe_key())
+        .collect();
+    for m in &history {
+        let rebuilt = gowa::parse(&m.webhook, Some(&own)).unwrap();
+        let InboundEvent::Message(message) = &rebuilt.events[0] else {
+            panic!("not a message: {rebuilt:?}")
+        };
+        assert_eq!(message.id, m.id);
+        assert_eq!(message.origin.timestamp, Some(m.timestamp));
+        if m.id != old {
+            assert!(
+                real.contains(&rebuilt.dedupe_key()),
+                "{} not among {real:?}",
+                rebuilt.dedupe_key()
+            );
+        }
+        match (&message.content, m.id == photo) {
+            (Content::Image { caption, .. }, true) => assert_eq!(caption.as_deref(), Some("foto")),
+            (Content::Text { body }, false) => {
+                assert!(body == "antes da ponte" || body == "ao vivo")
+            }
+            (other, _) => panic!("unexpected content {other:?}"),
+        }
+    }
+    // The window bounds the answer; the downloaded media is the real file.
+    let recent = gateway
+        .history(&customer(), now - 3600, now + 60)
+        .await
+        .unwrap();
+    assert_eq!(recent.len(), 2);
+    let rebuilt = gowa::parse(&recent[1].webhook, Some(&own)).unwrap();
+    let InboundEvent::Message(message) = &rebuilt.events[0] else {
+        unreachable!()
+    };
+    let Content::Image { media, .. } = &message.content else {
+        unreachable!()
+    };
+    let file = gateway.fetch_media(media, 1 << 20).await.unwrap();
+    assert_eq!(file.bytes, b"\xff\xd8\xff photo");
+}
+
+#[tokio::test]
+async fn wuzapi_has_no_history_interface_here() {
+    let fake = zapwoot_fakes::FakeWuzapi::start(zapwoot_fakes::FakeWuzapiConfig::default())
+        .await
+        .unwrap();
+    let client = zapwoot_gateway::wuzapi::WuzapiClient::new(&fake.url(), fake.token()).unwrap();
+    assert!(matches!(
+        Gateway::chats(&client, 0).await,
+        Err(Error::Unsupported(_))
+    ));
+}

@@ -93,4 +93,44 @@ matrix! {
         assert_eq!(sent(&h), vec!["chegou", "perdida"]);
         h.assert_clean();
     }
+
+    async fn whatsapp_messages_whose_webhooks_were_dropped_are_created_once_in_order(h) {
+        h.customer_text(CUSTOMER, "primeira");
+        h.settle().await;
+        // The gateway gives up on 20 webhooks (bridge down, timeouts).
+        let mut ids = Vec::new();
+        for i in 0..20 {
+            let chat = if i % 3 == 0 { OTHER } else { CUSTOMER };
+            ids.push((chat, h.customer_text(chat, &format!("perdida {i}"))));
+        }
+        h.drop_webhooks().await;
+        h.settle().await;
+        assert_eq!(h.cw_messages().len(), 1);
+
+        let since = SystemTime::now() - Duration::from_secs(3600);
+        let report = h.engine.reconcile_gateway(h.instance_id, since).await.unwrap();
+        assert_eq!(report.direction, ReconcileDirection::WhatsappToChatwoot);
+        if h.kind == zapwoot_gateway::GatewayKind::Wuzapi {
+            // wuzapi's history endpoint is not part of the contract the bridge codes to.
+            assert!(report.skipped.is_some(), "{report:?}");
+            assert_eq!(report.recorded, 0);
+            return;
+        }
+        assert_eq!((report.scanned, report.candidates, report.recorded), (2, 21, 20), "{report:?}");
+        h.settle().await;
+        let contents: Vec<String> = h.cw_messages().iter().map(|m| m["content"].as_str().unwrap().to_owned()).collect();
+        assert_eq!(contents.len(), 21, "{contents:?}");
+        for chat in [CUSTOMER, OTHER] {
+            let expected: Vec<String> = ids.iter().enumerate().filter(|(_, (c, _))| *c == chat).map(|(i, _)| format!("perdida {i}")).collect();
+            let got: Vec<&String> = contents.iter().filter(|c| expected.contains(c)).collect();
+            assert_eq!(got, expected.iter().collect::<Vec<_>>(), "{chat} in order");
+        }
+        // The dropped webhooks arrive late after all: duplicates, nothing more in Chatwoot.
+        assert_eq!(h.redeliver_gateway_webhooks().await, 0);
+        h.settle().await;
+        assert_eq!(h.cw_messages().len(), 21);
+        let again = h.engine.reconcile_gateway(h.instance_id, since).await.unwrap();
+        assert_eq!(again.recorded, 0, "{again:?}");
+        h.assert_clean();
+    }
 }

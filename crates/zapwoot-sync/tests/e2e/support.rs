@@ -337,6 +337,34 @@ impl Harness {
         new
     }
 
+    /// Ingests every gateway webhook posted so far again (late and repeated deliveries);
+    /// returns how many were new events.
+    pub async fn redeliver_gateway_webhooks(&self) -> usize {
+        self.webhooks_idle().await;
+        let runtime = self.engine.runtime(self.instance_id).unwrap();
+        let mut new = 0;
+        for request in self.gw_receiver.received() {
+            let mut headers = WebhookHeaders::default();
+            headers.content_type = request.header("content-type").unwrap_or_default();
+            headers.gateway_signature = request
+                .headers
+                .get("x-hmac-signature")
+                .or_else(|| request.headers.get("x-hub-signature-256"))
+                .map(|v| v.as_bytes());
+            let prepared = ingest::prepare_gateway(&runtime, headers, &request.body).unwrap();
+            if !self
+                .store
+                .record_inbound(prepared.event)
+                .await
+                .unwrap()
+                .duplicate
+            {
+                new += 1;
+            }
+        }
+        new
+    }
+
     /// Waits for the fakes to post what they have queued, then pumps it into the store.
     pub async fn deliver(&self) -> usize {
         self.webhooks_idle().await;
