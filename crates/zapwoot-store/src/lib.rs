@@ -4,6 +4,7 @@ mod backend;
 mod delivery;
 mod error;
 mod event;
+mod import;
 mod ingest;
 mod instance;
 mod mapping;
@@ -24,6 +25,7 @@ pub use event::{
     ClaimedEvent, Effect, EventCount, EventFilter, EventRecord, EventStatus, Lease, NewEvent,
     PruneReport, Recorded, Source,
 };
+pub use import::{ImportJob, ImportState};
 pub use instance::{Instance, NewInstance, RouteKind};
 pub use mapping::{
     ConversationMap, DeliveryStatus, Direction, Identity, IdentityKeys, IdentityRecord, MessageMap,

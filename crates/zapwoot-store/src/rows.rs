@@ -3,8 +3,8 @@
 use diesel::prelude::*;
 
 use crate::schema::{
-    conversations, deliveries, delivery_attempts, events, identities, instances, messages,
-    subscriptions,
+    conversations, deliveries, delivery_attempts, events, identities, import_jobs, instances,
+    messages, subscriptions,
 };
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -286,4 +286,47 @@ pub(crate) struct AttemptRow {
     pub(crate) latency_ms: i64,
     pub(crate) error: Option<String>,
     pub(crate) response: Option<String>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = import_jobs, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+pub(crate) struct ImportRow {
+    pub(crate) id: i64,
+    pub(crate) instance_id: i64,
+    pub(crate) days: i32,
+    pub(crate) since: i64,
+    pub(crate) until: i64,
+    pub(crate) state: String,
+    pub(crate) chats: String,
+    pub(crate) chats_done: i32,
+    pub(crate) messages_found: i32,
+    pub(crate) messages_queued: i32,
+    pub(crate) error: Option<String>,
+    pub(crate) created_at: i64,
+    pub(crate) updated_at: i64,
+    pub(crate) finished_at: Option<i64>,
+}
+
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = import_jobs)]
+pub(crate) struct ImportInsert {
+    pub(crate) instance_id: i64,
+    pub(crate) days: i32,
+    pub(crate) since: i64,
+    pub(crate) until: i64,
+    pub(crate) chats: String,
+    pub(crate) created_at: i64,
+    pub(crate) updated_at: i64,
+}
+
+#[derive(Debug, Clone, AsChangeset)]
+#[diesel(table_name = import_jobs, treat_none_as_null = true)]
+pub(crate) struct ImportProgress {
+    pub(crate) state: String,
+    pub(crate) chats_done: i32,
+    pub(crate) messages_found: i32,
+    pub(crate) messages_queued: i32,
+    pub(crate) error: Option<String>,
+    pub(crate) updated_at: i64,
+    pub(crate) finished_at: Option<i64>,
 }

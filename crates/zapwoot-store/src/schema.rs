@@ -144,7 +144,27 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    import_jobs (id) {
+        id -> BigInt,
+        instance_id -> BigInt,
+        days -> Integer,
+        since -> BigInt,
+        until -> BigInt,
+        state -> Text,
+        chats -> Text,
+        chats_done -> Integer,
+        messages_found -> Integer,
+        messages_queued -> Integer,
+        error -> Nullable<Text>,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+        finished_at -> Nullable<BigInt>,
+    }
+}
+
 diesel::joinable!(events -> instances (instance_id));
+diesel::joinable!(import_jobs -> instances (instance_id));
 diesel::joinable!(identities -> instances (instance_id));
 diesel::joinable!(conversations -> instances (instance_id));
 diesel::joinable!(messages -> instances (instance_id));
@@ -160,4 +180,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     subscriptions,
     deliveries,
     delivery_attempts,
+    import_jobs,
 );

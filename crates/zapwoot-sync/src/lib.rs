@@ -5,6 +5,7 @@ mod conversation;
 mod engine;
 mod error;
 mod identity;
+mod import;
 mod inbound;
 pub mod ingest;
 mod options;

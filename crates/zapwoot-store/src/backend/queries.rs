@@ -32,6 +32,9 @@ fn conflict(what: &'static str) -> impl Fn(diesel::result::Error) -> StoreError 
 #[path = "delivery_queries.rs"]
 mod delivery_queries;
 pub(crate) use delivery_queries::*;
+#[path = "import_queries.rs"]
+mod import_queries;
+pub(crate) use import_queries::*;
 
 // ---------------------------------------------------------------------------------------------
 // Migrations

@@ -10,6 +10,7 @@ use crate::{SealError, Sealer, StoreError};
 
 mod deliveries;
 mod events;
+mod imports;
 mod instances;
 mod mappings;
 mod subscriptions;

@@ -16,6 +16,7 @@ mod support;
 mod agent_to_whatsapp;
 mod crash;
 mod failures;
+mod import;
 mod reconcile;
 mod session;
 mod webhooks;

@@ -1,0 +1,136 @@
+//! History import: the last N days of the gateway's chats into Chatwoot, oldest first per
+//! chat, each message filed under the dedupe key of its webhook (running it twice, or after a
+//! crash, creates nothing twice). The engine relays what is queued at the instance's Chatwoot
+//! rate; each chat's messages are also spaced to stay under Chatwoot's ~200 messages per
+//! minute per conversation.
+
+use std::time::{Duration, SystemTime};
+
+use serde_json::json;
+use zapwoot_gateway::Jid;
+use zapwoot_store::{ImportJob, ImportState};
+
+use crate::{Activity, Engine, SyncError};
+
+/// Spacing of one chat's imported messages (at most 200 a minute).
+const PER_CONVERSATION_GAP: Duration = Duration::from_millis(300);
+
+impl Engine {
+    /// Imports the last `days` days of instance `instance_id`'s chats from its gateway,
+    /// resuming the instance's unfinished import of the same length if there is one (same
+    /// window and chat list, from the first chat not finished). `progress` is called after
+    /// each chat; the job is saved then too, and announced as `import` activity. Returns the
+    /// job: `Done`, or `Failed` with the gateway's error (run again to resume).
+    ///
+    /// # Errors
+    /// [`SyncError::Config`] when the instance is not running or its gateway keeps no
+    /// history; store errors.
+    pub async fn import_history<F>(
+        &self,
+        instance_id: i64,
+        days: u32,
+        mut progress: F,
+    ) -> Result<ImportJob, SyncError>
+    where
+        F: FnMut(&ImportJob) + Send,
+    {
+        let runtime = self.runtime(instance_id).ok_or_else(|| SyncError::Config {
+            instance: instance_id.to_string(),
+            reason: "not running".to_owned(),
+        })?;
+        let days_i32 = i32::try_from(days).unwrap_or(i32::MAX);
+        let resumable = self
+            .store()
+            .unfinished_import(instance_id)
+            .await?
+            .filter(|job| job.days == days_i32);
+        let mut job = match resumable {
+            Some(job) => job,
+            None => {
+                let now = unix_secs(SystemTime::now());
+                let since = now - i64::from(days) * 86_400;
+                let chats = runtime
+                    .gateway
+                    .chats(since)
+                    .await
+                    .map_err(|e| SyncError::Config {
+                        instance: runtime.name.clone(),
+                        reason: format!("the gateway's chat list: {e}"),
+                    })?;
+                let chats = chats.into_iter().map(|c| c.jid.to_string()).collect();
+                self.store()
+                    .create_import(instance_id, days_i32, (since, now + 60), chats)
+                    .await?
+            }
+        };
+        job.state = ImportState::Running;
+        job.error = None;
+        self.store().save_import(&job).await?;
+        let start = usize::try_from(job.chats_done).unwrap_or(0);
+        for chat in job.chats.clone().iter().skip(start) {
+            let Ok(jid) = Jid::parse(chat) else {
+                job.chats_done += 1;
+                continue;
+            };
+            let messages = match runtime.gateway.history(&jid, job.since, job.until).await {
+                Ok(m) => m,
+                Err(e) => {
+                    job.state = ImportState::Failed;
+                    job.error = Some(format!("{chat}: {e}"));
+                    self.store().save_import(&job).await?;
+                    self.announce_import(&runtime, &job);
+                    progress(&job);
+                    return Ok(job);
+                }
+            };
+            let base = unix_ms(SystemTime::now());
+            let gap = i64::try_from(PER_CONVERSATION_GAP.as_millis()).unwrap_or(300);
+            for (i, message) in messages.iter().enumerate() {
+                job.messages_found += 1;
+                let not_before = base + gap * i64::try_from(i).unwrap_or(i64::MAX / gap);
+                if self
+                    .record_history(&runtime, message, Some(not_before))
+                    .await?
+                {
+                    job.messages_queued += 1;
+                }
+            }
+            job.chats_done += 1;
+            self.store().save_import(&job).await?;
+            self.notify();
+            self.announce_import(&runtime, &job);
+            progress(&job);
+        }
+        job.state = ImportState::Done;
+        self.store().save_import(&job).await?;
+        self.announce_import(&runtime, &job);
+        progress(&job);
+        Ok(job)
+    }
+
+    fn announce_import(&self, runtime: &crate::InstanceRuntime, job: &ImportJob) {
+        self.activity().publish(Activity::new(
+            "import",
+            &runtime.name,
+            json!({
+                "job_id": job.id,
+                "state": job.state.as_str(),
+                "days": job.days,
+                "chats_done": job.chats_done,
+                "chats_total": job.chats.len(),
+                "messages_found": job.messages_found,
+                "messages_queued": job.messages_queued,
+                "error": job.error,
+            }),
+        ));
+    }
+}
+
+fn unix_ms(time: SystemTime) -> i64 {
+    time.duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+fn unix_secs(time: SystemTime) -> i64 {
+    unix_ms(time) / 1000
+}
