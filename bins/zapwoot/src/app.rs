@@ -139,6 +139,8 @@ pub(crate) struct App {
     routes: RwLock<HashMap<(RouteKind, [u8; 32]), Route>>,
     /// GOWA multi-device routing: `(gateway base URL, device id)` → instance id.
     devices: RwLock<HashMap<(String, String), i64>>,
+    /// Instances with an import running in this process.
+    pub(crate) importing: std::sync::Mutex<std::collections::HashSet<i64>>,
 }
 
 impl App {
@@ -175,6 +177,7 @@ impl App {
             probe_requests: std::sync::Mutex::new(Some(probe_requests)),
             routes: RwLock::new(HashMap::new()),
             devices: RwLock::new(HashMap::new()),
+            importing: std::sync::Mutex::new(std::collections::HashSet::new()),
         }))
     }
 
@@ -471,22 +474,50 @@ async fn prune_loop(app: Arc<App>) {
     }
 }
 
-/// Recovers what upstreams never posted: at start for every open conversation (the bridge may
-/// have been down for a while), then every [`RECONCILE_EVERY`] for recently active ones.
+/// Recovers what upstreams never posted: at start for every open conversation and the last
+/// day of WhatsApp chats (the bridge may have been down for a while), every
+/// [`RECONCILE_EVERY`] for recent activity, and when a gateway session reconnects (webhooks
+/// of the time it was away are lost).
 async fn reconcile_loop(app: Arc<App>) {
-    let mut window = RECONCILE_AT_START;
+    let mut activity = app.engine.activity().subscribe();
+    reconcile_all(&app, RECONCILE_AT_START).await;
+    let mut tick = tokio::time::interval(RECONCILE_EVERY);
+    tick.tick().await;
+    let mut reconnected: HashMap<String, tokio::time::Instant> = HashMap::new();
     loop {
-        for instance in app.store.instances().await.unwrap_or_default() {
-            if app.engine.runtime(instance.id).is_none() {
-                continue;
-            }
-            let since = std::time::SystemTime::now() - window;
-            if let Err(e) = crate::instances::reconcile(&app.engine, &instance, since).await {
-                tracing::warn!(instance = %instance.config.name, error = %e, "reconciliation failed");
+        tokio::select! {
+            _ = tick.tick() => reconcile_all(&app, RECONCILE_WINDOW).await,
+            received = activity.recv() => {
+                let Ok(a) = received else { continue };
+                let connected = a.kind == "instance.status"
+                    && a.data.get("state").and_then(serde_json::Value::as_str) == Some("connected");
+                let recent = reconnected
+                    .get(&a.instance)
+                    .is_some_and(|t| t.elapsed() < Duration::from_secs(60));
+                if !connected || recent {
+                    continue;
+                }
+                reconnected.insert(a.instance.clone(), tokio::time::Instant::now());
+                if let Ok(Some(instance)) = app.store.instance(&a.instance).await {
+                    let since = std::time::SystemTime::now() - RECONCILE_AT_START;
+                    if let Err(e) = crate::instances::reconcile(&app.engine, &instance, since).await {
+                        tracing::warn!(instance = %a.instance, error = %e, "reconciliation after reconnect failed");
+                    }
+                }
             }
         }
-        window = RECONCILE_WINDOW;
-        tokio::time::sleep(RECONCILE_EVERY).await;
+    }
+}
+
+async fn reconcile_all(app: &App, window: Duration) {
+    for instance in app.store.instances().await.unwrap_or_default() {
+        if app.engine.runtime(instance.id).is_none() {
+            continue;
+        }
+        let since = std::time::SystemTime::now() - window;
+        if let Err(e) = crate::instances::reconcile(&app.engine, &instance, since).await {
+            tracing::warn!(instance = %instance.config.name, error = %e, "reconciliation failed");
+        }
     }
 }
 

@@ -138,8 +138,17 @@ pub(crate) enum InstanceCommand {
         /// Name.
         name: String,
     },
-    /// Find agent messages whose Chatwoot webhook never came (bridge down, timeouts) and
-    /// queue them for sending; a running bridge sends them.
+    /// Import the last N days of the gateway's chats into Chatwoot (resumes an unfinished
+    /// import of the same length); a running bridge relays what is queued.
+    Import {
+        /// Name.
+        name: String,
+        /// Days of history (1 to 365).
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..=365))]
+        days: u32,
+    },
+    /// Find messages whose webhook never came, both ways (bridge down, timeouts, gateway gave
+    /// up) and queue them; a running bridge relays them.
     Reconcile {
         /// Name.
         name: String,

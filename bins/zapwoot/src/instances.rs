@@ -301,25 +301,73 @@ pub(crate) async fn test(instance: &Instance) -> (Value, bool) {
     )
 }
 
-/// Reconciles `instance` through `engine` (connecting its runtime when the engine has none, as
-/// in the CLI): agent messages in conversations not resolved or active since `since` whose
-/// webhook never came are recorded for sending. Returns one report per direction.
-pub(crate) async fn reconcile(
-    engine: &zapwoot_sync::Engine,
-    instance: &Instance,
-    since: std::time::SystemTime,
-) -> Result<Vec<zapwoot_sync::Reconciled>, Failure> {
+/// The engine's runtime for `instance`, connected when the engine has none (the CLI).
+fn ensure_runtime(engine: &zapwoot_sync::Engine, instance: &Instance) -> Result<(), Failure> {
     if engine.runtime(instance.id).is_none() {
         let runtime = zapwoot_sync::InstanceRuntime::connect(instance)
             .map_err(|e| Failure::Conflict(format!("the instance cannot run: {e}")))?;
         engine.set_runtime(runtime);
     }
-    let report = engine
+    Ok(())
+}
+
+fn sync_failure(e: zapwoot_sync::SyncError) -> Failure {
+    match e {
+        zapwoot_sync::SyncError::Store(e) => Failure::Store(e),
+        other => Failure::Conflict(other.to_string()),
+    }
+}
+
+/// Reconciles `instance` through `engine`, both ways: agent messages in conversations not
+/// resolved or active since `since` whose Chatwoot webhook never came, and WhatsApp messages
+/// since `since` whose gateway webhook never came, are recorded to be relayed. Returns one
+/// report per direction.
+pub(crate) async fn reconcile(
+    engine: &zapwoot_sync::Engine,
+    instance: &Instance,
+    since: std::time::SystemTime,
+) -> Result<Vec<zapwoot_sync::Reconciled>, Failure> {
+    ensure_runtime(engine, instance)?;
+    let chatwoot = engine
         .reconcile_chatwoot(instance.id, since)
         .await
-        .map_err(|e| match e {
-            zapwoot_sync::SyncError::Store(e) => Failure::Store(e),
-            other => Failure::Conflict(other.to_string()),
-        })?;
-    Ok(vec![report])
+        .map_err(sync_failure)?;
+    let gateway = engine
+        .reconcile_gateway(instance.id, since)
+        .await
+        .map_err(sync_failure)?;
+    Ok(vec![chatwoot, gateway])
+}
+
+/// The import job of the last `days` days for `instance` (resumed if one is unfinished).
+pub(crate) async fn start_import(
+    engine: &zapwoot_sync::Engine,
+    instance: &Instance,
+    days: u32,
+) -> Result<zapwoot_store::ImportJob, Failure> {
+    ensure_runtime(engine, instance)?;
+    engine
+        .start_import(instance.id, days)
+        .await
+        .map_err(sync_failure)
+}
+
+/// The JSON shape of an import job.
+pub(crate) fn import_json(job: &zapwoot_store::ImportJob, instance: &str) -> Value {
+    serde_json::json!({
+        "id": job.id,
+        "instance": instance,
+        "days": job.days,
+        "since": job.since,
+        "until": job.until,
+        "state": job.state.as_str(),
+        "chats_total": job.chats.len(),
+        "chats_done": job.chats_done,
+        "messages_found": job.messages_found,
+        "messages_queued": job.messages_queued,
+        "error": job.error,
+        "created_at_ms": job.created_at_ms,
+        "updated_at_ms": job.updated_at_ms,
+        "finished_at_ms": job.finished_at_ms,
+    })
 }

@@ -286,6 +286,21 @@ impl Gateway for MeteredGateway {
     ) -> BoxFuture<'a, Result<Option<String>, zapwoot_gateway::Error>> {
         self.meter.time("avatar", self.inner.avatar(jid))
     }
+    fn chats(
+        &self,
+        since: i64,
+    ) -> BoxFuture<'_, Result<Vec<zapwoot_gateway::ChatSummary>, zapwoot_gateway::Error>> {
+        self.meter.time("chats", self.inner.chats(since))
+    }
+    fn history<'a>(
+        &'a self,
+        chat: &'a Jid,
+        since: i64,
+        until: i64,
+    ) -> BoxFuture<'a, Result<Vec<zapwoot_gateway::HistoryMessage>, zapwoot_gateway::Error>> {
+        self.meter
+            .time("history", self.inner.history(chat, since, until))
+    }
 }
 
 /// Wraps the runtime's Chatwoot and gateway clients so every call is measured.

@@ -112,6 +112,8 @@ struct State {
     downloads: HashMap<String, String>,
     /// Every `message` the session saw (GOWA's chat storage), oldest first.
     history: Vec<HistoryRow>,
+    /// Webhooks are given up on (GOWA stops retrying after ~30 s): not posted at all.
+    webhooks_lost: bool,
 }
 
 /// One message of the chat storage behind `/chats` and `/chat/{jid}/messages`.
@@ -279,6 +281,9 @@ impl FakeGowa {
         {
             self.core.state().history.push(row);
         }
+        if self.core.state().webhooks_lost {
+            return;
+        }
         let (url, device_secret) = {
             let state = self.core.state();
             match state.device_webhooks.get(device_jid) {
@@ -327,6 +332,12 @@ impl FakeGowa {
             .device_webhooks
             .get(jid)
             .map(|(url, _)| url.clone())
+    }
+
+    /// From now on webhooks are lost (`true`): events still reach the chat storage, as when
+    /// GOWA gave up retrying a bridge that was away.
+    pub fn lose_webhooks(&self, lost: bool) {
+        self.core.state().webhooks_lost = lost;
     }
 
     /// Emits a text `message` from `from` sent at `secs` (unix seconds); returns its id.

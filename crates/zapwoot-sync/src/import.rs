@@ -16,53 +16,83 @@ use crate::{Activity, Engine, SyncError};
 const PER_CONVERSATION_GAP: Duration = Duration::from_millis(300);
 
 impl Engine {
-    /// Imports the last `days` days of instance `instance_id`'s chats from its gateway,
-    /// resuming the instance's unfinished import of the same length if there is one (same
-    /// window and chat list, from the first chat not finished). `progress` is called after
-    /// each chat; the job is saved then too, and announced as `import` activity. Returns the
-    /// job: `Done`, or `Failed` with the gateway's error (run again to resume).
+    /// Imports the last `days` days of instance `instance_id`'s chats from its gateway:
+    /// [`start_import`](Self::start_import) then [`run_import`](Self::run_import).
     ///
     /// # Errors
-    /// [`SyncError::Config`] when the instance is not running or its gateway keeps no
-    /// history; store errors.
+    /// As [`start_import`](Self::start_import) and [`run_import`](Self::run_import).
     pub async fn import_history<F>(
         &self,
         instance_id: i64,
         days: u32,
-        mut progress: F,
+        progress: F,
     ) -> Result<ImportJob, SyncError>
     where
         F: FnMut(&ImportJob) + Send,
     {
+        let job = self.start_import(instance_id, days).await?;
+        self.run_import(job, progress).await
+    }
+
+    /// The import job for the last `days` days of instance `instance_id`: the instance's
+    /// unfinished import of the same length if there is one (same window and chat list),
+    /// else a new one over the gateway's chats active in that window.
+    ///
+    /// # Errors
+    /// [`SyncError::Config`] when the instance is not running or its gateway keeps no chat
+    /// list; store errors.
+    pub async fn start_import(&self, instance_id: i64, days: u32) -> Result<ImportJob, SyncError> {
         let runtime = self.runtime(instance_id).ok_or_else(|| SyncError::Config {
             instance: instance_id.to_string(),
             reason: "not running".to_owned(),
         })?;
         let days_i32 = i32::try_from(days).unwrap_or(i32::MAX);
-        let resumable = self
+        if let Some(job) = self
             .store()
             .unfinished_import(instance_id)
             .await?
-            .filter(|job| job.days == days_i32);
-        let mut job = match resumable {
-            Some(job) => job,
-            None => {
-                let now = unix_secs(SystemTime::now());
-                let since = now - i64::from(days) * 86_400;
-                let chats = runtime
-                    .gateway
-                    .chats(since)
-                    .await
-                    .map_err(|e| SyncError::Config {
-                        instance: runtime.name.clone(),
-                        reason: format!("the gateway's chat list: {e}"),
-                    })?;
-                let chats = chats.into_iter().map(|c| c.jid.to_string()).collect();
-                self.store()
-                    .create_import(instance_id, days_i32, (since, now + 60), chats)
-                    .await?
-            }
-        };
+            .filter(|job| job.days == days_i32)
+        {
+            return Ok(job);
+        }
+        let now = unix_secs(SystemTime::now());
+        let since = now - i64::from(days) * 86_400;
+        let chats = runtime
+            .gateway
+            .chats(since)
+            .await
+            .map_err(|e| SyncError::Config {
+                instance: runtime.name.clone(),
+                reason: format!("the gateway's chat list: {e}"),
+            })?;
+        let chats = chats.into_iter().map(|c| c.jid.to_string()).collect();
+        Ok(self
+            .store()
+            .create_import(instance_id, days_i32, (since, now + 60), chats)
+            .await?)
+    }
+
+    /// Walks `job`'s chats from the first unfinished one, oldest message first per chat.
+    /// `progress` is called after each chat; the job is saved then too, and announced as
+    /// `import` activity. Returns the job: `Done`, or `Failed` with the gateway's error (run
+    /// it again to resume).
+    ///
+    /// # Errors
+    /// [`SyncError::Config`] when the instance is not running; store errors.
+    pub async fn run_import<F>(
+        &self,
+        mut job: ImportJob,
+        mut progress: F,
+    ) -> Result<ImportJob, SyncError>
+    where
+        F: FnMut(&ImportJob) + Send,
+    {
+        let runtime = self
+            .runtime(job.instance_id)
+            .ok_or_else(|| SyncError::Config {
+                instance: job.instance_id.to_string(),
+                reason: "not running".to_owned(),
+            })?;
         job.state = ImportState::Running;
         job.error = None;
         self.store().save_import(&job).await?;

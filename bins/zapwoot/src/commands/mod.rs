@@ -10,6 +10,7 @@ use zapwoot_store::{EventFilter, EventStatus, Store};
 
 use crate::cli::{EventsCommand, Global, InstanceCommand};
 
+mod import;
 mod subscriptions;
 use crate::document::to_document;
 use crate::instances;
@@ -123,16 +124,20 @@ pub(crate) async fn instance(global: &Global, command: InstanceCommand) -> Resul
                 .await
                 .map_err(|e| fail(&e))?;
             for r in &reports {
-                println!(
-                    "{}: {} conversations looked at, {} messages for WhatsApp, {} had no webhook and are queued",
-                    r.direction.as_str(),
-                    r.scanned,
-                    r.candidates,
-                    r.recorded
-                );
+                match &r.skipped {
+                    Some(why) => println!("{}: skipped ({why})", r.direction.as_str()),
+                    None => println!(
+                        "{}: {} conversations looked at, {} messages found, {} had no webhook and are queued",
+                        r.direction.as_str(),
+                        r.scanned,
+                        r.candidates,
+                        r.recorded
+                    ),
+                }
             }
             Ok(())
         }
+        InstanceCommand::Import { name, days } => import::run(&store, &name, days).await,
         InstanceCommand::Test { name } => {
             let i = instances::get(&store, &name).await.map_err(|e| fail(&e))?;
             let (report, ok) = instances::test(&i).await;

@@ -87,6 +87,9 @@ pub(crate) async fn handle(
         (&Method::POST, ["instances", name, "provision"]) => provision(app, name).await,
         (&Method::POST, ["instances", name, "test"]) => test_instance(app, name).await,
         (&Method::POST, ["instances", name, "reconcile"]) => reconcile(app, name, req).await,
+        (&Method::POST, ["instances", name, "import"]) => import(app, name, req).await,
+        (&Method::GET, ["imports"]) => list_imports(app, &query(&req)).await,
+        (&Method::GET, ["imports", id]) => show_import(app, id).await,
         (&Method::GET, ["events"]) => list_events(app, &query(&req)).await,
         (&Method::GET, ["events", id]) => show_event(app, id).await,
         (&Method::POST, ["events", id, "retry"]) => retry_event(app, id).await,
@@ -270,6 +273,135 @@ async fn reconcile(app: &App, name: &str, req: Request<Incoming>) -> Response<Bo
             &json!({ "instance": name, "hours": hours, "reconciled": reports }),
         ),
         Err(f) => failure(f),
+    }
+}
+
+/// `POST /instances/{name}/import` `{"days": N}`: import the last N days of the gateway's
+/// chats in the background (resuming an unfinished import of the same length); answers the
+/// job, which `GET /imports/{id}` and the activity stream (`import`) follow.
+async fn import(app: &Arc<App>, name: &str, req: Request<Incoming>) -> Response<Body> {
+    let bytes = match body::read(req, app.limits.admin_body).await {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    let doc = match instances::parse_document(&bytes) {
+        Ok(d) => d,
+        Err(f) => return failure(f),
+    };
+    let Some(days) = doc
+        .get("days")
+        .and_then(Value::as_u64)
+        .filter(|d| (1..=365).contains(d))
+        .and_then(|d| u32::try_from(d).ok())
+    else {
+        return failure(Failure::Invalid(
+            "days".to_owned(),
+            "required: 1 to 365 days of history".to_owned(),
+        ));
+    };
+    let instance = match instances::get(&app.store, name).await {
+        Ok(i) => i,
+        Err(f) => return failure(f),
+    };
+    if app.engine.runtime(instance.id).is_none() {
+        return error(
+            StatusCode::CONFLICT,
+            "not_running",
+            format!("instance {name:?} is not running"),
+        );
+    }
+    let fresh = app
+        .importing
+        .lock()
+        .map(|mut set| set.insert(instance.id))
+        .unwrap_or(false);
+    if !fresh {
+        return error(
+            StatusCode::CONFLICT,
+            "import_running",
+            format!("an import of {name:?} is running"),
+        );
+    }
+    let job = match instances::start_import(&app.engine, &instance, days).await {
+        Ok(job) => job,
+        Err(f) => {
+            if let Ok(mut set) = app.importing.lock() {
+                set.remove(&instance.id);
+            }
+            return failure(f);
+        }
+    };
+    let answer = instances::import_json(&job, name);
+    let app = Arc::clone(app);
+    tokio::spawn(async move {
+        let id = job.instance_id;
+        match app.engine.run_import(job, |_| {}).await {
+            Ok(job) => tracing::info!(
+                job = job.id,
+                state = job.state.as_str(),
+                queued = job.messages_queued,
+                "import finished"
+            ),
+            Err(e) => tracing::warn!(error = %e, "import stopped"),
+        }
+        if let Ok(mut set) = app.importing.lock() {
+            set.remove(&id);
+        }
+    });
+    json_response(StatusCode::ACCEPTED, &answer)
+}
+
+async fn list_imports(app: &App, q: &HashMap<String, String>) -> Response<Body> {
+    let instances = match app.store.instances().await {
+        Ok(i) => i,
+        Err(e) => return store_error(&e),
+    };
+    let filter = match q.get("instance") {
+        Some(name) => match instances.iter().find(|i| i.config.name == *name) {
+            Some(i) => Some(i.id),
+            None => return failure(Failure::NotFound(name.clone())),
+        },
+        None => None,
+    };
+    let name = |id: i64| {
+        instances
+            .iter()
+            .find(|i| i.id == id)
+            .map(|i| i.config.name.clone())
+            .unwrap_or_default()
+    };
+    match app.store.imports(filter).await {
+        Ok(jobs) => json_response(
+            StatusCode::OK,
+            &json!({ "imports": jobs.iter().map(|j| instances::import_json(j, &name(j.instance_id))).collect::<Vec<_>>() }),
+        ),
+        Err(e) => store_error(&e),
+    }
+}
+
+async fn show_import(app: &App, id: &str) -> Response<Body> {
+    let id = match parse_id(id) {
+        Ok(id) => id,
+        Err(r) => return r,
+    };
+    match app.store.import_job(id).await {
+        Ok(Some(job)) => {
+            let name = app
+                .store
+                .instance_by_id(job.instance_id)
+                .await
+                .ok()
+                .flatten()
+                .map(|i| i.config.name)
+                .unwrap_or_default();
+            json_response(StatusCode::OK, &instances::import_json(&job, &name))
+        }
+        Ok(None) => error(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("no import {id}"),
+        ),
+        Err(e) => store_error(&e),
     }
 }
 

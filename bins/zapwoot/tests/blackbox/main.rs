@@ -19,7 +19,7 @@ use std::time::Duration;
 use reqwest::Method;
 use serde_json::{Value, json};
 use support::{
-    ADMIN_TOKEN, Bridge, CUSTOMER, Db, HMAC_KEY, OWN, SECRET_KEY, add_instance, gowa_doc,
+    ADMIN_TOKEN, Bridge, CUSTOMER, Db, HMAC_KEY, OWN, SECRET_KEY, add_instance, cli, gowa_doc,
     wuzapi_doc,
 };
 use zapwoot_fakes::{
@@ -63,6 +63,7 @@ on_both_databases!(
     gowa_multi_device_routes_by_device_id,
     outbound_subscriptions_through_the_admin_api,
     agent_messages_written_while_the_bridge_was_down_are_sent_after_restart,
+    gowa_history_is_imported_and_lost_webhooks_recovered,
 );
 
 fn wuzapi_config() -> FakeWuzapiConfig {
@@ -674,6 +675,9 @@ async fn admin_api_refuses_every_route_without_the_token(db: Db) {
         (Method::POST, "/instances/alpha/provision"),
         (Method::POST, "/instances/alpha/test"),
         (Method::POST, "/instances/alpha/reconcile"),
+        (Method::POST, "/instances/alpha/import"),
+        (Method::GET, "/imports"),
+        (Method::GET, "/imports/1"),
         (Method::GET, "/events"),
         (Method::GET, "/events/1"),
         (Method::POST, "/events/1/retry"),
@@ -1082,6 +1086,113 @@ async fn agent_messages_written_while_the_bridge_was_down_are_sent_after_restart
         ),
         "{metrics}"
     );
+}
+
+async fn gowa_history_is_imported_and_lost_webhooks_recovered(db: Db) {
+    let chatwoot = FakeChatwoot::start(FakeChatwootConfig::default())
+        .await
+        .unwrap();
+    let gowa = FakeGowa::start(FakeGowaConfig::default()).await.unwrap();
+    let now = i64::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs(),
+    )
+    .unwrap();
+    // Three days of a chat from before the bridge existed.
+    for (text, ago) in [
+        ("há três dias", 2 * 86_400 + 600),
+        ("anteontem", 86_400 + 60),
+        ("ontem", 80_000),
+    ] {
+        gowa.keep_text_at(CUSTOMER, text, now - ago);
+    }
+    let bridge = Bridge::start(&db);
+    add_instance(&bridge, &gowa_doc("g", &gowa, &chatwoot)).await;
+    let (status, _) = bridge
+        .admin(
+            Method::POST,
+            "/instances/g/import",
+            Some(&json!({"days": 0})),
+        )
+        .await;
+    assert_eq!(status, 422);
+    let (status, job) = bridge
+        .admin(
+            Method::POST,
+            "/instances/g/import",
+            Some(&json!({"days": 3})),
+        )
+        .await;
+    assert_eq!(status, 202, "{job}");
+    let id = job["id"].as_i64().unwrap();
+    let finished = bridge
+        .eventually_value("the import job done", || async {
+            let (_, job) = bridge
+                .admin(Method::GET, &format!("/imports/{id}"), None)
+                .await;
+            (job["state"] == json!("done")).then_some(job)
+        })
+        .await;
+    assert_eq!(
+        (
+            finished["chats_total"].as_u64(),
+            finished["messages_queued"].as_u64()
+        ),
+        (Some(1), Some(3)),
+        "{finished}"
+    );
+    let contents = || -> Vec<String> {
+        incoming(&chatwoot)
+            .iter()
+            .map(|m| m["content"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    bridge
+        .eventually("3 imported messages in Chatwoot", || contents().len() >= 3)
+        .await;
+    assert_eq!(contents(), ["há três dias", "anteontem", "ontem"]);
+
+    // The CLI imports the same days again: nothing new.
+    let (ok, stdout, stderr) = cli(&db, &["instance", "import", "g", "--days", "3"]);
+    assert!(ok, "{stderr}");
+    assert!(
+        stdout.contains("1 chats, 3 messages found, 0 queued"),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains("chats 1/1"),
+        "plain progress lines off a terminal: {stderr}"
+    );
+    let (_, list) = bridge.admin(Method::GET, "/imports?instance=g", None).await;
+    assert_eq!(list["imports"].as_array().unwrap().len(), 2);
+
+    // GOWA gives up on a webhook: reconciling finds the message once.
+    gowa.lose_webhooks(true);
+    gowa.emit_text(CUSTOMER, "webhook perdido");
+    let (status, answer) = bridge
+        .admin(
+            Method::POST,
+            "/instances/g/reconcile",
+            Some(&json!({"hours": 1})),
+        )
+        .await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(
+        answer["reconciled"][1]["direction"],
+        json!("whatsapp_to_chatwoot")
+    );
+    assert_eq!(answer["reconciled"][1]["recorded"], json!(1), "{answer}");
+    bridge
+        .eventually("the lost message in Chatwoot", || contents().len() == 4)
+        .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        contents().last().map(String::as_str),
+        Some("webhook perdido")
+    );
+    assert_eq!(contents().len(), 4);
 }
 
 fn verify_standard(keys: &Keyring, r: &zapwoot_fakes::FakeRequest) -> bool {

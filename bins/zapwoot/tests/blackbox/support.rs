@@ -386,6 +386,24 @@ pub fn gowa_doc(
     })
 }
 
+/// Runs a one-shot `zapwoot` command on `db` (the environment `serve` gets); returns exit
+/// success, stdout and stderr.
+pub fn cli(db: &Db, args: &[&str]) -> (bool, String, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_zapwoot"))
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("ZAPWOOT_DATABASE_URL", db.url())
+        .env("ZAPWOOT_SECRET_KEY", SECRET_KEY)
+        .output()
+        .unwrap();
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
 /// Creates and provisions an instance through the admin API; returns the provisioned document.
 pub async fn add_instance(bridge: &Bridge, doc: &Value) -> Value {
     let (status, created) = bridge
