@@ -726,12 +726,12 @@ fn send_like(core: &Core, path: &str, body: &Map<String, Value>) -> Reply {
     if !state.logged_in {
         return fail(StatusCode::INTERNAL_SERVER_ERROR, "no session");
     }
-    let id = field_str(body, "Id")
-        .filter(|_| matches!(path, "/chat/react" | "/chat/send/edit" | "/chat/delete"))
-        .map_or_else(
-            || format!("3EB0{}", random::hex(10)),
-            |i| i.trim_start_matches("me:").to_owned(),
-        );
+    // Sends take a caller-chosen `Id` too ("If ID is omitted, a random message ID will be
+    // generated"): resending one is the same WhatsApp message.
+    let id = field_str(body, "Id").map_or_else(
+        || format!("3EB0{}", random::hex(10)),
+        |i| i.trim_start_matches("me:").to_owned(),
+    );
     state.sends.push(WuzapiSend {
         endpoint: path.to_owned(),
         phone,

@@ -118,6 +118,9 @@ pub struct Outgoing {
     pub body: OutgoingBody,
     /// The message it replies to.
     pub reply_to: Option<MessageRef>,
+    /// A message id chosen by the caller, for gateways that take one (wuzapi): a retry with
+    /// the same id after a lost answer is one WhatsApp message. Others ignore it.
+    pub id: Option<String>,
 }
 
 impl Outgoing {
@@ -127,7 +130,15 @@ impl Outgoing {
         Self {
             body,
             reply_to: None,
+            id: None,
         }
+    }
+
+    /// With caller-chosen message id `id`.
+    #[must_use]
+    pub fn with_id(mut self, id: impl Into<String>) -> Self {
+        self.id = Some(id.into());
+        self
     }
 
     /// Text.

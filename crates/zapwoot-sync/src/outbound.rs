@@ -4,7 +4,7 @@ use serde_json::json;
 use zapwoot_chatwoot::markdown::markdown_to_whatsapp;
 use zapwoot_chatwoot::webhook::{self, Event, Sender, WebhookMessage};
 use zapwoot_chatwoot::{Attachment, MessageStatus};
-use zapwoot_gateway::{File, Jid, MessageRef, Outgoing, OutgoingBody};
+use zapwoot_gateway::{File, GatewayKind, Jid, MessageRef, Outgoing, OutgoingBody};
 use zapwoot_store::{Direction, Effect, MessageState, NewMessage};
 
 use crate::engine::{Ctx, Outcome};
@@ -141,8 +141,14 @@ async fn send(ctx: &mut Ctx<'_>, m: &WebhookMessage) -> Result<Outcome, Failure>
         intent.chatwoot_message_id = Some(i64::try_from(m.id).unwrap_or(i64::MAX));
         intent.chatwoot_conversation_id = conversation;
         intent.part = part;
+        // wuzapi takes the message id from the caller: reserve it before sending, so a retry
+        // after a crash or a lost answer resends the same WhatsApp message, not a second one.
+        let reserved =
+            (ctx.rt.kind == GatewayKind::Wuzapi).then(|| reserved_id(ctx.rt.id, m.id, part));
+        intent.wa_message_id.clone_from(&reserved);
         ctx.store.record_intent(intent.clone()).await?;
         let mut outgoing = Outgoing::new(body);
+        outgoing.id = reserved;
         if part == 0 {
             outgoing.reply_to.clone_from(&reply);
         }
@@ -158,6 +164,21 @@ async fn send(ctx: &mut Ctx<'_>, m: &WebhookMessage) -> Result<Outcome, Failure>
                 ctx.store.apply(vec![Effect::Message(intent)]).await?;
                 ctx.activity("message.sent", json!({ "chatwoot_message_id": m.id, "part": part, "wa_message_id": sent.message_id, "chat": chat.to_string() }));
                 sent_ids.push(sent.message_id);
+            }
+            // With a reserved id, resending is the same WhatsApp message: an answer lost after
+            // the request went out is retried instead of reported as "may have been sent".
+            Err(e)
+                if outgoing.id.is_some()
+                    && e.delivery() == zapwoot_gateway::Delivery::MaybeSent =>
+            {
+                return Err(give_up_if_final(
+                    ctx,
+                    m,
+                    Failure::retry(format!(
+                        "gateway answer lost; resending under the same id: {e}"
+                    )),
+                )
+                .await);
             }
             Err(e) => return Err(give_up_if_final(ctx, m, Failure::from(e)).await),
         }
@@ -349,4 +370,32 @@ async fn revoke(ctx: &mut Ctx<'_>, m: &WebhookMessage) -> Result<Outcome, Failur
         );
     }
     Ok(Outcome::Done(effects))
+}
+
+/// The WhatsApp id reserved for part `part` of Chatwoot message `chatwoot_id`: the same on
+/// every attempt, shaped like the ids WhatsApp Web uses (`3EB0` + 16 hex digits).
+fn reserved_id(instance: i64, chatwoot_id: u64, part: i32) -> String {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in format!("{instance}:{chatwoot_id}:{part}").bytes() {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    hash = (hash ^ (hash >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    hash = (hash ^ (hash >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    hash ^= hash >> 31;
+    format!("3EB0{hash:016X}")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn reserved_ids_are_stable_and_distinct() {
+        let a = super::reserved_id(1, 42, 0);
+        assert_eq!(a, super::reserved_id(1, 42, 0));
+        assert_eq!(a.len(), 20);
+        assert!(a.starts_with("3EB0"));
+        assert_ne!(a, super::reserved_id(1, 42, 1));
+        assert_ne!(a, super::reserved_id(2, 42, 0));
+        assert_ne!(a, super::reserved_id(1, 43, 0));
+    }
 }

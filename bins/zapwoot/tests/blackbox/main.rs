@@ -13,6 +13,11 @@
 
 mod support;
 
+/// The `zapwoot` binary under test (the support module runs it).
+fn zapwoot_binary() -> std::path::PathBuf {
+    std::path::PathBuf::from(env!("CARGO_BIN_EXE_zapwoot"))
+}
+
 use std::collections::HashSet;
 use std::time::Duration;
 

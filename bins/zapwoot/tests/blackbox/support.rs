@@ -177,7 +177,7 @@ impl Bridge {
     }
 
     pub fn start_args(db: &Db, extra_env: &[(&str, &str)], args: &[&str]) -> Self {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_zapwoot"));
+        let mut command = Command::new(crate::zapwoot_binary());
         command
             .args(args)
             .env_clear()
@@ -389,7 +389,7 @@ pub fn gowa_doc(
 /// Runs a one-shot `zapwoot` command on `db` (the environment `serve` gets); returns exit
 /// success, stdout and stderr.
 pub fn cli(db: &Db, args: &[&str]) -> (bool, String, String) {
-    let output = Command::new(env!("CARGO_BIN_EXE_zapwoot"))
+    let output = Command::new(crate::zapwoot_binary())
         .args(args)
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())

@@ -92,7 +92,8 @@ impl WuzapiClient {
         Err(classify(status, message))
     }
 
-    /// `POST /chat/send/text`.
+    /// `POST /chat/send/text`. `id` is a caller-chosen message id (wuzapi's `Id`): sending
+    /// again with the same id after a lost answer is one message on WhatsApp, not two.
     ///
     /// # Errors
     /// [`Error`] as classified from wuzapi's answer.
@@ -101,9 +102,11 @@ impl WuzapiClient {
         phone: &Jid,
         body: &str,
         reply: Option<&ReplyContext>,
+        id: Option<&str>,
     ) -> Result<Sent, Error> {
         let mut payload = json!({ "Phone": phone.to_string(), "Body": body });
         add_context(&mut payload, reply);
+        add_id(&mut payload, id);
         sent(
             &self
                 .call(Method::POST, "chat/send/text", Some(&payload))
@@ -111,7 +114,8 @@ impl WuzapiClient {
         )
     }
 
-    /// `POST /chat/send/{image|video|audio|document|sticker}` with the file as a data URL.
+    /// `POST /chat/send/{image|video|audio|document|sticker|location|contact}` with the file
+    /// as a data URL (text goes to [`send_text`](Self::send_text)); `id` as there.
     ///
     /// # Errors
     /// As [`send_text`](Self::send_text).
@@ -120,6 +124,7 @@ impl WuzapiClient {
         phone: &Jid,
         body: &OutgoingBody,
         reply: Option<&ReplyContext>,
+        id: Option<&str>,
     ) -> Result<Sent, Error> {
         let to = phone.to_string();
         let (path, mut payload) = match body {
@@ -155,8 +160,9 @@ impl WuzapiClient {
                 "chat/send/contact",
                 json!({ "Phone": to, "Name": name, "Vcard": vcard(name, phone) }),
             ),
-            OutgoingBody::Text(text) => return self.send_text(phone, text, reply).await,
+            OutgoingBody::Text(text) => return self.send_text(phone, text, reply, id).await,
         };
+        add_id(&mut payload, id);
         if !matches!(
             body,
             OutgoingBody::Location { .. } | OutgoingBody::Contact { .. } | OutgoingBody::Sticker(_)
@@ -393,6 +399,13 @@ impl WuzapiClient {
     }
 }
 
+/// Adds the caller-chosen message id, when there is one.
+fn add_id(payload: &mut Value, id: Option<&str>) {
+    if let (Some(id), Some(map)) = (id, payload.as_object_mut()) {
+        map.insert("Id".into(), json!(id));
+    }
+}
+
 fn add_context(payload: &mut Value, reply: Option<&ReplyContext>) {
     if let (Some(reply), Value::Object(map)) = (reply, payload) {
         map.insert(
@@ -481,7 +494,8 @@ impl Gateway for WuzapiClient {
                 None
             };
             let context = reply_context(to, message.reply_to.as_ref(), own.as_ref());
-            self.send_media(to, &message.body, context.as_ref()).await
+            self.send_media(to, &message.body, context.as_ref(), message.id.as_deref())
+                .await
         })
     }
 

@@ -538,8 +538,10 @@ pub(crate) fn upsert_message(
     }
     match find_message(c, m)? {
         Some(row) => {
-            let wa_clash =
-                matches!((&m.wa_message_id, &row.wa_message_id), (Some(a), Some(b)) if a != b);
+            // A WhatsApp id reserved by an intent is provisional: the gateway's answer wins.
+            let provisional = row.state == crate::mapping::MessageState::Intended.as_str();
+            let wa_clash = !provisional
+                && matches!((&m.wa_message_id, &row.wa_message_id), (Some(a), Some(b)) if a != b);
             let cw_clash = matches!((m.chatwoot_message_id, row.chatwoot_message_id), (Some(a), Some(b)) if a != b);
             if wa_clash || cw_clash {
                 return Err(StoreError::Conflict(
