@@ -37,6 +37,9 @@ const RECONCILE_WINDOW: Duration = Duration::from_secs(3600);
 /// At start (after a bridge outage of unknown length), the look-back for resolved
 /// conversations; every open one is looked at anyway.
 const RECONCILE_AT_START: Duration = Duration::from_secs(24 * 3600);
+/// Longest a Chatwoot webhook waits for the start-up reconciliation, and longest that pass
+/// holds them (a Chatwoot that is down must not keep the bridge from recording).
+const RECONCILE_GATE: Duration = Duration::from_secs(20);
 
 /// Where a webhook route key leads.
 #[derive(Debug, Clone)]
@@ -141,6 +144,8 @@ pub(crate) struct App {
     devices: RwLock<HashMap<(String, String), i64>>,
     /// Instances with an import running in this process.
     pub(crate) importing: std::sync::Mutex<std::collections::HashSet<i64>>,
+    /// Turns true once the start-up Chatwoot reconciliation is over (or gave up waiting).
+    reconciled: watch::Sender<bool>,
 }
 
 impl App {
@@ -178,7 +183,15 @@ impl App {
             routes: RwLock::new(HashMap::new()),
             devices: RwLock::new(HashMap::new()),
             importing: std::sync::Mutex::new(std::collections::HashSet::new()),
+            reconciled: watch::channel(false).0,
         }))
+    }
+
+    /// Waits (at most [`RECONCILE_GATE`]) until the start-up Chatwoot reconciliation has
+    /// recorded what was missed while the bridge was down.
+    pub(crate) async fn wait_until_reconciled(&self) {
+        let mut ready = self.reconciled.subscribe();
+        let _ = tokio::time::timeout(RECONCILE_GATE, ready.wait_for(|done| *done)).await;
     }
 
     /// Starts, replaces or stops the worker runtime of `instance` after a change. Returns why
@@ -480,6 +493,27 @@ async fn prune_loop(app: Arc<App>) {
 /// of the time it was away are lost).
 async fn reconcile_loop(app: Arc<App>) {
     let mut activity = app.engine.activity().subscribe();
+    // Chatwoot first, while its webhooks wait: missed agent messages are recorded before
+    // newer ones, so each chat keeps its order.
+    let since = std::time::SystemTime::now() - RECONCILE_AT_START;
+    let chatwoot_first = async {
+        for instance in app.store.instances().await.unwrap_or_default() {
+            if app.engine.runtime(instance.id).is_some()
+                && let Err(e) = app.engine.reconcile_chatwoot(instance.id, since).await
+            {
+                tracing::warn!(instance = %instance.config.name, error = %e, "start-up reconciliation failed");
+            }
+        }
+    };
+    if tokio::time::timeout(RECONCILE_GATE, chatwoot_first)
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            "start-up reconciliation with Chatwoot is slow; accepting Chatwoot webhooks meanwhile"
+        );
+    }
+    app.reconciled.send_replace(true);
     reconcile_all(&app, RECONCILE_AT_START).await;
     let mut tick = tokio::time::interval(RECONCILE_EVERY);
     tick.tick().await;

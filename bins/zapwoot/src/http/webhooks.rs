@@ -261,7 +261,12 @@ async fn chatwoot_inner(app: &App, key: &str, req: Request<Incoming>) -> (String
     wh.chatwoot_signature = header_bytes(&headers, "x-chatwoot-signature");
     wh.chatwoot_timestamp = header_bytes(&headers, "x-chatwoot-timestamp");
     match ingest::prepare_chatwoot(&runtime, &app.store, wh, &bytes).await {
-        Ok(event) => (name, record(app, event).await),
+        Ok(event) => {
+            // Agent messages missed while the bridge was down are recovered by the start-up
+            // reconciliation; newer ones wait for it, so a chat's messages keep their order.
+            app.wait_until_reconciled().await;
+            (name, record(app, event).await)
+        }
         Err(e) => (name.clone(), ingest_error(app, &name, "chatwoot", &e)),
     }
 }
