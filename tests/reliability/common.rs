@@ -48,12 +48,23 @@ pub struct World {
 }
 
 pub async fn world(db: &Db) -> (World, Bridge) {
-    let chatwoot = FakeChatwoot::start(FakeChatwootConfig::default())
-        .await
-        .unwrap();
-    let mut config = FakeWuzapiConfig::default();
-    config.hmac_key = Some(HMAC_KEY.to_owned());
-    let wuzapi = FakeWuzapi::start(config).await.unwrap();
+    world_with(
+        db,
+        FakeChatwootConfig::default(),
+        FakeWuzapiConfig::default(),
+    )
+    .await
+}
+
+/// [`world`] with these fakes (the wuzapi one signs with [`HMAC_KEY`]).
+pub async fn world_with(
+    db: &Db,
+    chatwoot: FakeChatwootConfig,
+    mut wuzapi: FakeWuzapiConfig,
+) -> (World, Bridge) {
+    let chatwoot = FakeChatwoot::start(chatwoot).await.unwrap();
+    wuzapi.hmac_key = Some(HMAC_KEY.to_owned());
+    let wuzapi = FakeWuzapi::start(wuzapi).await.unwrap();
     let port = free_port();
     let bridge = start_on(db, port, &[]);
     let doc = add_instance(&bridge, &wuzapi_doc("alpha", &wuzapi, &chatwoot)).await;
@@ -212,6 +223,28 @@ pub async fn until(limit: Duration, mut check: impl FnMut() -> bool) -> bool {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     true
+}
+
+/// The conversation of chat `jid` in the fake Chatwoot, waiting for it up to `limit`.
+pub async fn conversation_of(chatwoot: &FakeChatwoot, jid: &str, limit: Duration) -> u64 {
+    let phone = format!("+{}", jid.split('@').next().unwrap_or_default());
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        let found = chatwoot.conversations().iter().find_map(|conv| {
+            (conv["meta"]["sender"]["phone_number"].as_str() == Some(phone.as_str()))
+                .then(|| conv["id"].as_u64())
+                .flatten()
+        });
+        if let Some(id) = found {
+            return id;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no conversation for {jid} ({} conversations)",
+            chatwoot.conversations().len()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 /// A small deterministic random source (xorshift), so a failing run can be repeated.

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use crate::common::{
     Rng, assert_in_chatwoot_once_in_order, assert_on_whatsapp_once_in_order, captured, chat,
-    deliver, incoming, sent_once, start_on, until, world,
+    conversation_of, deliver, incoming, sent_once, start_on, until, world,
 };
 use crate::support::{Db, http_client};
 
@@ -46,25 +46,8 @@ async fn crash_loop(db: Db, chats: usize, per_chat: usize, kills: usize, seed: u
             for k in 0..per_chat {
                 for c in 0..chats {
                     let jid = chat(c);
-                    let waiting = tokio::time::Instant::now();
-                    let conversation = loop {
-                        assert!(
-                            waiting.elapsed() < Duration::from_secs(120),
-                            "no conversation for {jid} after 120 s ({} conversations)",
-                            chatwoot.conversations().len()
-                        );
-                        let phone = format!("+{}", jid.split('@').next().unwrap_or_default());
-                        let found = chatwoot.conversations().iter().find_map(|conv| {
-                            (conv["meta"]["sender"]["phone_number"].as_str()
-                                == Some(phone.as_str()))
-                            .then(|| conv["id"].as_u64())
-                            .flatten()
-                        });
-                        if let Some(id) = found {
-                            break id;
-                        }
-                        tokio::time::sleep(Duration::from_millis(20)).await;
-                    };
+                    let conversation =
+                        conversation_of(&chatwoot, &jid, Duration::from_secs(120)).await;
                     let text = format!("out {c} {k}");
                     chatwoot
                         .agent_reply(conversation, &text, Vec::new())

@@ -25,6 +25,8 @@ mod support;
 mod common;
 
 mod crash_loop;
+mod duplicates;
+mod outage;
 
 /// The `zapwoot` binary next to this test's build (`target/<profile>/zapwoot`).
 fn zapwoot_binary() -> std::path::PathBuf {
