@@ -41,8 +41,8 @@ async fn duplicates_and_disorder(db: Db) {
     let http = http_client();
     for window in deliveries.chunks(10) {
         let mut sends = tokio::task::JoinSet::new();
-        for request in window.iter().cloned() {
-            let (http, url) = (http.clone(), w.gateway_url.clone());
+        for request in window {
+            let (http, url, request) = (http.clone(), w.gateway_url.clone(), request.clone());
             sends.spawn(async move { post(&http, &url, &request).await });
         }
         while let Some(status) = sends.join_next().await {
