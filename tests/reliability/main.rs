@@ -27,6 +27,7 @@ mod common;
 mod crash_loop;
 mod duplicates;
 mod outage;
+mod replicas;
 
 /// The `zapwoot` binary next to this test's build (`target/<profile>/zapwoot`).
 fn zapwoot_binary() -> std::path::PathBuf {
