@@ -45,6 +45,8 @@ pub struct World {
     pub port: u16,
     /// The gateway webhook URL of `alpha`.
     pub gateway_url: String,
+    /// The Chatwoot webhook URL of `alpha`.
+    pub chatwoot_url: String,
 }
 
 pub async fn world(db: &Db) -> (World, Bridge) {
@@ -69,12 +71,14 @@ pub async fn world_with(
     let bridge = start_on(db, port, &[]);
     let doc = add_instance(&bridge, &wuzapi_doc("alpha", &wuzapi, &chatwoot)).await;
     let gateway_url = doc["webhooks"]["gateway"].as_str().unwrap().to_owned();
+    let chatwoot_url = doc["webhooks"]["chatwoot"].as_str().unwrap().to_owned();
     (
         World {
             chatwoot,
             wuzapi,
             port,
             gateway_url,
+            chatwoot_url,
         },
         bridge,
     )

@@ -24,6 +24,8 @@ mod support;
 
 mod common;
 
+mod bad_input;
+
 mod crash_loop;
 mod duplicates;
 mod outage;

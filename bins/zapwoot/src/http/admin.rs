@@ -240,6 +240,17 @@ async fn reconcile(app: &App, name: &str, req: Request<Incoming>) -> Response<Bo
         24
     } else {
         match instances::parse_document(&bytes) {
+            Ok(doc)
+                if doc
+                    .as_object()
+                    .is_some_and(|m| m.keys().any(|k| k != "hours")) =>
+            {
+                let field = doc
+                    .as_object()
+                    .and_then(|m| m.keys().find(|k| *k != "hours").cloned())
+                    .unwrap_or_default();
+                return failure(Failure::Invalid(field, "unknown field".to_owned()));
+            }
             Ok(doc) => match doc.get("hours") {
                 None => 24,
                 Some(h) => match h.as_u64().filter(|h| (1..=24 * 90).contains(h)) {
