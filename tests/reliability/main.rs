@@ -30,6 +30,7 @@ mod crash_loop;
 mod duplicates;
 mod outage;
 mod replicas;
+mod soak;
 
 /// The `zapwoot` binary next to this test's build (`target/<profile>/zapwoot`).
 fn zapwoot_binary() -> std::path::PathBuf {

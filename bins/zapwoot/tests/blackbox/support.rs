@@ -231,6 +231,12 @@ impl Bridge {
         self.logs.lock().unwrap().clone()
     }
 
+    /// The process id.
+    #[allow(dead_code, reason = "the reliability suite's soak reads the bridge's memory")]
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// SIGTERM, then waits for the exit status.
     pub fn terminate(mut self) -> (std::process::ExitStatus, String) {
         let status = Command::new("kill")
