@@ -137,3 +137,73 @@ pub(crate) fn apply(file: ConfigFile, cli: &mut Cli, matches: &ArgMatches) -> Re
         .map(|table| serde_json::to_value(table).context("an instance in the configuration file"))
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::ConfigFile;
+
+    const VALID: &str = r#"
+database_url = "sqlite:///var/lib/zapwoot/zapwoot.db"
+listen = "0.0.0.0:8080"
+public_url = "https://zapwoot.example.com"
+max_gateway_body = 16777216
+retain_events_days = 30
+
+[[instances]]
+name = "alpha"
+gateway = { kind = "wuzapi", base_url = "http://wuzapi:8080", token = "t" }
+chatwoot = { base_url = "https://chat.example.com", account_id = 1, api_token = "c" }
+options = { groups = true, ignore_jids = ["1@g.us"] }
+"#;
+
+    /// Thousands of mutated configuration files (bytes flipped, dropped, duplicated,
+    /// truncated) through the parser and the instance documents they declare: errors, never
+    /// a panic. A cheap, always-on stand-in for a fuzzer on a parser that lives in the binary.
+    #[test]
+    fn mutated_config_files_never_panic() {
+        let file: ConfigFile = toml::from_str(VALID).unwrap_or_else(|e| unreachable!("{e}"));
+        assert_eq!(file.instances.len(), 1);
+        let mut seed: u64 = 0x00c0_ffee;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let alphabet = b"[]{}=\"',.#\n 0123456789abcdefxyz_-:/\\\xc3\xa9";
+        let original = VALID.as_bytes();
+        let mut parsed = 0;
+        for _ in 0..5_000 {
+            let mut bytes = original.to_vec();
+            for _ in 0..=next() % 4 {
+                let at = usize::try_from(next() % (bytes.len() as u64 + 1)).unwrap_or(0);
+                match next() % 4 {
+                    0 if at < bytes.len() => {
+                        let pick = usize::try_from(next() % alphabet.len() as u64).unwrap_or(0);
+                        bytes[at] = alphabet[pick];
+                    }
+                    1 if at < bytes.len() => {
+                        bytes.remove(at);
+                    }
+                    2 => bytes.truncate(at),
+                    _ => {
+                        let pick = usize::try_from(next() % alphabet.len() as u64).unwrap_or(0);
+                        bytes.insert(at.min(bytes.len()), alphabet[pick]);
+                    }
+                }
+            }
+            let Ok(text) = std::str::from_utf8(&bytes) else {
+                continue;
+            };
+            if let Ok(file) = toml::from_str::<ConfigFile>(text) {
+                parsed += 1;
+                for table in &file.instances {
+                    if let Ok(doc) = serde_json::to_value(table) {
+                        let _ = crate::document::to_new_instance(&doc);
+                    }
+                }
+            }
+        }
+        assert!(parsed > 100, "the mutations also produce valid files ({parsed})");
+    }
+}
