@@ -204,6 +204,9 @@ options = { groups = true, ignore_jids = ["1@g.us"] }
                 }
             }
         }
-        assert!(parsed > 100, "the mutations also produce valid files ({parsed})");
+        assert!(
+            parsed > 100,
+            "the mutations also produce valid files ({parsed})"
+        );
     }
 }

@@ -95,6 +95,8 @@ pub struct WuzapiSend {
     pub body: Value,
     /// The id answered.
     pub id: String,
+    /// When it arrived, unix seconds.
+    pub at: f64,
 }
 
 /// A message to emit as a `Message` webhook (whatsmeow `events.Message`).
@@ -737,6 +739,9 @@ fn send_like(core: &Core, path: &str, body: &Map<String, Value>) -> Reply {
         phone,
         body: Value::Object(body.clone()),
         id: id.clone(),
+        at: SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0.0, |d| d.as_secs_f64()),
     });
     let timestamp = SystemTime::now()
         .duration_since(UNIX_EPOCH)

@@ -232,7 +232,10 @@ impl Bridge {
     }
 
     /// The process id.
-    #[allow(dead_code, reason = "the reliability suite's soak reads the bridge's memory")]
+    #[allow(
+        dead_code,
+        reason = "the reliability suite's soak reads the bridge's memory"
+    )]
     pub fn pid(&self) -> u32 {
         self.child.id()
     }

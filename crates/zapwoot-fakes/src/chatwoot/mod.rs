@@ -677,6 +677,25 @@ impl FakeChatwoot {
             .collect()
     }
 
+    /// `(content, creation time in unix seconds)` of the messages after the first `skip`, in
+    /// creation order: cheap progress and latency readings for load tests.
+    #[must_use]
+    pub fn created_since(&self, skip: usize) -> Vec<(String, f64, u8)> {
+        let state = self.core.state();
+        state
+            .messages
+            .values()
+            .skip(skip)
+            .map(|m| {
+                (
+                    m.content.clone().unwrap_or_default(),
+                    m.created_at,
+                    m.message_type,
+                )
+            })
+            .collect()
+    }
+
     /// Every conversation, REST shape.
     #[must_use]
     pub fn conversations(&self) -> Vec<Value> {
