@@ -226,6 +226,9 @@ async fn run_backend(
     control: &Control,
     cli: &Cli,
 ) -> Result<(Value, Series)> {
+    // Conversations of earlier runs belong to other bridges' inboxes.
+    let earlier: std::collections::HashSet<u64> =
+        control.conversations().await.into_iter().collect();
     let bridge = bridge::Bridge::start(database_url, endpoints).await?;
     tokio::time::sleep(Duration::from_secs(1)).await;
     let (idle_rss, _) = bridge.memory_kib();
@@ -321,7 +324,12 @@ async fn run_backend(
     relayed += created.len();
 
     // 3. Relay Chatwoot → WhatsApp.
-    let conversations = control.conversations().await;
+    let conversations: Vec<u64> = control
+        .conversations()
+        .await
+        .into_iter()
+        .filter(|c| !earlier.contains(c))
+        .collect();
     let per = (cli.messages / conversations.len().max(1)).max(1);
     let before = control.sends(0).await.len();
     let start = now_unix();
