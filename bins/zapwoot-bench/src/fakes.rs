@@ -47,6 +47,35 @@ struct Fakes {
     wuzapi: FakeWuzapi,
 }
 
+/// Agents write `per` replies (`"{prefix} {conversation} {k}"`) in each conversation, at
+/// most `rate` a second when given; returns how many were written.
+async fn write_agents(
+    fakes: &Fakes,
+    conversations: &[u64],
+    per: u64,
+    prefix: &str,
+    rate: Option<f64>,
+) -> usize {
+    let started = std::time::Instant::now();
+    let mut created = 0;
+    for k in 0..per {
+        for id in conversations {
+            if let Some(rate) = rate {
+                let due = started + Duration::from_secs_f64(created as f64 / rate);
+                tokio::time::sleep_until(due.into()).await;
+            }
+            if fakes
+                .chatwoot
+                .agent_reply(*id, &format!("{prefix} {id} {k}"), Vec::new())
+                .is_ok()
+            {
+                created += 1;
+            }
+        }
+    }
+    created
+}
+
 /// Runs the fakes until killed.
 pub(crate) async fn run() -> Result<()> {
     let mut cw = FakeChatwootConfig::default();
@@ -89,7 +118,7 @@ fn answer(value: &Value) -> Response<Full<Bytes>> {
     response
 }
 
-async fn control_route(fakes: &Fakes, req: Request<Incoming>) -> Response<Full<Bytes>> {
+async fn control_route(fakes: &Arc<Fakes>, req: Request<Incoming>) -> Response<Full<Bytes>> {
     let path = req.uri().path().to_owned();
     let param = |name: &str| -> usize {
         req.uri()
@@ -132,7 +161,14 @@ async fn control_route(fakes: &Fakes, req: Request<Incoming>) -> Response<Full<B
             ));
             answer(&json!({ "latency_ms": latency_ms }))
         }
-        // Agents write `per` replies in every conversation listed in the body.
+        "/gateway_latency" => {
+            fakes.wuzapi.faults().set_latency(Duration::from_millis(
+                u64::try_from(latency_ms).unwrap_or(0),
+            ));
+            answer(&json!({ "latency_ms": latency_ms }))
+        }
+        // Agents write `per` replies in every conversation listed in the body; with `rate`,
+        // paced in the background (the answer says how many are planned).
         "/agents" => {
             let body = req
                 .into_body()
@@ -143,24 +179,25 @@ async fn control_route(fakes: &Fakes, req: Request<Incoming>) -> Response<Full<B
             let doc: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
             let per = doc["per"].as_u64().unwrap_or(1);
             let prefix = doc["prefix"].as_str().unwrap_or("agent").to_owned();
-            let mut created = 0;
-            for k in 0..per {
-                for id in doc["conversations"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .filter_map(Value::as_u64)
-                {
-                    if fakes
-                        .chatwoot
-                        .agent_reply(id, &format!("{prefix} {id} {k}"), Vec::new())
-                        .is_ok()
-                    {
-                        created += 1;
-                    }
+            let conversations: Vec<u64> = doc["conversations"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_u64)
+                .collect();
+            match doc["rate"].as_f64() {
+                Some(rate) => {
+                    let planned = conversations.len() as u64 * per;
+                    let fakes = Arc::clone(fakes);
+                    tokio::spawn(async move {
+                        write_agents(&fakes, &conversations, per, &prefix, Some(rate)).await;
+                    });
+                    answer(&json!({ "created": planned }))
                 }
+                None => answer(
+                    &json!({ "created": write_agents(fakes, &conversations, per, &prefix, None).await }),
+                ),
             }
-            answer(&json!({ "created": created }))
         }
         _ => {
             let mut response = answer(&json!({ "error": "no such control route" }));

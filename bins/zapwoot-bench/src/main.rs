@@ -179,6 +179,22 @@ fn fresh_schema(base: &str) -> Result<String> {
     Ok(format!("{base}{sep}options=-csearch_path%3D{schema}"))
 }
 
+/// Waits until `expected` texts were sent through the fake gateway after `before`.
+async fn wait_sends(
+    control: &Control,
+    before: usize,
+    expected: usize,
+    limit: Duration,
+) -> Vec<(String, f64)> {
+    let deadline = Instant::now() + limit;
+    let mut sends = Vec::new();
+    while sends.len() < expected && Instant::now() < deadline {
+        sends = control.sends(before).await;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    sends
+}
+
 /// Reads the fake Chatwoot's new messages as they come.
 struct Progress {
     skip: usize,
@@ -323,7 +339,7 @@ async fn run_backend(
     eprintln!("end to end at 100 msg/s: {paced}");
     relayed += created.len();
 
-    // 3. Relay Chatwoot → WhatsApp.
+    // 3. Relay Chatwoot → WhatsApp: gateway at 0 and 20 ms, then at a steady 100 msg/s.
     let conversations: Vec<u64> = control
         .conversations()
         .await
@@ -331,22 +347,45 @@ async fn run_backend(
         .filter(|c| !earlier.contains(c))
         .collect();
     let per = (cli.messages / conversations.len().max(1)).max(1);
-    let before = control.sends(0).await.len();
-    let start = now_unix();
-    let written = control
-        .agents(&conversations, per, &format!("{name}-agent"))
-        .await;
-    let deadline = Instant::now() + limit;
-    let mut sends = Vec::new();
-    while sends.len() < written && Instant::now() < deadline {
-        sends = control.sends(before).await;
-        tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut outbound = Vec::new();
+    for latency in [0u64, 20] {
+        control.set_gateway_latency(latency).await;
+        let before = control.sends(0).await.len();
+        let start = now_unix();
+        let tag = format!("{name}-agent{latency}");
+        let written = control.agents(&conversations, per, &tag, None).await;
+        let sends = wait_sends(control, before, written, limit).await;
+        let last = sends.iter().map(|s| s.1).fold(start, f64::max);
+        let row = json!({ "gateway_latency_ms": latency, "agent_messages": written, "sent": sends.len(),
+            "per_second": round(sends.len() as f64 / (last - start).max(0.001)) });
+        eprintln!("relay cw->wa, gateway +{latency} ms: {row}");
+        relayed += sends.len();
+        outbound.push(row);
     }
-    let last = sends.iter().map(|s| s.1).fold(start, f64::max);
-    let outbound = json!({ "agent_messages": written, "sent": sends.len(),
-        "per_second": round(sends.len() as f64 / (last - start).max(0.001)) });
-    eprintln!("relay cw->wa: {outbound}");
+    control.set_gateway_latency(0).await;
+    let paced_per = (paced_count / conversations.len().max(1)).max(1);
+    let before_sends = control.sends(0).await.len();
+    let before_created = control.created(0).await.len();
+    let tag = format!("{name}-agentpaced");
+    let planned = control
+        .agents(&conversations, paced_per, &tag, Some(100.0))
+        .await;
+    let sends = wait_sends(control, before_sends, planned, limit).await;
+    let written: std::collections::HashMap<String, f64> = control
+        .created(before_created)
+        .await
+        .into_iter()
+        .filter(|(c, _, kind)| *kind == 1 && c.starts_with(&tag))
+        .map(|(c, t, _)| (c, t))
+        .collect();
+    let agent_latencies: Vec<f64> = sends
+        .iter()
+        .filter_map(|(text, at)| written.get(text).map(|w| (at - w) * 1000.0))
+        .collect();
     relayed += sends.len();
+    let outbound_paced = json!({ "rate": 100, "messages": agent_latencies.len(), "end_to_end_ms": percentiles(agent_latencies) });
+    eprintln!("relay cw->wa at 100 msg/s: {outbound_paced}");
+    let outbound = json!({ "runs": outbound, "steady_100_per_second": outbound_paced });
 
     let (rss, peak) = bridge.memory_kib();
     let cpu = bridge.cpu_seconds() - cpu_start;

@@ -179,9 +179,20 @@ impl Control {
         let _ = self.get(&format!("/latency?ms={ms}")).await;
     }
 
-    pub(crate) async fn agents(&self, conversations: &[u64], per: usize, prefix: &str) -> usize {
-        let body =
-            serde_json::json!({ "conversations": conversations, "per": per, "prefix": prefix });
+    pub(crate) async fn set_gateway_latency(&self, ms: u64) {
+        let _ = self.get(&format!("/gateway_latency?ms={ms}")).await;
+    }
+
+    /// Agents write `per` replies in each conversation (paced at `rate` a second when given,
+    /// in the background); the number written or planned.
+    pub(crate) async fn agents(
+        &self,
+        conversations: &[u64],
+        per: usize,
+        prefix: &str,
+        rate: Option<f64>,
+    ) -> usize {
+        let body = serde_json::json!({ "conversations": conversations, "per": per, "prefix": prefix, "rate": rate });
         match self
             .http
             .post(format!("{}/agents", self.base))
