@@ -506,9 +506,17 @@ fn print_table(summary: &Value) {
             "  end to end at 100 msg/s: p50 {} ms, p95 {} ms, p99 {} ms, max {} ms",
             p["p50"], p["p95"], p["p99"], p["max"]
         );
+        let outbound = &b["relay_chatwoot_to_whatsapp"];
+        for row in outbound["runs"].as_array().into_iter().flatten() {
+            println!(
+                "  relay cw->wa, gateway +{} ms: {} msg/s",
+                row["gateway_latency_ms"], row["per_second"]
+            );
+        }
+        let p = &outbound["steady_100_per_second"]["end_to_end_ms"];
         println!(
-            "  relay cw->wa: {} msg/s",
-            b["relay_chatwoot_to_whatsapp"]["per_second"]
+            "  cw->wa end to end at 100 msg/s: p50 {} ms, p95 {} ms, p99 {} ms, max {} ms",
+            p["p50"], p["p95"], p["p99"], p["max"]
         );
         let r = &b["resources"];
         println!(
