@@ -13,42 +13,22 @@
 //! chatwoot = { base_url = "https://chat.example.com", account_id = 1, api_token = "…" }
 //! ```
 
-use std::net::SocketAddr;
 use std::path::Path;
 
 use anyhow::{Context as _, Result};
 use clap::ArgMatches;
 use clap::parser::ValueSource;
-use serde::Deserialize;
 use serde_json::Value;
 
 use crate::cli::{Cli, Command};
-
-/// The file's contents.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct ConfigFile {
-    database_url: Option<String>,
-    secret_key: Option<String>,
-    log: Option<String>,
-    log_format: Option<String>,
-    listen: Option<SocketAddr>,
-    admin_token: Option<String>,
-    public_url: Option<String>,
-    max_gateway_body: Option<usize>,
-    max_chatwoot_body: Option<usize>,
-    max_inflight_body: Option<usize>,
-    retain_bodies_days: Option<u32>,
-    retain_events_days: Option<u32>,
-    #[serde(default)]
-    instances: Vec<toml::Table>,
-}
+use crate::config_file::ConfigFile;
 
 /// Reads and parses `path`.
 pub(crate) fn read(path: &Path) -> Result<ConfigFile> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("reading the configuration file {}", path.display()))?;
-    toml::from_str(&text).with_context(|| format!("in the configuration file {}", path.display()))
+    crate::config_file::parse(&text)
+        .with_context(|| format!("in the configuration file {}", path.display()))
 }
 
 /// Whether `id` was left to its default (neither flag nor environment variable given).
@@ -140,7 +120,6 @@ pub(crate) fn apply(file: ConfigFile, cli: &mut Cli, matches: &ArgMatches) -> Re
 
 #[cfg(test)]
 mod tests {
-    use super::ConfigFile;
 
     const VALID: &str = r#"
 database_url = "sqlite:///var/lib/zapwoot/zapwoot.db"
@@ -161,7 +140,7 @@ options = { groups = true, ignore_jids = ["1@g.us"] }
     /// a panic. A cheap, always-on stand-in for a fuzzer on a parser that lives in the binary.
     #[test]
     fn mutated_config_files_never_panic() {
-        let file: ConfigFile = toml::from_str(VALID).unwrap_or_else(|e| unreachable!("{e}"));
+        let file = crate::config_file::parse(VALID).unwrap_or_else(|e| unreachable!("{e}"));
         assert_eq!(file.instances.len(), 1);
         let mut seed: u64 = 0x00c0_ffee;
         let mut next = move || {
@@ -195,7 +174,7 @@ options = { groups = true, ignore_jids = ["1@g.us"] }
             let Ok(text) = std::str::from_utf8(&bytes) else {
                 continue;
             };
-            if let Ok(file) = toml::from_str::<ConfigFile>(text) {
+            if let Ok(file) = crate::config_file::parse(text) {
                 parsed += 1;
                 for table in &file.instances {
                     if let Ok(doc) = serde_json::to_value(table) {

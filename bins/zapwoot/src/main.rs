@@ -12,6 +12,7 @@ mod app;
 mod cli;
 mod commands;
 mod config;
+mod config_file;
 mod demo;
 mod document;
 mod http;
