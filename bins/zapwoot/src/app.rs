@@ -514,7 +514,14 @@ async fn reconcile_loop(app: Arc<App>) {
         );
     }
     app.reconciled.send_replace(true);
-    reconcile_all(&app, RECONCILE_AT_START).await;
+    // Then WhatsApp (Chatwoot was just done).
+    for instance in app.store.instances().await.unwrap_or_default() {
+        if app.engine.runtime(instance.id).is_some()
+            && let Err(e) = app.engine.reconcile_gateway(instance.id, since).await
+        {
+            tracing::warn!(instance = %instance.config.name, error = %e, "start-up reconciliation failed");
+        }
+    }
     let mut tick = tokio::time::interval(RECONCILE_EVERY);
     tick.tick().await;
     let mut reconnected: HashMap<String, tokio::time::Instant> = HashMap::new();
