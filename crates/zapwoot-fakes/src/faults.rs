@@ -38,7 +38,8 @@ pub struct Faults {
 
 impl Faults {
     /// Applies `action` to the next `times` requests (`None` = until cleared) whose method is
-    /// `method` (any when `None`) and whose path starts with `path_prefix`.
+    /// `method` (any when `None`) and whose path (with `?` and the raw query, when there is
+    /// one) starts with `path_prefix`.
     pub fn inject(
         &self,
         method: Option<Method>,

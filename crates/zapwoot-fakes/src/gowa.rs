@@ -164,7 +164,7 @@ impl HistoryRow {
 
     /// GOWA's `MessageInfo`.
     fn to_json(&self) -> Value {
-        let stamp = format_rfc3339(self.secs);
+        let stamp = crate::time::rfc3339(self.secs);
         json!({
             "id": self.id, "chat_jid": self.chat, "sender_jid": self.sender,
             "sender_display_name": self.name, "content": self.content.clone().unwrap_or_default(),
@@ -344,7 +344,7 @@ impl FakeGowa {
     pub fn emit_text_at(&self, from: &str, text: &str, secs: i64) -> String {
         let mut payload = self.message_payload(from);
         payload.insert("body".into(), json!(text));
-        payload.insert("timestamp".into(), json!(format_rfc3339(secs)));
+        payload.insert("timestamp".into(), json!(crate::time::rfc3339(secs)));
         let id = payload
             .get("id")
             .and_then(Value::as_str)
@@ -359,7 +359,7 @@ impl FakeGowa {
     pub fn keep_text_at(&self, from: &str, text: &str, secs: i64) -> String {
         let mut payload = self.message_payload(from);
         payload.insert("body".into(), json!(text));
-        payload.insert("timestamp".into(), json!(format_rfc3339(secs)));
+        payload.insert("timestamp".into(), json!(crate::time::rfc3339(secs)));
         let row = HistoryRow::from_payload(&payload);
         let id = row.as_ref().map(|r| r.id.clone()).unwrap_or_default();
         if let Some(row) = row {
@@ -488,12 +488,6 @@ fn flat(payload: &Map<String, Value>) -> Value {
 }
 
 /// Unix seconds as GOWA prints times (`2026-11-21T08:47:41Z`).
-fn format_rfc3339(secs: i64) -> String {
-    #[allow(clippy::cast_precision_loss)]
-    let iso = crate::chatwoot::iso(secs as f64);
-    format!("{}Z", iso.split('.').next().unwrap_or(&iso))
-}
-
 /// `YYYY-MM-DDTHH:MM:SS` + `Z` or `±HH:MM` (fractions ignored) → unix seconds.
 fn parse_rfc3339(text: &str) -> Option<i64> {
     let n = |r: std::ops::Range<usize>| text.get(r)?.parse::<i64>().ok();
@@ -544,7 +538,7 @@ fn chats(core: &Core, req: &FakeRequest) -> Reply {
         .skip(offset)
         .take(limit)
         .map(|r| {
-            let t = format_rfc3339(r.secs);
+            let t = crate::time::rfc3339(r.secs);
             json!({ "jid": r.chat, "name": r.name, "last_message_time": t, "ephemeral_expiration": 0, "created_at": t, "updated_at": t, "archived": false })
         })
         .collect();

@@ -7,6 +7,7 @@ pub mod gowa;
 mod random;
 mod receiver;
 mod server;
+mod time;
 pub mod wuzapi;
 
 pub use chatwoot::{FakeChatwoot, FakeChatwootConfig, FakeInbox};

@@ -237,7 +237,11 @@ async fn respond(
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
     }
-    match shared.faults.take(&request.method, &request.path) {
+    let target = match &request.query {
+        Some(query) => format!("{}?{query}", request.path),
+        None => request.path.clone(),
+    };
+    match shared.faults.take(&request.method, &target) {
         Some(crate::FaultAction::Reset) => {
             shared.record(request, None, false);
             return Err(ConnectionReset);

@@ -3,7 +3,8 @@
 //! It checks the `Token` header (or `?token=`), decodes bodies the way Go does (JSON keys
 //! matched case-insensitively), validates what the real handlers validate and answers with their
 //! `{code, error, success}` bodies; it records sends and answers `{Details, Timestamp, Id}` with
-//! fresh `3EB0…` ids; it serves `/chat/download*` for media it emitted; and it posts webhooks to
+//! fresh `3EB0…` ids; it serves `/chat/download*` for media it emitted; it keeps a message
+//! history when `history` is above 0 (`GET /chat/history`); and it posts webhooks to
 //! the URL set through `PUT /webhook` (`active: true`) or `POST /webhook` (`webhookurl`), only for
 //! subscribed event types, form-encoded or JSON (or the legacy `jsonData`+`token` form), signed
 //! with `x-hmac-signature` when an HMAC key is configured.
@@ -20,9 +21,12 @@ use http::{Method, StatusCode};
 use serde_json::{Map, Value, json};
 use zapwoot_signing::{Keyring, Secret};
 
+mod history;
+
 use crate::dispatch::{DispatchOptions, Dispatcher, Post, WebhookOrder};
 use crate::random;
 use crate::server::{self, FakeRequest, Reply, Running, Shared, json as json_response};
+use history::{History, Row};
 
 /// How the fake encodes webhooks (`WEBHOOK_FORMAT`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -63,6 +67,8 @@ pub struct FakeWuzapiConfig {
     pub delay: Duration,
     /// Keep every request in the log.
     pub log_requests: bool,
+    /// Messages kept per chat for `/chat/history` (wuzapi's `history`; 0 = off, the default).
+    pub history: u64,
 }
 
 impl Default for FakeWuzapiConfig {
@@ -79,6 +85,7 @@ impl Default for FakeWuzapiConfig {
             duplicate_every: None,
             delay: Duration::ZERO,
             log_requests: true,
+            history: 0,
         }
     }
 }
@@ -160,6 +167,8 @@ struct State {
     media: HashMap<String, (Vec<u8>, String)>,
     avatars: HashMap<String, String>,
     not_on_whatsapp: Vec<String>,
+    history: History,
+    webhooks_lost: bool,
 }
 
 #[derive(Debug)]
@@ -207,6 +216,7 @@ impl FakeWuzapi {
             state: Mutex::new(State {
                 connected: true,
                 logged_in: true,
+                history: History::new(config.history),
                 ..State::default()
             }),
             config: config.clone(),
@@ -301,12 +311,46 @@ impl FakeWuzapi {
         self.core.state().media_delivery.clone()
     }
 
-    /// Emits a `Message` webhook; returns its id.
+    /// Emits a `Message` webhook (and keeps it in the history when that is on); returns its id.
     pub fn emit_message(&self, message: WuzapiMessage) -> String {
+        let now = crate::time::now();
+        let (id, event) = self.message_event(&message, now);
+        if let Some(row) = Row::from_event(&event, &message.envelope, now) {
+            self.core.state().history.save(row);
+        }
+        self.emit("Message", event, message.envelope);
+        id
+    }
+
+    /// Keeps a text from `from` sent at `secs` (unix seconds) in the history only, with no
+    /// webhook (a message from before the bridge was connected, or whose webhook was lost);
+    /// returns its id. Nothing is kept while history is off.
+    pub fn keep_text_at(&self, from: &str, text: &str, secs: i64) -> String {
+        let message = WuzapiMessage::text(from, text);
+        let (id, event) = self.message_event(&message, secs);
+        if let Some(row) = Row::from_event(&event, &message.envelope, secs) {
+            self.core.state().history.save(row);
+        }
+        id
+    }
+
+    /// While `lost`, events happen (and are kept in the history) but their webhooks are never
+    /// posted: wuzapi gave up on them.
+    pub fn lose_webhooks(&self, lost: bool) {
+        self.core.state().webhooks_lost = lost;
+    }
+
+    /// Sets wuzapi's `history` (messages kept per chat; 0 = off).
+    pub fn set_history(&self, keep: u64) {
+        self.core.state().history.keep = keep;
+    }
+
+    /// The whatsmeow `events.Message` for `message`, sent at `secs`, and its id.
+    fn message_event(&self, message: &WuzapiMessage, secs: i64) -> (String, Value) {
         let id = if message.id.is_empty() {
             format!("3EB0{}", random::hex(10))
         } else {
-            message.id
+            message.id.clone()
         };
         let is_group = message.chat.ends_with("@g.us");
         let info = json!({
@@ -314,7 +358,7 @@ impl FakeWuzapi {
             "AddressingMode": if message.sender.ends_with("@lid") { "lid" } else { "pn" },
             "SenderAlt": message.sender_alt, "RecipientAlt": message.recipient_alt,
             "BroadcastListOwner": "", "BroadcastRecipients": null, "ID": id, "ServerID": 0,
-            "Type": "text", "PushName": message.push_name, "Timestamp": rfc3339_now(), "Category": "",
+            "Type": "text", "PushName": message.push_name, "Timestamp": crate::time::rfc3339(secs), "Category": "",
             "Multicast": false, "MediaType": "", "Edit": "", "VerifiedName": null, "DeviceSentMeta": null,
         });
         let event = json!({
@@ -323,8 +367,7 @@ impl FakeWuzapi {
             "IsLottieSticker": false, "IsBotInvoke": false, "IsEdit": false, "SourceWebMsg": null,
             "UnavailableRequestID": "", "RetryCount": 0, "NewsletterMeta": null, "RawMessage": message.message,
         });
-        self.emit("Message", event, message.envelope);
-        id
+        (id, event)
     }
 
     /// Emits a `ReadReceipt` webhook (`state` `Read`, `ReadSelf` or `Delivered`).
@@ -332,7 +375,7 @@ impl FakeWuzapi {
         let event = json!({
             "Chat": chat, "Sender": chat, "IsFromMe": false, "IsGroup": chat.ends_with("@g.us"),
             "AddressingMode": "", "SenderAlt": "", "RecipientAlt": "", "BroadcastListOwner": "",
-            "BroadcastRecipients": null, "MessageIDs": message_ids, "Timestamp": rfc3339_now(),
+            "BroadcastRecipients": null, "MessageIDs": message_ids, "Timestamp": crate::time::rfc3339(crate::time::now()),
             "Type": if state == "Read" { "read" } else { "" }, "MessageSender": "",
         });
         let mut envelope = Map::new();
@@ -345,7 +388,7 @@ impl FakeWuzapi {
         let (url, subscribed) = {
             let state = self.core.state();
             let subscribed = state.events.iter().any(|e| e == event_type || e == "All");
-            (state.webhook.clone(), subscribed)
+            (state.webhook.clone(), subscribed && !state.webhooks_lost)
         };
         if url.is_empty() || !subscribed {
             return;
@@ -399,15 +442,6 @@ impl FakeWuzapi {
     pub fn shutdown(&self) {
         self.running.shutdown();
     }
-}
-
-fn rfc3339_now() -> String {
-    let secs = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0.0, |d| d.as_secs_f64());
-    let iso = crate::chatwoot::iso(secs);
-    // Go's time.RFC3339: seconds precision.
-    format!("{}Z", iso.split('.').next().unwrap_or(&iso))
 }
 
 /// Go marshals maps with sorted keys (serde_json's map is ordered by insertion unless sorted).
@@ -487,13 +521,14 @@ fn handle(core: &Core, req: &FakeRequest) -> Reply {
                         "id": core.config.user_id, "name": core.config.instance_name, "connected": state.connected,
                         "loggedIn": state.logged_in, "token": core.config.token, "jid": core.config.own_jid,
                         "webhook": state.webhook, "events": state.events.join(","), "proxy_url": "", "qrcode": "",
-                        "history": 0, "hmac_configured": core.config.hmac_key.is_some(),
+                        "history": state.history.keep, "hmac_configured": core.config.hmac_key.is_some(),
                         "s3_config": { "enabled": state.s3_enabled, "endpoint": "", "region": "", "bucket": "",
                                        "access_key": "***", "path_style": false, "public_url": "",
                                        "media_delivery": state.media_delivery, "retention_days": 30 },
                     }),
                 )
             }
+            "/chat/history" => core.state().history.answer(&core.config.user_id, req),
             "/webhook" => {
                 let state = core.state();
                 envelope(
@@ -568,6 +603,16 @@ fn handle(core: &Core, req: &FakeRequest) -> Reply {
             envelope(
                 StatusCode::OK,
                 &json!({ "Details": "S3 configuration saved successfully", "Enabled": enabled, "MediaDelivery": delivery }),
+            )
+        }
+        (Method::POST, "/session/history") => {
+            let Some(keep) = field(&body, "history").and_then(Value::as_u64) else {
+                return fail(StatusCode::BAD_REQUEST, "missing history in Payload");
+            };
+            core.state().history.keep = keep;
+            envelope(
+                StatusCode::OK,
+                &json!({ "Details": "History setting saved", "History": keep }),
             )
         }
         (Method::POST, "/session/connect") => {
@@ -736,13 +781,34 @@ fn send_like(core: &Core, path: &str, body: &Map<String, Value>) -> Reply {
     );
     state.sends.push(WuzapiSend {
         endpoint: path.to_owned(),
-        phone,
+        phone: phone.clone(),
         body: Value::Object(body.clone()),
         id: id.clone(),
         at: SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0.0, |d| d.as_secs_f64()),
     });
+    if let Some(kind) = path.strip_prefix("/chat/send/") {
+        let chat = if phone.contains('@') {
+            phone
+        } else {
+            format!("{}@s.whatsapp.net", phone.trim_start_matches('+'))
+        };
+        state.history.save(Row {
+            chat,
+            sender: "me".to_owned(),
+            message_id: id.clone(),
+            at: crate::time::now(),
+            kind: kind.to_owned(),
+            text: field_str(body, "Body")
+                .or_else(|| field_str(body, "Caption"))
+                .unwrap_or_default()
+                .to_owned(),
+            media_link: String::new(),
+            quoted: String::new(),
+            data_json: String::new(),
+        });
+    }
     let timestamp = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());

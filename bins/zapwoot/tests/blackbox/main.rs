@@ -69,6 +69,7 @@ on_both_databases!(
     outbound_subscriptions_through_the_admin_api,
     agent_messages_written_while_the_bridge_was_down_are_sent_after_restart,
     gowa_history_is_imported_and_lost_webhooks_recovered,
+    wuzapi_history_is_imported_and_lost_webhooks_recovered,
 );
 
 fn wuzapi_config() -> FakeWuzapiConfig {
@@ -1198,6 +1199,75 @@ async fn gowa_history_is_imported_and_lost_webhooks_recovered(db: Db) {
         Some("webhook perdido")
     );
     assert_eq!(contents().len(), 4);
+}
+
+async fn wuzapi_history_is_imported_and_lost_webhooks_recovered(db: Db) {
+    let chatwoot = FakeChatwoot::start(FakeChatwootConfig::default())
+        .await
+        .unwrap();
+    let wuzapi = FakeWuzapi::start(wuzapi_config()).await.unwrap();
+    let now = i64::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs(),
+    )
+    .unwrap();
+    let bridge = Bridge::start(&db);
+    add_instance(&bridge, &wuzapi_doc("w", &wuzapi, &chatwoot)).await;
+
+    // wuzapi's default keeps no history: the import is refused with the reason, no job made.
+    let (status, answer) = bridge
+        .admin(
+            Method::POST,
+            "/instances/w/import",
+            Some(&json!({"days": 3})),
+        )
+        .await;
+    assert!(status >= 400, "{status} {answer}");
+    assert!(answer.to_string().contains("history = 0"), "{answer}");
+    let (_, list) = bridge.admin(Method::GET, "/imports?instance=w", None).await;
+    assert_eq!(list["imports"], json!([]));
+
+    // With history on: two days of a chat from before the bridge existed.
+    wuzapi.set_history(100);
+    for (text, ago) in [("anteontem", 86_400 + 60), ("ontem", 80_000)] {
+        wuzapi.keep_text_at(CUSTOMER, text, now - ago);
+    }
+    let (ok, stdout, stderr) = cli(&db, &["instance", "import", "w", "--days", "3"]);
+    assert!(ok, "{stderr}");
+    assert!(
+        stdout.contains("1 chats, 2 messages found, 2 queued"),
+        "{stdout}"
+    );
+    let contents = || -> Vec<String> {
+        incoming(&chatwoot)
+            .iter()
+            .map(|m| m["content"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    bridge
+        .eventually("2 imported messages in Chatwoot", || contents().len() >= 2)
+        .await;
+    assert_eq!(contents(), ["anteontem", "ontem"]);
+
+    // wuzapi gives up on a webhook: reconciling finds the message once.
+    wuzapi.lose_webhooks(true);
+    wuzapi.emit_message(WuzapiMessage::text(CUSTOMER, "webhook perdido"));
+    let (status, answer) = bridge
+        .admin(
+            Method::POST,
+            "/instances/w/reconcile",
+            Some(&json!({"hours": 1})),
+        )
+        .await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["reconciled"][1]["recorded"], json!(1), "{answer}");
+    bridge
+        .eventually("the lost message in Chatwoot", || contents().len() == 3)
+        .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(contents(), ["anteontem", "ontem", "webhook perdido"]);
 }
 
 fn verify_standard(keys: &Keyring, r: &zapwoot_fakes::FakeRequest) -> bool {

@@ -64,10 +64,24 @@ impl WuzapiClient {
 
     /// Calls `path` and returns `data` of the envelope.
     async fn call(&self, method: Method, path: &str, body: Option<&Value>) -> Result<Value, Error> {
-        let url = self
+        self.call_query(method, path, &[], body).await
+    }
+
+    /// Calls `path?query` and returns `data` of the envelope.
+    pub(super) async fn call_query(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, &str)],
+        body: Option<&Value>,
+    ) -> Result<Value, Error> {
+        let mut url = self
             .base
             .join(path)
             .map_err(|e| Error::InvalidUrl(e.to_string()))?;
+        if !query.is_empty() {
+            url.query_pairs_mut().extend_pairs(query);
+        }
         let mut request = self.http.request(method, url).header("Token", &self.token);
         if let Some(body) = body {
             request = request.json(body);
@@ -575,5 +589,18 @@ impl Gateway for WuzapiClient {
 
     fn health(&self) -> BoxFuture<'_, Result<Health, Error>> {
         Box::pin(self.session_status())
+    }
+
+    fn chats(&self, since: i64) -> BoxFuture<'_, Result<Vec<crate::ChatSummary>, Error>> {
+        Box::pin(self.history_chats(since))
+    }
+
+    fn history<'a>(
+        &'a self,
+        chat: &'a Jid,
+        since: i64,
+        until: i64,
+    ) -> BoxFuture<'a, Result<Vec<crate::HistoryMessage>, Error>> {
+        Box::pin(self.chat_history(chat, since, until))
     }
 }

@@ -1,6 +1,7 @@
 //! asternic/wuzapi: webhook parsing and the REST client.
 
 mod client;
+mod history;
 mod parse;
 
 pub use client::{ReplyContext, WuzapiClient};

@@ -331,3 +331,131 @@ async fn webhooks_verify_and_parse_in_every_format() {
         );
     }
 }
+
+#[tokio::test]
+async fn history_rebuilds_the_webhooks_with_the_same_dedupe_keys() {
+    let receiver = Receiver::start().await.unwrap();
+    let (fake, gateway, client) = setup(FakeWuzapiConfig::default()).await;
+    client
+        .set_webhook(&receiver.url(), &["Message"])
+        .await
+        .unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        .try_into()
+        .unwrap_or(i64::MAX);
+
+    // wuzapi's default: no history kept, the endpoint answers 501.
+    fake.emit_message(WuzapiMessage::text(CUSTOMER, "sem histórico"));
+    for error in [
+        gateway.chats(0).await.unwrap_err(),
+        gateway.history(&customer(), 0, now + 60).await.unwrap_err(),
+    ] {
+        assert!(
+            matches!(error, Error::Unsupported(why) if why.contains("history = 0")),
+            "{error:?}"
+        );
+    }
+
+    fake.set_history(4);
+    let old = fake.keep_text_at(CUSTOMER, "antes da ponte", now - 3 * 86_400);
+    let live = fake.emit_message(WuzapiMessage::text(CUSTOMER, "ao vivo"));
+    let bytes = b"\xff\xd8\xff photo".to_vec();
+    let mut photo = WuzapiMessage::new(
+        CUSTOMER,
+        json!({ "imageMessage": Value::Object(fake.store_media(&bytes, "image/jpeg").as_object().cloned().unwrap().into_iter().chain([("caption".to_owned(), json!("foto"))]).collect()) }),
+    );
+    photo.push_name = "Maria".into();
+    let photo = fake.emit_message(photo);
+    fake.keep_text_at(
+        "5511944445555@s.whatsapp.net",
+        "outro chat antigo",
+        now - 10 * 86_400,
+    );
+    let sent = gateway
+        .send(&customer(), &Outgoing::text("resposta pela API"))
+        .await
+        .unwrap();
+    assert!(fake.wait_for_webhooks(Duration::from_secs(5)).await);
+
+    // Only chats with messages in the window.
+    let chats = gateway.chats(now - 4 * 86_400).await.unwrap();
+    assert_eq!(
+        chats.iter().map(|c| c.jid.to_string()).collect::<Vec<_>>(),
+        [CUSTOMER]
+    );
+    let history = gateway
+        .history(&customer(), now - 4 * 86_400, now + 60)
+        .await
+        .unwrap();
+    assert_eq!(
+        history.iter().map(|m| m.id.as_str()).collect::<Vec<_>>(),
+        [
+            old.as_str(),
+            live.as_str(),
+            photo.as_str(),
+            sent.message_id.as_str()
+        ],
+        "oldest first"
+    );
+    let real: Vec<String> = receiver
+        .received()
+        .iter()
+        .map(|r| {
+            wuzapi::parse(r.header("content-type").unwrap_or_default(), &r.body)
+                .unwrap()
+                .dedupe_key()
+        })
+        .collect();
+    for m in &history {
+        let rebuilt = wuzapi::parse(m.content_type, &m.webhook).unwrap();
+        assert_eq!(
+            rebuilt.user_id.as_deref(),
+            Some("bd4d8ab9e54f4b5fb0a1c2d3e4f5a6b7")
+        );
+        let InboundEvent::Message(message) = &rebuilt.events[0] else {
+            panic!("not a message: {rebuilt:?}")
+        };
+        assert_eq!(message.id, m.id);
+        assert_eq!(message.origin.timestamp, Some(m.timestamp));
+        if m.id == old {
+            assert_eq!(m.timestamp, now - 3 * 86_400, "the original time");
+        } else if m.id == sent.message_id {
+            assert!(message.origin.from_me, "stored as `me`: ours");
+            assert!(
+                matches!(&message.content, Content::Text { body } if body == "resposta pela API")
+            );
+        } else {
+            assert!(
+                real.contains(&rebuilt.dedupe_key()),
+                "same key as the webhook that carried it"
+            );
+        }
+        if m.id == photo {
+            let media = message.content.media().unwrap();
+            let file = gateway.fetch_media(media, 1_000_000).await.unwrap();
+            assert_eq!(file.bytes, bytes, "media still downloadable with its keys");
+        }
+    }
+
+    // wuzapi keeps `history` messages per chat: the oldest fell out; a narrower window.
+    fake.emit_message(WuzapiMessage::text(CUSTOMER, "mais uma"));
+    let kept = gateway
+        .history(&customer(), now - 4 * 86_400, now + 60)
+        .await
+        .unwrap();
+    assert_eq!(kept.len(), 4);
+    assert!(kept.iter().all(|m| m.id != old));
+    let recent = gateway
+        .history(&customer(), now - 60, now + 60)
+        .await
+        .unwrap();
+    assert!(recent.iter().all(|m| m.timestamp >= now - 60));
+
+    // Errors other than "off" are errors.
+    fake.faults().fail(Method::GET, "/chat/history", 500, 1);
+    assert_eq!(gateway.chats(0).await.unwrap_err().status(), Some(500));
+    assert!(fake.unexpected_requests().is_empty());
+}

@@ -26,11 +26,12 @@ fn now() -> i64 {
 /// Six messages over the last three days in two chats (one more, older, outside the
 /// window); returns the texts per chat, oldest first, with their times.
 fn seed(h: &Harness) -> BTreeMap<&'static str, Vec<(String, i64)>> {
-    let FakeGateway::Gowa(gowa) = &h.gateway else {
-        unreachable!("GOWA only")
+    let keep = |chat: &str, text: &str, at: i64| match &h.gateway {
+        FakeGateway::Gowa(gowa) => gowa.keep_text_at(chat, text, at),
+        FakeGateway::Wuzapi(wuzapi) => wuzapi.keep_text_at(chat, text, at),
     };
     let t = now();
-    gowa.keep_text_at(CUSTOMER, "velha demais", t - 5 * 86_400);
+    keep(CUSTOMER, "velha demais", t - 5 * 86_400);
     let mut seeded: BTreeMap<&'static str, Vec<(String, i64)>> = BTreeMap::new();
     for (chat, text, at) in [
         (CUSTOMER, "dia 1 manhã", t - 2 * 86_400 - 7200),
@@ -40,7 +41,7 @@ fn seed(h: &Harness) -> BTreeMap<&'static str, Vec<(String, i64)>> {
         (CUSTOMER, "dia 3", t - 3600),
         (CUSTOMER, "agora há pouco", t - 60),
     ] {
-        gowa.keep_text_at(chat, text, at);
+        keep(chat, text, at);
         seeded.entry(chat).or_default().push((text.to_owned(), at));
     }
     seeded
@@ -80,10 +81,12 @@ fn assert_imported(h: &Harness, seeded: &BTreeMap<&'static str, Vec<(String, i64
 
 matrix! {
     async fn importing_three_days_twice_creates_each_message_once(h) {
-        if h.kind != GatewayKind::Gowa {
+        if h.kind == GatewayKind::Wuzapi {
+            // wuzapi keeps history only when the instance's `history` is set.
+            h.wuzapi().set_history(0);
             let err = h.engine.import_history(h.instance_id, 3, |_| {}).await.unwrap_err();
-            assert!(err.to_string().contains("chat list"), "{err}");
-            return;
+            assert!(err.to_string().contains("history = 0"), "{err}");
+            h.wuzapi().set_history(1000);
         }
         let seeded = seed(&h);
         let mut seen = Vec::new();
@@ -105,14 +108,14 @@ matrix! {
     }
 
     async fn an_interrupted_import_resumes_without_duplicates(h) {
-        if h.kind != GatewayKind::Gowa {
-            return;
-        }
         let seeded = seed(&h);
         // The gateway fails on the first chat walked: the job stops, resumable.
         let first_chat = h.first_chat_walked().await;
         let second_chat = if first_chat == CUSTOMER { OTHER } else { CUSTOMER };
-        let path = |chat: &str| format!("/chat/{chat}/messages");
+        let path = |chat: &str| match h.kind {
+            GatewayKind::Gowa => format!("/chat/{chat}/messages"),
+            _ => format!("/chat/history?chat_jid={}", chat.replace('@', "%40")),
+        };
         h.gateway_faults().inject(Some(Method::GET), &path(first_chat), FaultAction::Status(500), Some(1));
         let failed = h.engine.import_history(h.instance_id, 3, |_| {}).await.unwrap();
         assert_eq!(failed.state, ImportState::Failed);

@@ -183,6 +183,7 @@ pub async fn harness_tweaked(
             config.hmac_key = Some("h".repeat(32));
             config.order = tweaks.order;
             config.duplicate_every = tweaks.duplicate_every;
+            config.history = 1000;
             let fake = FakeWuzapi::start(config).await.unwrap();
             fake.set_webhook(&gw_receiver.url(), &["All"]);
             let client = WuzapiClient::new(&fake.url(), fake.token()).unwrap();
