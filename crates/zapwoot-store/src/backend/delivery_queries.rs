@@ -2,6 +2,8 @@
 //! backend like `queries.rs`, which includes this file.
 
 use diesel::prelude::*;
+
+use crate::backend::FirstRow as _;
 use diesel::sql_types::BigInt;
 
 use super::super::{Conn, delivery_claim_sql, write_tx};
@@ -113,8 +115,7 @@ pub(crate) fn deliver_to(
             .filter(deliveries::subscription_id.eq(subscription_id))
             .filter(deliveries::message_id.eq(&n.message_id))
             .select(deliveries::id)
-            .first(c)
-            .optional()?)
+            .first_row(c)?)
     })
 }
 
@@ -298,8 +299,7 @@ pub(crate) fn delivery(c: &mut Conn, id: i64) -> Result<Option<DeliveryRow>, Sto
     Ok(deliveries::table
         .find(id)
         .select(DeliveryRow::as_select())
-        .first(c)
-        .optional()?)
+        .first_row(c)?)
 }
 
 /// The attempts of these deliveries, oldest first.

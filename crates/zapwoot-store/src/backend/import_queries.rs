@@ -3,6 +3,8 @@
 
 use diesel::prelude::*;
 
+use crate::backend::FirstRow as _;
+
 use super::super::{Conn, write_tx};
 use crate::StoreError;
 use crate::rows::{ImportInsert, ImportProgress, ImportRow};
@@ -34,8 +36,7 @@ pub(crate) fn import_job(c: &mut Conn, id: i64) -> Result<Option<ImportRow>, Sto
     Ok(import_jobs::table
         .find(id)
         .select(ImportRow::as_select())
-        .first(c)
-        .optional()?)
+        .first_row(c)?)
 }
 
 /// The newest unfinished (running or failed) job of an instance.
@@ -48,8 +49,7 @@ pub(crate) fn unfinished_import(
         .filter(import_jobs::state.ne("done"))
         .order(import_jobs::id.desc())
         .select(ImportRow::as_select())
-        .first(c)
-        .optional()?)
+        .first_row(c)?)
 }
 
 pub(crate) fn list_imports(

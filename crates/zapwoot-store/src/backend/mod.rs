@@ -96,3 +96,35 @@ macro_rules! dispatch {
     };
 }
 pub(crate) use dispatch;
+
+/// `query.first_row(c)`: the first row, like `.first(c).optional()` but without `LIMIT ?`.
+///
+/// SQLite (≥ 3.48) lets a bound `LIMIT` steer the plan, so a cached statement whose `LIMIT`
+/// parameter is bound again is compiled again — on every run, since Diesel binds `.first()`'s
+/// `LIMIT 1`. Reading the first row off the cursor keeps the cached statement. For lookups by
+/// key or of a few rows: PostgreSQL reads every matching row before the first is returned.
+pub(crate) trait FirstRow: Sized {
+    /// The first row `self` yields, if any.
+    fn first_row<'q, C, U>(self, c: &mut C) -> diesel::QueryResult<Option<U>>
+    where
+        C: diesel::connection::LoadConnection,
+        Self: diesel::RunQueryDsl<C>
+            + diesel::query_dsl::LoadQuery<'q, C, U, diesel::connection::DefaultLoadingMode>
+            + 'q,
+        U: 'q;
+}
+
+impl<T> FirstRow for T {
+    fn first_row<'q, C, U>(self, c: &mut C) -> diesel::QueryResult<Option<U>>
+    where
+        C: diesel::connection::LoadConnection,
+        Self: diesel::RunQueryDsl<C>
+            + diesel::query_dsl::LoadQuery<'q, C, U, diesel::connection::DefaultLoadingMode>
+            + 'q,
+        U: 'q,
+    {
+        self.load_iter::<U, diesel::connection::DefaultLoadingMode>(c)?
+            .next()
+            .transpose()
+    }
+}

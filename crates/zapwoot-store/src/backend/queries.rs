@@ -2,6 +2,8 @@
 //! `SqliteConnection` in `backend::sqlite` and `PgConnection` in `backend::postgres`.
 
 use diesel::prelude::*;
+
+use crate::backend::FirstRow as _;
 use diesel::sql_types::BigInt;
 use diesel_migrations::MigrationHarness as _;
 
@@ -102,16 +104,14 @@ pub(crate) fn instance_by_name(
     Ok(instances::table
         .filter(instances::name.eq(name))
         .select(InstanceRow::as_select())
-        .first(c)
-        .optional()?)
+        .first_row(c)?)
 }
 
 pub(crate) fn instance_by_id(c: &mut Conn, id: i64) -> Result<Option<InstanceRow>, StoreError> {
     Ok(instances::table
         .find(id)
         .select(InstanceRow::as_select())
-        .first(c)
-        .optional()?)
+        .first_row(c)?)
 }
 
 pub(crate) fn instance_by_key_hash(
@@ -126,7 +126,7 @@ pub(crate) fn instance_by_key_hash(
         RouteKind::Gateway => query.filter(instances::gateway_key_hash.eq(hash)),
         RouteKind::Chatwoot => query.filter(instances::chatwoot_key_hash.eq(hash)),
     };
-    Ok(query.first(c).optional()?)
+    Ok(query.first_row(c)?)
 }
 
 pub(crate) fn list_instances(c: &mut Conn) -> Result<Vec<InstanceRow>, StoreError> {
@@ -342,8 +342,7 @@ pub(crate) fn event(c: &mut Conn, id: i64) -> Result<Option<EventRow>, StoreErro
     Ok(events::table
         .find(id)
         .select(EventRow::as_select())
-        .first(c)
-        .optional()?)
+        .first_row(c)?)
 }
 
 pub(crate) fn list_events(c: &mut Conn, filter: &EventFilter) -> Result<Vec<EventRow>, StoreError> {
@@ -508,8 +507,7 @@ fn find_message(c: &mut Conn, m: &NewMessage) -> Result<Option<MessageRow>, Stor
             .filter(messages::wa_message_id.eq(wa))
             .filter(messages::part.eq(m.part))
             .select(MessageRow::as_select())
-            .first(c)
-            .optional()?;
+            .first_row(c)?;
         if found.is_some() {
             return Ok(found);
         }
@@ -520,8 +518,7 @@ fn find_message(c: &mut Conn, m: &NewMessage) -> Result<Option<MessageRow>, Stor
             .filter(messages::chatwoot_message_id.eq(cw))
             .filter(messages::part.eq(m.part))
             .select(MessageRow::as_select())
-            .first(c)
-            .optional()?);
+            .first_row(c)?);
     }
     Ok(None)
 }
@@ -688,8 +685,7 @@ pub(crate) fn conversation_for_chat(
         .filter(conversations::chat_jid.eq(chat_jid))
         .order(conversations::id.desc())
         .select(ConversationRow::as_select())
-        .first(c)
-        .optional()?)
+        .first_row(c)?)
 }
 
 pub(crate) fn conversation_by_chatwoot(
@@ -701,8 +697,7 @@ pub(crate) fn conversation_by_chatwoot(
         .filter(conversations::instance_id.eq(instance_id))
         .filter(conversations::chatwoot_conversation_id.eq(chatwoot_conversation_id))
         .select(ConversationRow::as_select())
-        .first(c)
-        .optional()?)
+        .first_row(c)?)
 }
 
 /// Conversations of an instance that are not resolved, or changed at or after `active_since`.
@@ -758,8 +753,7 @@ pub(crate) fn identity_by_contact(
         .filter(identities::instance_id.eq(instance_id))
         .filter(identities::chatwoot_contact_id.eq(contact_id))
         .select(IdentityRow::as_select())
-        .first(c)
-        .optional()?)
+        .first_row(c)?)
 }
 
 fn save_identity_in(
@@ -827,8 +821,7 @@ pub(crate) fn subscription(c: &mut Conn, id: i64) -> Result<Option<SubscriptionR
     Ok(subscriptions::table
         .find(id)
         .select(SubscriptionRow::as_select())
-        .first(c)
-        .optional()?)
+        .first_row(c)?)
 }
 
 pub(crate) fn delete_subscription(c: &mut Conn, id: i64) -> Result<bool, StoreError> {
