@@ -19,6 +19,8 @@ const SECRET_KEY: &str = "BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=";
 /// A running bridge.
 pub(crate) struct Bridge {
     child: Child,
+    /// The bridge's base URL.
+    url: String,
     /// The gateway webhook URL of the benchmark instance.
     pub(crate) gateway_url: String,
 }
@@ -101,7 +103,43 @@ impl Bridge {
             .as_str()
             .context("no webhook URL")?
             .to_owned();
-        Ok(Self { child, gateway_url })
+        Ok(Self {
+            child,
+            url,
+            gateway_url,
+        })
+    }
+
+    /// Waits (up to a minute) until the bridge has no open event twice in a row, 200 ms
+    /// apart: what earlier phases left behind (such as Chatwoot's `message_created` echoes of
+    /// the messages just relayed) is processed before the next phase is timed.
+    pub(crate) async fn wait_idle(&self) {
+        let http = crate::http_client();
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        let mut quiet = 0;
+        while quiet < 2 && std::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            let metrics = match http
+                .get(format!("{}/metrics", self.url))
+                .bearer_auth(ADMIN_TOKEN)
+                .send()
+                .await
+            {
+                Ok(response) => response.text().await.unwrap_or_default(),
+                Err(_) => continue,
+            };
+            let open: f64 = metrics
+                .lines()
+                .filter(|l| {
+                    l.starts_with("zapwoot_events{")
+                        && ["pending", "running", "failed"]
+                            .iter()
+                            .any(|s| l.contains(&format!("status=\"{s}\"")))
+                })
+                .filter_map(|l| l.rsplit_once(' ').and_then(|(_, v)| v.parse::<f64>().ok()))
+                .sum();
+            quiet = if open == 0.0 { quiet + 1 } else { 0 };
+        }
     }
 
     fn pid(&self) -> u32 {

@@ -257,6 +257,7 @@ async fn run_backend(
     // 1. Ingest.
     let mut ingest = Vec::new();
     for connections in [1usize, 16, 64, 256] {
+        bridge.wait_idle().await;
         let tag = format!("{name}-ingest{connections}");
         let hooks = webhooks(&tag, cli.messages, cli.chats).await?;
         let started = Instant::now();
@@ -276,6 +277,7 @@ async fn run_backend(
     let mut relay = Vec::new();
     for latency in [0u64, 20] {
         control.set_latency(latency).await;
+        bridge.wait_idle().await;
         let tag = format!("{name}-relay{latency}");
         let hooks = webhooks(&tag, cli.messages, cli.chats).await?;
         let start = now_unix();
@@ -300,6 +302,7 @@ async fn run_backend(
 
     // End-to-end latency at a steady 100 messages a second.
     let paced_count = cli.messages.min(2000);
+    bridge.wait_idle().await;
     let tag = format!("{name}-paced");
     let hooks = webhooks(&tag, paced_count, cli.chats).await?;
     let start = now_unix();
@@ -350,6 +353,7 @@ async fn run_backend(
     let mut outbound = Vec::new();
     for latency in [0u64, 20] {
         control.set_gateway_latency(latency).await;
+        bridge.wait_idle().await;
         let before = control.sends(0).await.len();
         let start = now_unix();
         let tag = format!("{name}-agent{latency}");
@@ -363,6 +367,7 @@ async fn run_backend(
         outbound.push(row);
     }
     control.set_gateway_latency(0).await;
+    bridge.wait_idle().await;
     let paced_per = (paced_count / conversations.len().max(1)).max(1);
     let before_sends = control.sends(0).await.len();
     let before_created = control.created(0).await.len();

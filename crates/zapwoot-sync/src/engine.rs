@@ -170,10 +170,15 @@ impl Engine {
             if *shutdown.borrow() {
                 break;
             }
+            // Listening before the claim: an event recorded while the claim runs (and found
+            // nothing) still wakes this loop at once instead of at the next poll.
+            let wake = self.wake.notified();
+            tokio::pin!(wake);
+            wake.as_mut().enable();
             let done = self.run_once().await;
             if done == 0 {
                 tokio::select! {
-                    () = self.wake.notified() => {}
+                    () = wake => {}
                     () = tokio::time::sleep(Duration::from_millis(100)) => {}
                     _ = shutdown.changed() => {}
                 }
