@@ -144,6 +144,18 @@ pub struct Lease {
     pub attempt: i32,
 }
 
+/// What a worker records when it is done with an event (see `Store::complete`, `fail`,
+/// `ignore`): written with other outcomes in one transaction.
+#[derive(Debug)]
+pub(crate) struct Outcome {
+    pub lease: Lease,
+    pub status: EventStatus,
+    pub next_attempt_at: Option<i64>,
+    pub error: Option<String>,
+    pub effects: Vec<Effect>,
+    pub now: i64,
+}
+
 /// A stored event. `body` is `None` in listings and once pruned.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]

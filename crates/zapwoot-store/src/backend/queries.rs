@@ -9,7 +9,7 @@ use diesel_migrations::MigrationHarness as _;
 
 use super::{Conn, MIGRATIONS, claim_sql, write_tx};
 use crate::backend::Replay;
-use crate::event::{Effect, EventFilter, EventStatus, Lease, PruneReport, Recorded};
+use crate::event::{Effect, EventFilter, EventStatus, Lease, Outcome, PruneReport, Recorded};
 use crate::mapping::{DeliveryStatus, IdentityKeys, NewConversation, NewMessage};
 use crate::rows::{
     ConversationRow, EventInsert, EventMetaRow, EventRow, IdentityRow, IdentityWrite, InstanceRow,
@@ -263,42 +263,55 @@ pub(crate) fn expire_leases(c: &mut Conn, now: i64) -> Result<usize, StoreError>
 
 /// Ends a lease: sets the status and writes `effects`, all in one transaction. Fails with
 /// [`StoreError::LeaseLost`] (writing nothing) unless `lease` still holds the event.
-pub(crate) fn finish(
+/// Records the outcomes of several events in one transaction, each in its own savepoint: an
+/// outcome whose lease was lost ([`StoreError::LeaseLost`]) changes nothing and does not stop
+/// the others. The outer error is the commit's.
+pub(crate) fn finish_batch(
     c: &mut Conn,
-    lease: &Lease,
-    status: EventStatus,
-    next_attempt_at: Option<i64>,
-    error: Option<&str>,
-    effects: &[Effect],
-    now: i64,
-) -> Result<(), StoreError> {
+    outcomes: &[Outcome],
+) -> Result<Vec<Result<(), StoreError>>, StoreError> {
     write_tx(c, |c| {
-        let finished_at = matches!(
-            status,
-            EventStatus::Done | EventStatus::Dead | EventStatus::Ignored
-        )
-        .then_some(now);
-        let changed = diesel::update(
-            events::table
-                .filter(events::id.eq(lease.event_id))
-                .filter(events::status.eq(EventStatus::Running.as_str()))
-                .filter(events::lease_owner.eq(&lease.owner))
-                .filter(events::attempts.eq(lease.attempt)),
-        )
-        .set((
-            events::status.eq(status.as_str()),
-            events::lease_owner.eq(None::<String>),
-            events::lease_expires_at.eq(None::<i64>),
-            events::last_error.eq(error),
-            events::finished_at.eq(finished_at),
-            events::next_attempt_at.eq(next_attempt_at.unwrap_or(now)),
-        ))
-        .execute(c)?;
-        if changed == 0 {
-            return Err(StoreError::LeaseLost(lease.event_id));
-        }
-        apply_effects(c, effects, now)
+        Ok(outcomes
+            .iter()
+            .map(|outcome| c.transaction(|c| finish(c, outcome)))
+            .collect())
     })
+}
+
+fn finish(c: &mut Conn, outcome: &Outcome) -> Result<(), StoreError> {
+    let Outcome {
+        lease,
+        status,
+        next_attempt_at,
+        error,
+        effects,
+        now,
+    } = outcome;
+    let finished_at = matches!(
+        status,
+        EventStatus::Done | EventStatus::Dead | EventStatus::Ignored
+    )
+    .then_some(*now);
+    let changed = diesel::update(
+        events::table
+            .filter(events::id.eq(lease.event_id))
+            .filter(events::status.eq(EventStatus::Running.as_str()))
+            .filter(events::lease_owner.eq(&lease.owner))
+            .filter(events::attempts.eq(lease.attempt)),
+    )
+    .set((
+        events::status.eq(status.as_str()),
+        events::lease_owner.eq(None::<String>),
+        events::lease_expires_at.eq(None::<i64>),
+        events::last_error.eq(error.as_deref()),
+        events::finished_at.eq(finished_at),
+        events::next_attempt_at.eq(next_attempt_at.unwrap_or(*now)),
+    ))
+    .execute(c)?;
+    if changed == 0 {
+        return Err(StoreError::LeaseLost(lease.event_id));
+    }
+    apply_effects(c, effects, *now)
 }
 
 /// Writes effects outside any event (for example an intent before an upstream call).

@@ -5,6 +5,7 @@ use std::time::{Duration, SystemTime};
 
 use super::{Store, now_ms, to_ms};
 use crate::backend::{Replay, dispatch};
+use crate::event::Outcome;
 use crate::rows::{EventInsert, EventRow};
 use crate::{
     ClaimedEvent, Effect, EventCount, EventFilter, EventRecord, EventStatus, Lease, NewEvent,
@@ -131,20 +132,17 @@ impl Store {
         error: Option<String>,
         effects: Vec<Effect>,
     ) -> Result<(), StoreError> {
-        let lease = lease.clone();
-        let now = now_ms();
-        self.run(move |db| {
-            dispatch!(db, |c, q| q::finish(
-                c,
-                &lease,
+        self.inner
+            .outcomes
+            .submit(Outcome {
+                lease: lease.clone(),
                 status,
-                next,
-                error.as_deref(),
-                &effects,
-                now
-            ))
-        })
-        .await
+                next_attempt_at: next,
+                error,
+                effects,
+                now: now_ms(),
+            })
+            .await
     }
 
     /// Puts any finished or waiting event back in the queue (replay), with a fresh retry

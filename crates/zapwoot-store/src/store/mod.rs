@@ -5,7 +5,8 @@ use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::backend::{Backend, Db, dispatch};
-use crate::ingest::Ingest;
+use crate::ingest::{self, Ingest};
+use crate::outcomes::{self, Outcomes};
 use crate::{SealError, Sealer, StoreError};
 
 mod deliveries;
@@ -52,6 +53,7 @@ struct Inner {
     db: Db,
     sealer: Option<Sealer>,
     ingest: Ingest,
+    outcomes: Outcomes,
 }
 
 impl Store {
@@ -74,12 +76,15 @@ impl Store {
             Backend::Sqlite => 1,
             Backend::Postgres => 4,
         });
-        let ingest = Ingest::start(&db, writers, options.max_batch.unwrap_or(1024))?;
+        let max_batch = options.max_batch.unwrap_or(1024);
+        let ingest = ingest::start(&db, writers, max_batch)?;
+        let outcomes = outcomes::start(&db, writers, max_batch)?;
         Ok(Self {
             inner: Arc::new(Inner {
                 db,
                 sealer: options.sealer,
                 ingest,
+                outcomes,
             }),
         })
     }

@@ -195,6 +195,39 @@ both_backends! {
         assert_eq!(store.expire_leases().await.unwrap(), 0);
     }
 
+    async fn outcomes_written_together_keep_their_own_answers(db) {
+        // Workers finishing at the same moment share a commit (group commit); each outcome
+        // still stands alone: a lost lease fails only its own, the others and their effects land.
+        let store = db.open().await;
+        let instance = instance_id(&store, "alpha").await;
+        for i in 0..40 {
+            store.record_inbound(event(instance, &format!("k{i}"), &format!("lane-{i}"))).await.unwrap();
+        }
+        let claimed = store.claim("worker", 40, LEASE).await.unwrap();
+        assert_eq!(claimed.len(), 40);
+        let stale = claimed[7].lease.clone();
+        store.complete(&stale, Vec::new()).await.unwrap();
+        let mut tasks = Vec::new();
+        for (i, c) in claimed.iter().enumerate() {
+            let store = store.clone();
+            let lease = c.lease.clone();
+            let effect = Effect::Message(mapping(instance, &format!("wamid-{i}")));
+            tasks.push(tokio::spawn(async move { store.complete(&lease, vec![effect]).await }));
+        }
+        for (i, task) in tasks.into_iter().enumerate() {
+            let result = task.await.unwrap();
+            let mapped = store.messages_by_wa_id(instance, &format!("wamid-{i}")).await.unwrap();
+            if i == 7 {
+                assert!(matches!(result, Err(StoreError::LeaseLost(_))), "{result:?}");
+                assert!(mapped.is_empty(), "a refused outcome writes none of its effects");
+            } else {
+                result.unwrap();
+                assert_eq!(mapped.len(), 1, "wamid-{i}");
+                assert_eq!(store.event(claimed[i].event.id).await.unwrap().unwrap().status, EventStatus::Done);
+            }
+        }
+    }
+
     async fn a_renewed_lease_outlives_its_first_term(db) {
         let store = db.open().await;
         let instance = instance_id(&store, "alpha").await;
