@@ -8,6 +8,7 @@ mod group_commit;
 mod import;
 mod ingest;
 mod instance;
+mod intents;
 mod mapping;
 mod outcomes;
 mod rows;

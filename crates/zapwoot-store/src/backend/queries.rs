@@ -270,11 +270,29 @@ pub(crate) fn finish_batch(
     c: &mut Conn,
     outcomes: &[Outcome],
 ) -> Result<Vec<Result<(), StoreError>>, StoreError> {
+    each_in_savepoint(c, outcomes, finish)
+}
+
+/// `f` for each item, in one write transaction, each in its own savepoint: an item refused
+/// because its lease was lost is rolled back alone and answers that. Any other error rolls
+/// the whole transaction back and is returned, so the caller can write the items one by one
+/// (each then gets its own answer; a deadlock or a race with another writer is not handed to
+/// an item that would have succeeded alone).
+fn each_in_savepoint<T, R>(
+    c: &mut Conn,
+    items: &[T],
+    f: impl Fn(&mut Conn, &T) -> Result<R, StoreError>,
+) -> Result<Vec<Result<R, StoreError>>, StoreError> {
     write_tx(c, |c| {
-        Ok(outcomes
-            .iter()
-            .map(|outcome| c.transaction(|c| finish(c, outcome)))
-            .collect())
+        let mut answers = Vec::with_capacity(items.len());
+        for item in items {
+            match c.transaction(|c| f(c, item)) {
+                Err(StoreError::LeaseLost(id)) => answers.push(Err(StoreError::LeaseLost(id))),
+                Err(other) => return Err(other),
+                Ok(answer) => answers.push(Ok(answer)),
+            }
+        }
+        Ok(answers)
     })
 }
 
@@ -592,14 +610,15 @@ pub(crate) fn upsert_message(
     }
 }
 
-pub(crate) fn record_intent(
+/// Records intents in one transaction (see [`each_in_savepoint`]): each returns the mapping
+/// that already exists for its message, or the one it wrote.
+pub(crate) fn record_intents(
     c: &mut Conn,
-    m: &NewMessage,
-    now: i64,
-) -> Result<MessageRow, StoreError> {
-    write_tx(c, |c| match find_message(c, m)? {
+    intents: &[(NewMessage, i64)],
+) -> Result<Vec<Result<MessageRow, StoreError>>, StoreError> {
+    each_in_savepoint(c, intents, |c, (m, now)| match find_message(c, m)? {
         Some(existing) => Ok(existing),
-        None => upsert_message(c, m, now),
+        None => upsert_message(c, m, *now),
     })
 }
 

@@ -17,10 +17,7 @@ impl Store {
     /// # Errors
     /// [`StoreError::Conflict`] when `message` has neither id.
     pub async fn record_intent(&self, message: NewMessage) -> Result<MessageMap, StoreError> {
-        let now = now_ms();
-        let row = self
-            .run(move |db| dispatch!(db, |c, q| q::record_intent(c, &message, now)))
-            .await?;
+        let row = self.inner.intents.submit((message, now_ms())).await?;
         Ok(to_message(row))
     }
 

@@ -6,6 +6,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::backend::{Backend, Db, dispatch};
 use crate::ingest::{self, Ingest};
+use crate::intents::{self, Intents};
 use crate::outcomes::{self, Outcomes};
 use crate::{SealError, Sealer, StoreError};
 
@@ -54,6 +55,7 @@ struct Inner {
     sealer: Option<Sealer>,
     ingest: Ingest,
     outcomes: Outcomes,
+    intents: Intents,
 }
 
 impl Store {
@@ -78,13 +80,17 @@ impl Store {
         });
         let max_batch = options.max_batch.unwrap_or(1024);
         let ingest = ingest::start(&db, writers, max_batch)?;
-        let outcomes = outcomes::start(&db, writers, max_batch)?;
+        // One writer each: a batch already carries whatever is queued, and a single writer
+        // cannot race itself (two batches recording the same message, or deadlocking).
+        let outcomes = outcomes::start(&db, 1, max_batch)?;
+        let intents = intents::start(&db, 1, max_batch)?;
         Ok(Self {
             inner: Arc::new(Inner {
                 db,
                 sealer: options.sealer,
                 ingest,
                 outcomes,
+                intents,
             }),
         })
     }

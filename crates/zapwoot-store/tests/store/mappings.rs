@@ -75,6 +75,38 @@ both_backends! {
         assert!(matches!(store.record_intent(no_ids).await, Err(StoreError::Conflict(_))));
     }
 
+    async fn intents_recorded_together_answer_each_caller(db) {
+        // Intents of events processed at once share a commit (group commit): the same message
+        // recorded by several callers is one row, a bad intent fails alone.
+        let store = db.open().await;
+        let instance = instance_id(&store, "alpha").await;
+        let mut tasks = Vec::new();
+        for i in 0..30 {
+            let store = store.clone();
+            let mut m = NewMessage::intent(instance, "5511@s.whatsapp.net", Direction::Incoming);
+            m.wa_message_id = Some(format!("wamid-{}", i % 10));
+            if i == 13 {
+                m.wa_message_id = None;
+            }
+            tasks.push(tokio::spawn(async move { store.record_intent(m).await }));
+        }
+        let mut ids = std::collections::BTreeMap::new();
+        for (i, task) in tasks.into_iter().enumerate() {
+            let answer = task.await.unwrap();
+            if i == 13 {
+                assert!(matches!(answer, Err(StoreError::Conflict(_))), "{answer:?}");
+                continue;
+            }
+            let map = answer.unwrap();
+            let wa = map.message.wa_message_id.clone().unwrap();
+            assert_eq!(*ids.entry(wa).or_insert(map.id), map.id, "one row per message");
+        }
+        assert_eq!(ids.len(), 10);
+        for i in 0..10 {
+            assert_eq!(store.messages_by_wa_id(instance, &format!("wamid-{i}")).await.unwrap().len(), 1);
+        }
+    }
+
     async fn identities_link_phone_lid_and_brazil_variants(db) {
         let store = db.open().await;
         let instance = instance_id(&store, "alpha").await;
