@@ -41,8 +41,19 @@ fn init_tracing(filter: &str, format: &str) -> Result<()> {
     Ok(())
 }
 
-#[tokio::main]
-async fn main() -> Result<()> {
+/// Threads for blocking work, which is the store's database calls: more than the store has
+/// connections only queue for one, each costing a stack and its own allocator arena.
+const BLOCKING_THREADS: usize = 16;
+
+fn main() -> Result<()> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .max_blocking_threads(BLOCKING_THREADS)
+        .build()?
+        .block_on(run())
+}
+
+async fn run() -> Result<()> {
     let matches = Cli::command().get_matches();
     let mut cli = Cli::from_arg_matches(&matches)?;
     let declared = match cli.global.config.clone() {
