@@ -165,7 +165,14 @@ impl Engine {
     }
 
     /// Runs workers until `shutdown` turns true; in-flight events finish first.
+    ///
+    /// Up to `batch` events are in flight; as they finish, more are claimed (once half of
+    /// the slots is free, so a claim, which is a write, serves several events) — a slow event
+    /// does not hold the others back.
     pub async fn run(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
+        let refill = (self.batch / 2).max(1);
+        let mut tasks: JoinSet<()> = JoinSet::new();
+        let mut more = true;
         loop {
             if *shutdown.borrow() {
                 break;
@@ -175,15 +182,34 @@ impl Engine {
             let wake = self.wake.notified();
             tokio::pin!(wake);
             wake.as_mut().enable();
-            let done = self.run_once().await;
-            if done == 0 {
-                tokio::select! {
-                    () = wake => {}
-                    () = tokio::time::sleep(Duration::from_millis(100)) => {}
-                    _ = shutdown.changed() => {}
+            let free = self.batch - tasks.len();
+            if more && (free >= refill || tasks.is_empty()) {
+                let claimed = match self.store.claim(&self.owner, free, self.lease).await {
+                    Ok(claimed) => claimed,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "claim failed");
+                        Vec::new()
+                    }
+                };
+                more = claimed.len() == free;
+                for event in claimed {
+                    let engine = Arc::clone(&self);
+                    tasks.spawn(async move { engine.process(event).await });
+                }
+                if more {
+                    continue;
                 }
             }
+            // Wait for a finished event (its lane's next one may be claimable now), a new
+            // event, the poll, or shutdown.
+            tokio::select! {
+                Some(_) = tasks.join_next(), if !tasks.is_empty() => more = true,
+                () = wake => more = true,
+                () = tokio::time::sleep(Duration::from_millis(100)) => more = true,
+                _ = shutdown.changed() => {}
+            }
         }
+        while tasks.join_next().await.is_some() {}
     }
 
     /// Claims one batch and processes it; returns how many events were handled.

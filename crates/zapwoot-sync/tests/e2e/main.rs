@@ -21,3 +21,4 @@ mod reconcile;
 mod session;
 mod webhooks;
 mod whatsapp_to_agent;
+mod workers;

@@ -288,7 +288,7 @@ impl Harness {
         moved
     }
 
-    async fn webhooks_idle(&self) {
+    pub async fn webhooks_idle(&self) {
         assert!(
             self.chatwoot
                 .wait_for_webhooks(Duration::from_secs(10))
