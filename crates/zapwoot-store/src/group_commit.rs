@@ -13,8 +13,10 @@ use tokio::sync::oneshot;
 use crate::StoreError;
 use crate::backend::Db;
 
-/// Writes a batch of jobs; returns one answer per job, in order.
-pub(crate) type WriteBatch<J, R> = fn(&Db, &[J]) -> Vec<Result<R, StoreError>>;
+/// Writes a batch of jobs in one transaction; returns one answer per job, in order, or the
+/// error that stopped the whole transaction (then each job is written again on its own, so
+/// every caller gets its own answer and one bad job does not fail its neighbours).
+pub(crate) type WriteBatch<J, R> = fn(&Db, &[J]) -> Result<Vec<Result<R, StoreError>>, StoreError>;
 
 struct Queued<J, R> {
     job: J,
@@ -88,7 +90,22 @@ fn writer_loop<J, R>(
             batch
         };
         let (jobs, replies): (Vec<J>, Vec<_>) = batch.into_iter().map(|q| (q.job, q.reply)).unzip();
-        let mut answers = write(db, &jobs).into_iter();
+        let answers = match write(db, &jobs) {
+            Ok(answers) => answers,
+            Err(err) => {
+                tracing::debug!(error = %err, size = jobs.len(), "batch failed; writing its jobs one by one");
+                jobs.iter()
+                    .map(|job| {
+                        write(db, std::slice::from_ref(job)).and_then(|mut answers| {
+                            answers.pop().unwrap_or_else(|| {
+                                Err(StoreError::Task("batch answered short".to_owned()))
+                            })
+                        })
+                    })
+                    .collect()
+            }
+        };
+        let mut answers = answers.into_iter();
         for reply in replies {
             let answer = answers
                 .next()

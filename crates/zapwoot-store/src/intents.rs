@@ -1,5 +1,5 @@
-//! Group commit for `record_intent` (see [`crate::group_commit`]): the events of a batch
-//! record their intents at about the same time, before their upstream calls.
+//! Group commit for `record_intent` (see [`crate::group_commit`]): the events in flight record
+//! their intents at about the same time, before their upstream calls.
 
 use crate::StoreError;
 use crate::backend::{Db, dispatch};
@@ -14,27 +14,7 @@ pub(crate) fn start(db: &Db, writers: usize, max_batch: usize) -> Result<Intents
     GroupCommit::start("intents", db, writers, max_batch, write)
 }
 
-fn write(db: &Db, intents: &[(NewMessage, i64)]) -> Vec<Result<MessageRow, StoreError>> {
-    match record_intents(db, intents) {
-        Ok(answers) => answers,
-        Err(err) => {
-            // The commit failed: retry each on its own so every caller gets its own answer.
-            tracing::debug!(error = %err, size = intents.len(), "intent batch failed; writing one by one");
-            intents
-                .iter()
-                .map(|intent| {
-                    record_intents(db, std::slice::from_ref(intent)).and_then(|mut answers| {
-                        answers.pop().unwrap_or_else(|| {
-                            Err(StoreError::Task("empty intent answer".to_owned()))
-                        })
-                    })
-                })
-                .collect()
-        }
-    }
-}
-
-fn record_intents(
+fn write(
     db: &Db,
     intents: &[(NewMessage, i64)],
 ) -> Result<Vec<Result<MessageRow, StoreError>>, StoreError> {

@@ -155,11 +155,6 @@ pub(crate) fn record_batch(
     write_tx(c, |c| batch.iter().map(|row| record_one(c, row)).collect())
 }
 
-/// Records one event in its own transaction.
-pub(crate) fn record_single(c: &mut Conn, row: &EventInsert) -> Result<Recorded, StoreError> {
-    write_tx(c, |c| record_one(c, row))
-}
-
 fn record_one(c: &mut Conn, row: &EventInsert) -> Result<Recorded, StoreError> {
     let inserted = diesel::insert_into(events::table)
         .values(row)
