@@ -78,6 +78,24 @@ fn wuzapi_config() -> FakeWuzapiConfig {
     config
 }
 
+/// The contents of the customers' messages in Chatwoot, oldest first.
+fn incoming_texts(chatwoot: &FakeChatwoot) -> Vec<String> {
+    incoming(chatwoot)
+        .iter()
+        .map(|m| m["content"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+fn unix_now() -> i64 {
+    i64::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs(),
+    )
+    .unwrap()
+}
+
 fn incoming(chatwoot: &FakeChatwoot) -> Vec<Value> {
     chatwoot
         .all_messages()
@@ -1099,13 +1117,7 @@ async fn gowa_history_is_imported_and_lost_webhooks_recovered(db: Db) {
         .await
         .unwrap();
     let gowa = FakeGowa::start(FakeGowaConfig::default()).await.unwrap();
-    let now = i64::try_from(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_secs(),
-    )
-    .unwrap();
+    let now = unix_now();
     // Three days of a chat from before the bridge existed.
     for (text, ago) in [
         ("há três dias", 2 * 86_400 + 600),
@@ -1149,12 +1161,7 @@ async fn gowa_history_is_imported_and_lost_webhooks_recovered(db: Db) {
         (Some(1), Some(3)),
         "{finished}"
     );
-    let contents = || -> Vec<String> {
-        incoming(&chatwoot)
-            .iter()
-            .map(|m| m["content"].as_str().unwrap().to_owned())
-            .collect()
-    };
+    let contents = || incoming_texts(&chatwoot);
     bridge
         .eventually("3 imported messages in Chatwoot", || contents().len() >= 3)
         .await;
@@ -1206,13 +1213,7 @@ async fn wuzapi_history_is_imported_and_lost_webhooks_recovered(db: Db) {
         .await
         .unwrap();
     let wuzapi = FakeWuzapi::start(wuzapi_config()).await.unwrap();
-    let now = i64::try_from(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_secs(),
-    )
-    .unwrap();
+    let now = unix_now();
     let bridge = Bridge::start(&db);
     add_instance(&bridge, &wuzapi_doc("w", &wuzapi, &chatwoot)).await;
 
@@ -1240,12 +1241,7 @@ async fn wuzapi_history_is_imported_and_lost_webhooks_recovered(db: Db) {
         stdout.contains("1 chats, 2 messages found, 2 queued"),
         "{stdout}"
     );
-    let contents = || -> Vec<String> {
-        incoming(&chatwoot)
-            .iter()
-            .map(|m| m["content"].as_str().unwrap().to_owned())
-            .collect()
-    };
+    let contents = || incoming_texts(&chatwoot);
     bridge
         .eventually("2 imported messages in Chatwoot", || contents().len() >= 2)
         .await;
