@@ -92,6 +92,8 @@ fn writer_loop<J, R>(
         let (jobs, replies): (Vec<J>, Vec<_>) = batch.into_iter().map(|q| (q.job, q.reply)).unzip();
         let answers = match write(db, &jobs) {
             Ok(answers) => answers,
+            // A batch of one already was "one by one": its error is its answer.
+            Err(err) if jobs.len() == 1 => vec![Err(err)],
             Err(err) => {
                 tracing::debug!(error = %err, size = jobs.len(), "batch failed; writing its jobs one by one");
                 jobs.iter()
