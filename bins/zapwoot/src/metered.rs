@@ -11,7 +11,7 @@ use zapwoot_chatwoot::{
 use zapwoot_gateway::{
     Gateway, GatewayKind, Health, Jid, Media, MediaFile, MessageRef, Outgoing, Sent,
 };
-use zapwoot_sync::{BoxFuture, ChatwootApi, Downloaded, InstanceRuntime};
+use zapwoot_sync::{BoxFuture, ChatwootApi, InstanceRuntime};
 
 use crate::metrics::{Metrics, labels};
 
@@ -206,13 +206,8 @@ impl ChatwootApi for MeteredChatwoot {
             self.inner.delete_message(conversation_id, message_id),
         )
     }
-    fn download<'a>(
-        &'a self,
-        url: &'a str,
-        max_bytes: u64,
-    ) -> BoxFuture<'a, Result<Downloaded, zapwoot_chatwoot::Error>> {
-        self.meter
-            .time("download", self.inner.download(url, max_bytes))
+    fn base_url(&self) -> &zapwoot_chatwoot::Url {
+        self.inner.base_url()
     }
 }
 

@@ -72,8 +72,8 @@ impl ClientBuilder {
     }
 
     /// Uses this `reqwest::Client` (for connection pooling shared with other code, proxies,
-    /// custom TLS roots). It should not follow redirects to other hosts with the token:
-    /// reqwest strips sensitive headers on cross-host redirects.
+    /// custom TLS roots). Build it with `redirect(Policy::none())`: the token travels in the
+    /// `api_access_token` header, which reqwest does not strip on a redirect to another host.
     pub fn http_client(mut self, http: reqwest::Client) -> Self {
         self.http = Some(http);
         self
@@ -102,6 +102,10 @@ impl ClientBuilder {
                 .tls_backend_preconfigured(tls_config()?)
                 .timeout(self.timeout)
                 .connect_timeout(Duration::from_secs(10))
+                // API calls carry the token in a custom header, which reqwest keeps on a
+                // redirect to another host: redirects are answers, never followed. Attachment
+                // downloads (no token) follow them by hand.
+                .redirect(reqwest::redirect::Policy::none())
                 .user_agent(self.user_agent)
                 .build()
                 .map_err(|e| Error::Build(e.to_string()))?,
@@ -183,7 +187,17 @@ impl Client {
 
     /// Sends `request` and returns the response when its status is a success.
     pub(crate) async fn send(&self, request: RequestBuilder) -> Result<Response, Error> {
-        let response = request.send().await.map_err(|e| self.transport(&e))?;
+        let response = self.send_raw(request).await?;
+        self.check(response).await
+    }
+
+    /// Sends `request`; any answer is returned, only transport failures are errors.
+    pub(crate) async fn send_raw(&self, request: RequestBuilder) -> Result<Response, Error> {
+        request.send().await.map_err(|e| self.transport(&e))
+    }
+
+    /// `response` when its status is a success, else [`Error::Status`] with an excerpt.
+    pub(crate) async fn check(&self, response: Response) -> Result<Response, Error> {
         if response.status().is_success() {
             return Ok(response);
         }

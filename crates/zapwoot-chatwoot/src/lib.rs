@@ -11,3 +11,5 @@ pub use api::{AccountClient, Download, MAX_ATTACHMENTS};
 pub use client::{Client, ClientBuilder};
 pub use error::Error;
 pub use models::*;
+/// The URL type of this crate's API (re-exported from `reqwest`).
+pub use reqwest::Url;

@@ -177,6 +177,24 @@ pub struct MediaFile {
     pub file_name: Option<String>,
 }
 
+impl MediaFile {
+    /// The file `media` describes, from bytes fetched elsewhere (e.g. its URL, by a caller
+    /// that guards where it connects): size checked; MIME type declared by the sender, else
+    /// the served one unless generic, else sniffed; the sender's file name, else the served one.
+    ///
+    /// # Errors
+    /// [`Error::TooLarge`] beyond `max_bytes`.
+    pub fn from_download(
+        media: &crate::Media,
+        bytes: Vec<u8>,
+        served_mime: Option<String>,
+        served_name: Option<String>,
+        max_bytes: u64,
+    ) -> Result<Self, Error> {
+        crate::http::media_file(media, bytes, served_mime, served_name, max_bytes)
+    }
+}
+
 impl fmt::Debug for MediaFile {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("MediaFile")

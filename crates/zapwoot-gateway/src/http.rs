@@ -23,6 +23,9 @@ pub(crate) fn http_client(timeout: Duration) -> Result<reqwest::Client, Error> {
         .tls_backend_preconfigured(tls)
         .timeout(timeout)
         .connect_timeout(Duration::from_secs(10))
+        // Every request carries the gateway's credentials: a redirect is an answer, never
+        // followed, so they cannot be carried to another host.
+        .redirect(reqwest::redirect::Policy::none())
         .user_agent(concat!("zapwoot-gateway/", env!("CARGO_PKG_VERSION")))
         .build()
         .map_err(|e| Error::Build(e.to_string()))

@@ -9,6 +9,7 @@ use tokio::task::JoinSet;
 use zapwoot_store::{ClaimedEvent, Effect, NewEvent, Source, Store};
 
 use crate::error::Failure;
+use crate::media::MediaFetcher;
 use crate::{Activity, ActivityBus, InstanceRuntime, RetryPolicy, inbound, outbound};
 
 /// What processing an event achieved.
@@ -31,6 +32,8 @@ pub(crate) struct Ctx<'a> {
     /// Times this event was already deferred behind later ones.
     pub(crate) waits: i32,
     pub(crate) activities: Vec<Activity>,
+    /// Media downloads and the process-wide media budget.
+    pub(crate) media: &'a MediaFetcher,
 }
 
 impl Ctx<'_> {
@@ -71,6 +74,7 @@ pub struct Engine {
     wake: Notify,
     batch: usize,
     lease: Duration,
+    media: MediaFetcher,
 }
 
 impl Engine {
@@ -95,6 +99,7 @@ impl Engine {
             wake: Notify::new(),
             batch: 64,
             lease: LEASE,
+            media: MediaFetcher::default(),
         })
     }
 
@@ -267,6 +272,7 @@ impl Engine {
             attempt: lease.attempt,
             waits,
             activities: Vec::new(),
+            media: &self.media,
         };
         let body = event.body.clone().unwrap_or_default();
         let work = async move {

@@ -5,12 +5,13 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
+use tokio::sync::OwnedSemaphorePermit;
 use zapwoot_chatwoot::{
     MessageStatus, MessageType, NewContact, NewConversation, NewMessage as CwMessage, Upload,
 };
 use zapwoot_gateway::{
-    Connection, ConnectionState, Content, Edit, GatewayKind, InboundEvent, Message, Reaction,
-    Receipt, ReceiptStatus, Revoke, gowa, wuzapi,
+    Connection, ConnectionState, Content, Edit, GatewayKind, InboundEvent, MediaFile, MediaSource,
+    Message, Reaction, Receipt, ReceiptStatus, Revoke, gowa, wuzapi,
 };
 use zapwoot_store::{
     DeliveryStatus, Direction, Effect, MessageMap, MessageState,
@@ -144,7 +145,8 @@ async fn message(ctx: &mut Ctx<'_>, m: &Message) -> Result<Outcome, Failure> {
             return Ok(done(ctx, intent, conversation, found, m));
         }
     }
-    let mut new = build(ctx, m).await?;
+    // The media budget share is held until Chatwoot has the file.
+    let (mut new, _media_budget) = build(ctx, m).await?;
     new.source_id = Some(source_id);
     new.external_created_at = m.origin.timestamp;
     if let Some(quote) = &m.quote
@@ -227,20 +229,43 @@ async fn find_by_source(
 }
 
 /// The Chatwoot message for a WhatsApp message: text, direction, and its file.
-async fn build(ctx: &Ctx<'_>, m: &Message) -> Result<CwMessage, Failure> {
+async fn build(
+    ctx: &Ctx<'_>,
+    m: &Message,
+) -> Result<(CwMessage, Option<OwnedSemaphorePermit>), Failure> {
     let text = render::text(m);
     let mut new = match (m.origin.from_me, ctx.rt.options.from_me) {
         (true, FromMe::PrivateNote) => CwMessage::outgoing(text).private(),
         (true, _) => CwMessage::outgoing(text),
         (false, _) => CwMessage::incoming(text),
     };
+    let mut budget = None;
     if let Some(media) = m.content.media() {
-        let fetched = {
-            let _slot = ctx.rt.gateway_slots.acquire().await;
-            ctx.rt
-                .gateway
-                .fetch_media(media, ctx.rt.options.max_media_bytes)
+        let max = ctx.rt.options.max_media_bytes;
+        budget = Some(
+            ctx.media
+                .reserve(media.size.unwrap_or(max).min(max))
+                .await?,
+        );
+        let fetched = match &media.source {
+            // A URL in a webhook is fetched under the address guard, not by the gateway client.
+            MediaSource::Url(url) => match ctx
+                .media
+                .fetch(url, &ctx.rt.gateway_media_policy(), max)
                 .await
+            {
+                Ok(f) => MediaFile::from_download(media, f.bytes, f.content_type, f.file_name, max)
+                    .map_err(Failure::from),
+                Err(failure) => Err(failure),
+            },
+            _ => {
+                let _slot = ctx.rt.gateway_slots.acquire().await;
+                ctx.rt
+                    .gateway
+                    .fetch_media(media, max)
+                    .await
+                    .map_err(Failure::from)
+            }
         };
         match fetched {
             Ok(file) => {
@@ -253,8 +278,7 @@ async fn build(ctx: &Ctx<'_>, m: &Message) -> Result<CwMessage, Failure> {
                 new = new.attach(Upload::new(name, mime, file.bytes));
                 new.is_voice_message = matches!(m.content, Content::Audio { voice: true, .. });
             }
-            Err(e) => {
-                let failure = Failure::from(e);
+            Err(failure) => {
                 if matches!(failure, Failure::Retry { .. }) && ctx.attempt < 3 {
                     return Err(failure);
                 }
@@ -275,7 +299,7 @@ async fn build(ctx: &Ctx<'_>, m: &Message) -> Result<CwMessage, Failure> {
             ));
         }
     }
-    Ok(new)
+    Ok((new, budget))
 }
 
 async fn receipt(ctx: &mut Ctx<'_>, r: &Receipt) -> Result<Outcome, Failure> {

@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 mod activity;
+mod confirm;
 mod conversation;
 mod engine;
 mod error;
@@ -8,6 +9,8 @@ mod identity;
 mod import;
 mod inbound;
 pub mod ingest;
+mod media;
+pub mod netguard;
 mod options;
 mod outbound;
 mod ports;
@@ -15,13 +18,17 @@ mod reconcile;
 mod render;
 mod retry;
 mod runtime;
+mod tls;
 pub mod webhooks;
 
 pub use activity::{Activity, ActivityBus};
 pub use engine::Engine;
 pub use error::SyncError;
-pub use options::{ConversationPolicy, FromMe, InstanceOptions, RevokePolicy};
-pub use ports::{BoxFuture, ChatwootApi, Downloaded};
+pub use media::Origin;
+pub use options::{
+    ConversationPolicy, FromMe, InstanceOptions, MAX_MEDIA_BYTES_LIMIT, RevokePolicy,
+};
+pub use ports::{BoxFuture, ChatwootApi};
 pub use reconcile::{ReconcileDirection, Reconciled};
 pub use retry::RetryPolicy;
 pub use runtime::{InstanceRuntime, secret_names};

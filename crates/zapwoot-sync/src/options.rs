@@ -73,6 +73,9 @@ pub struct InstanceOptions {
     pub chatwoot_rate_per_second: u32,
     /// Concurrent calls to the gateway.
     pub gateway_concurrency: u32,
+    /// Origins (`http://minio:9000`) whose loopback or private addresses media may be
+    /// fetched from; elsewhere media URLs must resolve to public addresses.
+    pub media_origins: Vec<String>,
 }
 
 impl Default for InstanceOptions {
@@ -88,11 +91,58 @@ impl Default for InstanceOptions {
             max_media_bytes: 40 * 1024 * 1024,
             chatwoot_rate_per_second: 40,
             gateway_concurrency: 4,
+            media_origins: Vec::new(),
         }
     }
 }
 
+/// The largest `max_media_bytes` accepted: media are held in memory while relayed.
+pub const MAX_MEDIA_BYTES_LIMIT: u64 = 128 * 1024 * 1024;
+
 impl InstanceOptions {
+    /// Why these options cannot be used, as `(option, reason)`: zero rates or concurrency
+    /// (which would stall the instance), a media limit outside 1 byte..128 MiB, a
+    /// `media_origins` entry that is not an `http(s)://host[:port]` origin.
+    #[must_use]
+    pub fn problem(&self) -> Option<(&'static str, String)> {
+        if self.chatwoot_rate_per_second == 0 {
+            return Some(("chatwoot_rate_per_second", "must be at least 1".into()));
+        }
+        if self.gateway_concurrency == 0 {
+            return Some(("gateway_concurrency", "must be at least 1".into()));
+        }
+        if self.max_media_bytes == 0 || self.max_media_bytes > MAX_MEDIA_BYTES_LIMIT {
+            return Some((
+                "max_media_bytes",
+                format!("must be between 1 and {MAX_MEDIA_BYTES_LIMIT}"),
+            ));
+        }
+        for origin in &self.media_origins {
+            let ok = reqwest::Url::parse(origin).is_ok_and(|u| {
+                matches!(u.scheme(), "http" | "https")
+                    && u.host_str().is_some()
+                    && u.path() == "/"
+                    && u.query().is_none()
+                    && u.username().is_empty()
+            });
+            if !ok {
+                return Some((
+                    "media_origins",
+                    format!("{origin:?} is not an http(s)://host[:port] origin"),
+                ));
+            }
+        }
+        None
+    }
+
+    /// `media_origins` as origins.
+    pub(crate) fn media_origins(&self) -> Vec<crate::media::Origin> {
+        self.media_origins
+            .iter()
+            .filter_map(|o| crate::media::Origin::parse(o))
+            .collect()
+    }
+
     /// Reads options from the instance document's JSON (defaults for anything missing).
     #[must_use]
     pub fn from_json(value: &serde_json::Value) -> Self {

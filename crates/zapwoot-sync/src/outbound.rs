@@ -1,15 +1,18 @@
 //! Chatwoot → WhatsApp.
 
 use serde_json::json;
+use tokio::sync::OwnedSemaphorePermit;
 use zapwoot_chatwoot::markdown::markdown_to_whatsapp;
 use zapwoot_chatwoot::webhook::{self, Event, Sender, WebhookMessage};
 use zapwoot_chatwoot::{Attachment, MessageStatus};
 use zapwoot_gateway::{File, GatewayKind, Jid, MessageRef, Outgoing, OutgoingBody};
 use zapwoot_store::{Direction, Effect, MessageState, NewMessage};
 
+use crate::confirm;
 use crate::engine::{Ctx, Outcome};
 use crate::error::Failure;
 use crate::inbound::{is_own_source, is_sendable};
+use crate::media::Origin;
 
 pub(crate) async fn handle(ctx: &mut Ctx<'_>, body: &[u8]) -> Result<Outcome, Failure> {
     let event = webhook::parse(body)
@@ -41,20 +44,21 @@ pub(crate) async fn handle(ctx: &mut Ctx<'_>, body: &[u8]) -> Result<Outcome, Fa
     }
 }
 
-/// The WhatsApp chat of a Chatwoot conversation: the mapping, else the contact inbox's
-/// `source_id` (the bridge's source ids are JIDs), else the contact's phone.
-async fn chat_of(ctx: &Ctx<'_>, m: &WebhookMessage) -> Result<Jid, Failure> {
+/// The WhatsApp chat of a conversation the bridge already knows.
+async fn mapped_chat(ctx: &Ctx<'_>, m: &WebhookMessage) -> Result<Option<Jid>, Failure> {
     let conversation = m
         .conversation_id()
         .ok_or_else(|| Failure::permanent("message without a conversation"))?;
-    if let Some(mapped) = ctx
+    Ok(ctx
         .store
         .conversation_by_chatwoot_id(ctx.rt.id, i64::try_from(conversation).unwrap_or(i64::MAX))
         .await?
-        && let Ok(jid) = Jid::parse(&mapped.conversation.chat_jid)
-    {
-        return Ok(jid);
-    }
+        .and_then(|mapped| Jid::parse(&mapped.conversation.chat_jid).ok()))
+}
+
+/// The WhatsApp chat a signed webhook names for a conversation the bridge does not know: the
+/// contact inbox's `source_id` (the bridge's source ids are JIDs), else the contact's phone.
+fn chat_of(m: &WebhookMessage) -> Result<Jid, Failure> {
     let c = m.conversation.as_ref();
     let source = c
         .and_then(|c| c.contact_inbox.as_ref())
@@ -76,19 +80,64 @@ async fn chat_of(ctx: &Ctx<'_>, m: &WebhookMessage) -> Result<Jid, Failure> {
     })
 }
 
-async fn send(ctx: &mut Ctx<'_>, m: &WebhookMessage) -> Result<Outcome, Failure> {
+/// The message to act on, and the chat it goes to when Chatwoot's API named it. A signed
+/// webhook is Chatwoot's word; an unsigned one (Chatwoot < 4.13, or no inbox secret) is
+/// confirmed through the API first, and so is a signed one naming attachments outside the
+/// origins Chatwoot is known to serve them from. `None`: Chatwoot has no such message.
+async fn trusted(
+    ctx: &Ctx<'_>,
+    m: &WebhookMessage,
+) -> Result<Option<(WebhookMessage, Option<Jid>)>, Failure> {
+    let known = ctx.rt.chatwoot_media_policy().first;
+    let attachments_known = m.attachments.iter().all(|a| {
+        a.data_url
+            .as_deref()
+            .and_then(Origin::parse)
+            .is_none_or(|o| known.contains(&o))
+    });
+    if ctx.rt.chatwoot_keys.is_some() && attachments_known {
+        return Ok(Some((m.clone(), None)));
+    }
+    let Some(confirmed) = confirm::message(ctx, m).await? else {
+        return Ok(None);
+    };
+    ctx.rt.learn_chatwoot_origins(
+        confirmed
+            .message
+            .attachments
+            .iter()
+            .filter_map(|a| a.data_url.as_deref()),
+    );
+    Ok(Some((confirmed.message, confirmed.chat)))
+}
+
+/// Why a Chatwoot message does not go to WhatsApp, if it does not.
+fn not_sent(m: &WebhookMessage) -> Option<&'static str> {
     if !is_sendable(&m.message_type) {
-        return Ok(Outcome::Ignored(
-            "only outgoing and template messages go to WhatsApp".into(),
-        ));
+        Some("only outgoing and template messages go to WhatsApp")
+    } else if m.private {
+        Some("private note")
+    } else if is_own_source(m.source_id.as_deref()) {
+        Some("echo of a message the bridge created")
+    } else {
+        None
     }
-    if m.private {
-        return Ok(Outcome::Ignored("private note".into()));
+}
+
+async fn send(ctx: &mut Ctx<'_>, webhook: &WebhookMessage) -> Result<Outcome, Failure> {
+    // Checked on the webhook first (most are echoes: no API call for them), then again on
+    // what Chatwoot confirmed.
+    if let Some(reason) = not_sent(webhook) {
+        return Ok(Outcome::Ignored(reason.into()));
     }
-    if is_own_source(m.source_id.as_deref()) {
+    let Some((m, confirmed_chat)) = trusted(ctx, webhook).await? else {
         return Ok(Outcome::Ignored(
-            "echo of a message the bridge created".into(),
+            "Chatwoot has no such message in this inbox: the webhook was not acted on".into(),
         ));
+    };
+    let m = &m;
+    if let Some(reason) = not_sent(m) {
+        return Ok(Outcome::Ignored(reason.into()));
     }
     let existing = ctx
         .store
@@ -105,8 +154,14 @@ async fn send(ctx: &mut Ctx<'_>, m: &WebhookMessage) -> Result<Outcome, Failure>
             "echo of a message the bridge created".into(),
         ));
     }
-    let chat = chat_of(ctx, m).await?;
-    let parts = match build_parts(ctx, m).await {
+    let chat = match mapped_chat(ctx, m).await? {
+        Some(jid) => jid,
+        None if ctx.rt.chatwoot_keys.is_none() => confirmed_chat.ok_or_else(|| {
+            Failure::permanent("Chatwoot names no WhatsApp chat for this conversation's contact")
+        })?,
+        None => chat_of(m)?,
+    };
+    let (parts, _media_budget) = match build_parts(ctx, m).await {
         Ok(parts) => parts,
         Err(failure) => return Err(give_up_if_final(ctx, m, failure).await),
     };
@@ -233,7 +288,11 @@ fn human(reason: &str) -> String {
 
 /// Text and attachments as WhatsApp sends: each attachment its own message (the text as the
 /// first one's caption where WhatsApp allows one, else a text message of its own).
-async fn build_parts(ctx: &Ctx<'_>, m: &WebhookMessage) -> Result<Vec<OutgoingBody>, Failure> {
+/// The media budget shares are held until WhatsApp has every part.
+async fn build_parts(
+    ctx: &Ctx<'_>,
+    m: &WebhookMessage,
+) -> Result<(Vec<OutgoingBody>, Vec<OwnedSemaphorePermit>), Failure> {
     let mut text = m
         .content
         .as_deref()
@@ -248,8 +307,17 @@ async fn build_parts(ctx: &Ctx<'_>, m: &WebhookMessage) -> Result<Vec<OutgoingBo
         text = format!("*{name}*:\n{text}");
     }
     let mut parts = Vec::new();
+    let mut budget = Vec::new();
     let mut caption_used = text.is_empty();
     for attachment in &m.attachments {
+        if attachment.data_url.is_some() && attachment.file_type != "location" {
+            let max = ctx.rt.options.max_media_bytes;
+            budget.push(
+                ctx.media
+                    .reserve(attachment.file_size.unwrap_or(max).min(max))
+                    .await?,
+            );
+        }
         let body = attachment_body(ctx, attachment, (!caption_used).then(|| text.clone())).await?;
         if matches!(
             body,
@@ -262,7 +330,7 @@ async fn build_parts(ctx: &Ctx<'_>, m: &WebhookMessage) -> Result<Vec<OutgoingBo
     if !caption_used {
         parts.push(OutgoingBody::Text(text));
     }
-    Ok(parts)
+    Ok((parts, budget))
 }
 
 async fn attachment_body(
@@ -281,18 +349,23 @@ async fn attachment_body(
         .data_url
         .as_deref()
         .ok_or_else(|| Failure::permanent("attachment without a data_url"))?;
-    let (bytes, served) = ctx
-        .chatwoot()
-        .await
-        .download(url, ctx.rt.options.max_media_bytes)
+    let fetched = ctx
+        .media
+        .fetch(
+            url,
+            &ctx.rt.chatwoot_media_policy(),
+            ctx.rt.options.max_media_bytes,
+        )
         .await?;
+    let bytes = fetched.bytes;
     let mime = a
         .content_type
         .clone()
-        .or(served)
+        .or(fetched.content_type)
         .unwrap_or_else(|| "application/octet-stream".to_owned());
     let name = a
         .file_name()
+        .or(fetched.file_name)
         .unwrap_or_else(|| format!("file.{}", a.extension.as_deref().unwrap_or("bin")));
     let file = File::new(bytes, mime.clone(), name);
     Ok(match a.file_type.as_str() {
@@ -323,6 +396,16 @@ async fn revoke(ctx: &mut Ctx<'_>, m: &WebhookMessage) -> Result<Outcome, Failur
         return Ok(Outcome::Ignored(
             "nothing sent to WhatsApp for this message".into(),
         ));
+    }
+    if ctx.rt.chatwoot_keys.is_none() {
+        let deleted = confirm::message(ctx, m)
+            .await?
+            .is_some_and(|c| c.message.is_deleted());
+        if !deleted {
+            return Ok(Outcome::Ignored(
+                "Chatwoot does not show this message deleted: the webhook was not acted on".into(),
+            ));
+        }
     }
     let mut effects = Vec::new();
     for (chat, wa) in sent {

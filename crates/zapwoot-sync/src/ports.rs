@@ -1,14 +1,12 @@
 //! What the engine needs from Chatwoot, as an object-safe trait ([`ChatwootApi`]), implemented
 //! for `zapwoot_chatwoot::AccountClient`. Gateways use `zapwoot_gateway::Gateway`.
 
+use reqwest::Url;
 use zapwoot_chatwoot::{
     AccountClient, Contact, Conversation, ConversationStatus, CreatedContact, Error, Message,
     MessageList, MessageStatus, NewContact, NewConversation, NewMessage,
 };
 pub use zapwoot_gateway::BoxFuture;
-
-/// A downloaded attachment: bytes and the served `Content-Type`.
-pub type Downloaded = (Vec<u8>, Option<String>);
 
 /// The Chatwoot calls the engine makes, for one account.
 pub trait ChatwootApi: Send + Sync + std::fmt::Debug {
@@ -86,12 +84,9 @@ pub trait ChatwootApi: Send + Sync + std::fmt::Debug {
         conversation_id: u64,
         message_id: u64,
     ) -> BoxFuture<'_, Result<(), Error>>;
-    /// Downloads an attachment URL (following redirects), at most `max_bytes`.
-    fn download<'a>(
-        &'a self,
-        url: &'a str,
-        max_bytes: u64,
-    ) -> BoxFuture<'a, Result<Downloaded, Error>>;
+    /// The Chatwoot base URL: attachments are fetched from its origin (and the storage it
+    /// redirects to), never from wherever a webhook says.
+    fn base_url(&self) -> &Url;
 }
 
 impl ChatwootApi for AccountClient {
@@ -194,14 +189,7 @@ impl ChatwootApi for AccountClient {
     ) -> BoxFuture<'_, Result<(), Error>> {
         Box::pin(Self::delete_message(self, conversation_id, message_id))
     }
-    fn download<'a>(
-        &'a self,
-        url: &'a str,
-        max_bytes: u64,
-    ) -> BoxFuture<'a, Result<Downloaded, Error>> {
-        Box::pin(async move {
-            let (bytes, info) = self.client().download(url, max_bytes).await?;
-            Ok((bytes, info.content_type))
-        })
+    fn base_url(&self) -> &Url {
+        self.client().base_url()
     }
 }

@@ -11,6 +11,7 @@ use zapwoot_gateway::{ConnectionState, Gateway, GatewayKind, Jid};
 use zapwoot_signing::{Keyring, Secret};
 use zapwoot_store::Instance;
 
+use crate::media::{MediaPolicy, Origin};
 use crate::{ChatwootApi, InstanceOptions, SyncError};
 
 /// Secret names in the instance's sealed secrets map.
@@ -95,6 +96,9 @@ pub struct InstanceRuntime {
     pub(crate) gateway_slots: Semaphore,
     pub(crate) identity_lock: Mutex<()>,
     pub(crate) connection: std::sync::Mutex<Option<ConnectionState>>,
+    /// Origins attachments may be fetched from: Chatwoot's own, and the ones Chatwoot's API
+    /// named in `data_url`s (its `FRONTEND_URL` may differ from the base URL the bridge uses).
+    pub(crate) chatwoot_origins: std::sync::Mutex<Vec<Origin>>,
 }
 
 impl InstanceRuntime {
@@ -110,6 +114,7 @@ impl InstanceRuntime {
         options: InstanceOptions,
     ) -> Self {
         let chatwoot_limit = TokenBucket::new(options.chatwoot_rate_per_second);
+        let chatwoot_origins = Origin::of(chatwoot.base_url()).into_iter().collect();
         let gateway_slots = Semaphore::new(options.gateway_concurrency.max(1) as usize);
         Self {
             id,
@@ -127,6 +132,7 @@ impl InstanceRuntime {
             gateway_slots,
             identity_lock: Mutex::new(()),
             connection: std::sync::Mutex::new(None),
+            chatwoot_origins: std::sync::Mutex::new(chatwoot_origins),
         }
     }
 
@@ -227,6 +233,41 @@ impl InstanceRuntime {
     pub(crate) fn set_connection_state(&self, state: ConnectionState) {
         if let Ok(mut s) = self.connection.lock() {
             *s = Some(state);
+        }
+    }
+
+    /// What a Chatwoot attachment URL may be fetched under: first from Chatwoot's origins,
+    /// redirected at most to its storage; private addresses also at `media_origins`.
+    pub(crate) fn chatwoot_media_policy(&self) -> MediaPolicy {
+        MediaPolicy {
+            first: self
+                .chatwoot_origins
+                .lock()
+                .map(|o| o.clone())
+                .unwrap_or_default(),
+            private_ok: self.options.media_origins(),
+            storage_redirect: true,
+        }
+    }
+
+    /// What a gateway's media URL (wuzapi's S3 link) may be fetched under: public addresses,
+    /// or the instance's `media_origins`; no redirect to another origin.
+    pub(crate) fn gateway_media_policy(&self) -> MediaPolicy {
+        MediaPolicy {
+            first: Vec::new(),
+            private_ok: self.options.media_origins(),
+            storage_redirect: false,
+        }
+    }
+
+    /// Remembers the origins of attachment URLs Chatwoot's API named.
+    pub(crate) fn learn_chatwoot_origins<'a>(&self, urls: impl Iterator<Item = &'a str>) {
+        if let Ok(mut known) = self.chatwoot_origins.lock() {
+            for origin in urls.filter_map(Origin::parse) {
+                if !known.contains(&origin) {
+                    known.push(origin);
+                }
+            }
         }
     }
 

@@ -1,8 +1,11 @@
 use reqwest::Url;
-use reqwest::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
+use reqwest::header::{CONTENT_DISPOSITION, CONTENT_TYPE, LOCATION};
 use tokio::io::{AsyncWrite, AsyncWriteExt as _};
 
 use crate::{Client, Error};
+
+/// Redirects a download follows (ActiveStorage → storage is one).
+const MAX_REDIRECTS: usize = 5;
 
 /// What a download delivered, besides its bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,8 +43,22 @@ impl Client {
         max_bytes: u64,
         out: &mut W,
     ) -> Result<Download, Error> {
-        let url = Url::parse(url).map_err(|e| Error::InvalidUrl(e.to_string()))?;
-        let mut response = self.send(self.plain_get(url)).await?;
+        let mut url = Url::parse(url).map_err(|e| Error::InvalidUrl(e.to_string()))?;
+        let mut hops = 0;
+        let mut response = loop {
+            let response = self.send_raw(self.plain_get(url.clone())).await?;
+            let location = response
+                .headers()
+                .get(LOCATION)
+                .and_then(|v| v.to_str().ok());
+            match location {
+                Some(to) if response.status().is_redirection() && hops < MAX_REDIRECTS => {
+                    url = url.join(to).map_err(|e| Error::InvalidUrl(e.to_string()))?;
+                    hops += 1;
+                }
+                _ => break self.check(response).await?,
+            }
+        };
         if response.content_length().is_some_and(|len| len > max_bytes) {
             return Err(Error::TooLarge { limit: max_bytes });
         }

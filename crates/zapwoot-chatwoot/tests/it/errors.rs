@@ -101,3 +101,26 @@ async fn errors_never_carry_the_token() {
         Err(Error::InvalidUrl(_))
     ));
 }
+
+/// A redirect from the configured Chatwoot is an answer, not an instruction: the token never
+/// travels to the host it names.
+#[tokio::test]
+async fn api_calls_do_not_follow_redirects_with_the_token() {
+    let elsewhere = zapwoot_fakes::Receiver::start().await.unwrap();
+    let redirector = zapwoot_fakes::Receiver::start().await.unwrap();
+    redirector.set_status(302);
+    redirector.set_reply(
+        &[("location", &format!("{}/api/v1/profile", elsewhere.url()))],
+        Vec::new(),
+    );
+    let client = Client::builder(redirector.url(), "secret-token-1234")
+        .build()
+        .unwrap();
+    let err = client.profile().await.unwrap_err();
+    assert_eq!(err.status(), Some(302), "{err}");
+    assert_eq!(redirector.received().len(), 1);
+    assert!(
+        elsewhere.received().is_empty(),
+        "the redirect was followed to another host"
+    );
+}

@@ -593,7 +593,20 @@ impl GowaClient {
         let results = self.call(self.request(Method::GET, url), false).await?;
         let file_name = text(&results, "filename").map(str::to_owned);
         let target = match (text(&results, "file_url"), text(&results, "file_path")) {
-            (Some(u), _) => Url::parse(u).map_err(|e| Error::Decode(e.to_string()))?,
+            // GOWA serves its files itself: a `file_url` naming another origin (it reports its
+            // own idea of its address) is read at the same path here, so the credentials go
+            // nowhere but the configured server.
+            (Some(u), _) => {
+                let u = Url::parse(u).map_err(|e| Error::Decode(e.to_string()))?;
+                if u.origin() == self.base.origin() {
+                    u
+                } else {
+                    let mut local = self.base.clone();
+                    local.set_path(u.path());
+                    local.set_query(u.query());
+                    local
+                }
+            }
             (None, Some(p)) => self.static_url(p)?,
             (None, None) => {
                 return Err(Error::MediaUnavailable(

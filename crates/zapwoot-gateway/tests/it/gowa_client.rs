@@ -469,3 +469,26 @@ async fn wuzapi_has_no_history_interface_here() {
         Err(Error::Unsupported(_))
     ));
 }
+
+/// A redirect from the configured GOWA is not followed: the basic-auth password stays with it.
+#[tokio::test]
+async fn api_calls_do_not_follow_redirects_with_the_credentials() {
+    let elsewhere = Receiver::start().await.unwrap();
+    let redirector = Receiver::start().await.unwrap();
+    redirector.set_status(302);
+    redirector.set_reply(
+        &[("location", &format!("{}/app/status", elsewhere.url()))],
+        Vec::new(),
+    );
+    let client = GowaClient::builder(redirector.url())
+        .basic_auth("admin", "gowa-password")
+        .build()
+        .unwrap();
+    let err = client.status().await.unwrap_err();
+    assert_eq!(err.status(), Some(302), "{err}");
+    assert_eq!(redirector.received().len(), 1);
+    assert!(
+        elsewhere.received().is_empty(),
+        "the credentials followed the redirect"
+    );
+}

@@ -459,3 +459,23 @@ async fn history_rebuilds_the_webhooks_with_the_same_dedupe_keys() {
     assert_eq!(gateway.chats(0).await.unwrap_err().status(), Some(500));
     assert!(fake.unexpected_requests().is_empty());
 }
+
+/// A redirect from the configured wuzapi is not followed: the user token stays with it.
+#[tokio::test]
+async fn api_calls_do_not_follow_redirects_with_the_token() {
+    let elsewhere = Receiver::start().await.unwrap();
+    let redirector = Receiver::start().await.unwrap();
+    redirector.set_status(302);
+    redirector.set_reply(
+        &[("location", &format!("{}/session/status", elsewhere.url()))],
+        Vec::new(),
+    );
+    let client = WuzapiClient::new(&redirector.url(), "user-token-1234").unwrap();
+    let err = client.session_status().await.unwrap_err();
+    assert_eq!(err.status(), Some(302), "{err}");
+    assert_eq!(redirector.received().len(), 1);
+    assert!(
+        elsewhere.received().is_empty(),
+        "the token followed the redirect"
+    );
+}

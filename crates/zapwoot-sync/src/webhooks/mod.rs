@@ -23,12 +23,11 @@ use zapwoot_store::{
 use crate::{Activity, ActivityBus, SyncError};
 
 mod clock;
-mod guard;
 mod policy;
 mod send;
 
+pub use crate::netguard::{address_allowed, url_refusal};
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use guard::{address_allowed, url_refusal};
 pub use policy::WebhookPolicy;
 
 use clock::rfc3339;

@@ -1,7 +1,6 @@
 //! One HTTP attempt of a delivery: signed per Standard Webhooks, redirects not followed,
 //! targets vetted, the answer read with a cap.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use reqwest::header::{HeaderName, HeaderValue};
@@ -10,8 +9,8 @@ use zapwoot_store::{Delivery, Subscription};
 
 use super::WebhookPolicy;
 use super::clock::unix_ms;
-use super::guard::{GuardedResolver, url_refusal};
 use crate::SyncError;
+use crate::netguard::{GuardedResolver, url_refusal};
 
 /// What one attempt produced.
 #[derive(Debug, Clone, Default)]
@@ -193,7 +192,7 @@ fn describe(error: &reqwest::Error) -> String {
 
 fn client(policy: &WebhookPolicy, allow_private: bool) -> Result<reqwest::Client, SyncError> {
     reqwest::Client::builder()
-        .tls_backend_preconfigured(tls_config()?)
+        .tls_backend_preconfigured(crate::tls::config()?)
         .dns_resolver(GuardedResolver { allow_private })
         .redirect(reqwest::redirect::Policy::none())
         .no_proxy()
@@ -203,19 +202,4 @@ fn client(policy: &WebhookPolicy, allow_private: bool) -> Result<reqwest::Client
         .user_agent(concat!("zapwoot/", env!("CARGO_PKG_VERSION")))
         .build()
         .map_err(|e| SyncError::Client(e.to_string()))
-}
-
-/// rustls on the ring provider, verifying against the platform's trust store.
-fn tls_config() -> Result<rustls::ClientConfig, SyncError> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let verifier = rustls_platform_verifier::Verifier::new(Arc::clone(&provider))
-        .map_err(|e| SyncError::Client(e.to_string()))?;
-    let mut tls = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| SyncError::Client(e.to_string()))?
-        .dangerous()
-        .with_custom_certificate_verifier(Arc::new(verifier))
-        .with_no_client_auth();
-    tls.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-    Ok(tls)
 }

@@ -1,9 +1,11 @@
-//! Receivers are untrusted: refuse targets inside the bridge's own network (SSRF).
+//! The address guard (SSRF): which addresses the bridge may connect to on behalf of someone
+//! else — subscription receivers, media URLs named in webhooks, the hops of a redirect.
 //!
 //! The check runs where the address is known: on literal IP hosts before sending, and on
 //! every address a name resolves to, inside the HTTP client's resolver — so the connection
 //! uses only vetted addresses and a name cannot be re-pointed between check and connect
-//! (DNS rebinding).
+//! (DNS rebinding). Link-local (cloud metadata), unspecified, multicast and reserved
+//! addresses are never allowed, not even for upstreams the operator configured.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
@@ -61,11 +63,18 @@ fn private_refusal(target: &str) -> String {
     format!("{target} is a loopback or private address: set allow_private_network to deliver there")
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Class {
     Public,
     Private,
     Never,
+}
+
+impl Class {
+    /// The stricter of the two.
+    fn at_least(self, other: Self) -> Self {
+        self.max(other)
+    }
 }
 
 fn classify(ip: IpAddr) -> Class {
@@ -89,6 +98,7 @@ fn classify_v4(ip: Ipv4Addr) -> Class {
         || ip.is_private()
         || (a == 100 && (b & 0xc0) == 64)
         || (a == 198 && (b & 0xfe) == 18)
+        || (a == 192 && b == 0 && ip.octets()[2] == 0)
     {
         Class::Private
     } else {
@@ -103,11 +113,28 @@ fn classify_v6(ip: Ipv6Addr) -> Class {
     let segments = ip.segments();
     let first = segments.first().copied().unwrap_or_default();
     // NAT64 (64:ff9b::/96) reaches the embedded IPv4 address.
-    if segments[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
-        let [.., hi, lo] = segments;
+    // NAT64 (64:ff9b::/96) and IPv4-compatible (::a.b.c.d, deprecated but still routed by
+    // some stacks) addresses reach the embedded IPv4 address.
+    let [.., hi, lo] = segments;
+    let embedded = |hi: u16, lo: u16| {
         let [a, b] = hi.to_be_bytes();
         let [c, d] = lo.to_be_bytes();
-        return classify_v4(Ipv4Addr::new(a, b, c, d));
+        Ipv4Addr::new(a, b, c, d)
+    };
+    if segments[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
+        return classify_v4(embedded(hi, lo));
+    }
+    if segments[..6] == [0, 0, 0, 0, 0, 0] && !ip.is_loopback() && !ip.is_unspecified() {
+        return classify_v4(embedded(hi, lo)).at_least(Class::Private);
+    }
+    // 6to4 (2002::/16) embeds an IPv4 address in bits 16..48 and Teredo (2001:0::/32) tunnels
+    // through relays to one: both can reach inside, so neither counts as public.
+    if first == 0x2002 {
+        let [_, hi, lo, ..] = segments;
+        return classify_v4(embedded(hi, lo)).at_least(Class::Private);
+    }
+    if first == 0x2001 && segments[1] == 0 {
+        return Class::Private;
     }
     if ip.is_unspecified() || ip.is_multicast() || (first & 0xffc0) == 0xfe80 {
         Class::Never
@@ -118,10 +145,40 @@ fn classify_v6(ip: Ipv6Addr) -> Class {
     }
 }
 
+/// Why the bridge may never connect to `url`'s host, whoever configured it: a literal
+/// link-local (cloud metadata), unspecified, multicast or reserved address, or a cloud
+/// metadata name. Loopback and private addresses pass (upstreams often share the host or a
+/// Docker network); names are checked again on what they resolve to when the upstream
+/// clients are built with [`GuardedResolver`].
+#[must_use]
+pub fn never_refusal(url: &str) -> Option<String> {
+    let parsed = reqwest::Url::parse(url).ok()?;
+    let host = parsed.host_str()?;
+    let name = host.trim_end_matches('.').to_ascii_lowercase();
+    if [
+        "metadata",
+        "metadata.google.internal",
+        "instance-data",
+        "instance-data.ec2.internal",
+    ]
+    .contains(&name.as_str())
+    {
+        return Some(format!("{name} is a cloud metadata service"));
+    }
+    let ip = name
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse::<IpAddr>()
+        .ok()?;
+    (classify(ip) == Class::Never)
+        .then(|| format!("{ip} is a link-local, multicast or reserved address"))
+}
+
 /// A resolver that drops the addresses [`address_allowed`] refuses, and fails when none is left.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct GuardedResolver {
-    pub(crate) allow_private: bool,
+pub struct GuardedResolver {
+    /// Whether loopback and private addresses are allowed.
+    pub allow_private: bool,
 }
 
 impl Resolve for GuardedResolver {
@@ -185,9 +242,37 @@ mod tests {
             "http://224.0.0.1/",
             "http://[::]/",
             "http://[64:ff9b::a9fe:a9fe]/",
+            "http://[::169.254.169.254]/",
+            "http://[2002:a9fe:a9fe::1]/",
         ] {
             assert!(url_refusal(url, true).is_some(), "{url} is never allowed");
+            assert!(never_refusal(url).is_some(), "{url} is never allowed");
         }
+        // Addresses that embed or tunnel to an inner IPv4 address are not public.
+        for url in [
+            "http://[::127.0.0.1]/",
+            "http://[::8.8.8.8]/",
+            "http://[2002:7f00:1::1]/",
+            "http://[2002:0808:0808::1]/",
+            "http://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/",
+            "http://192.0.0.8/",
+        ] {
+            assert!(url_refusal(url, false).is_some(), "{url} is not public");
+            assert_eq!(
+                url_refusal(url, true),
+                None,
+                "{url} with allow_private_network"
+            );
+        }
+        for url in [
+            "http://127.0.0.1:3000/",
+            "http://10.0.0.5/",
+            "http://chatwoot:3000/",
+            "https://chat.example.com/",
+        ] {
+            assert_eq!(never_refusal(url), None, "{url} is a fine upstream");
+        }
+        assert!(never_refusal("http://metadata.google.internal/").is_some());
         for url in [
             "https://crm.example.com/hooks",
             "https://8.8.8.8/",
