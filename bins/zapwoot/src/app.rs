@@ -6,7 +6,7 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use anyhow::{Context as _, Result};
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
@@ -17,7 +17,10 @@ use zapwoot_sync::{ActivityBus, Engine, InstanceRuntime};
 
 use crate::activity_log::ActivityLog;
 use crate::admin_token::AdminToken;
+use crate::body_budget::BodyBudget;
 use crate::cli::{Global, Serve};
+use crate::connections::ConnectionLimit;
+use crate::log_throttle::LogThrottle;
 use crate::metrics::Metrics;
 
 /// How long in-flight requests and events get to finish after SIGTERM/Ctrl-C.
@@ -65,46 +68,16 @@ fn route_hash(key: &str) -> [u8; 32] {
     hash
 }
 
-/// Largest accepted bodies.
+/// How long a client may take to send a request's headers.
+const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Largest accepted bodies, and open connections per client address.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Limits {
     pub(crate) gateway_body: usize,
     pub(crate) chatwoot_body: usize,
     pub(crate) admin_body: usize,
-}
-
-/// Webhook body bytes held in memory at once, in KiB permits.
-#[derive(Debug)]
-pub(crate) struct BodyBudget {
-    permits: tokio::sync::Semaphore,
-    total_kib: u32,
-}
-
-impl BodyBudget {
-    fn new(bytes: usize) -> Self {
-        let total_kib = u32::try_from(bytes.div_ceil(1024))
-            .unwrap_or(u32::MAX)
-            .clamp(1, u32::MAX >> 4);
-        Self {
-            permits: tokio::sync::Semaphore::new(total_kib as usize),
-            total_kib,
-        }
-    }
-
-    /// Reserves `bytes` (at most the whole budget), waiting up to `wait`; `None` when busy.
-    pub(crate) async fn reserve(
-        &self,
-        bytes: usize,
-        wait: Duration,
-    ) -> Option<tokio::sync::SemaphorePermit<'_>> {
-        let kib = u32::try_from(bytes.div_ceil(1024))
-            .unwrap_or(u32::MAX)
-            .clamp(1, self.total_kib);
-        tokio::time::timeout(wait, self.permits.acquire_many(kib))
-            .await
-            .ok()?
-            .ok()
-    }
+    pub(crate) connections_per_address: usize,
 }
 
 /// How long processed events keep their bodies and rows.
@@ -126,6 +99,8 @@ pub(crate) struct App {
     pub(crate) limits: Limits,
     pub(crate) retention: Retention,
     pub(crate) body_budget: BodyBudget,
+    /// Throttles the log line of rejected webhook signatures (the metric counts them all).
+    pub(crate) signature_log: LogThrottle,
     pub(crate) metrics: Arc<Metrics>,
     pub(crate) activity: Arc<ActivityLog>,
     /// Turns true when the server stops (ends live streams).
@@ -167,8 +142,13 @@ impl App {
                 gateway_body: serve.max_gateway_body,
                 chatwoot_body: serve.max_chatwoot_body,
                 admin_body: 1024 * 1024,
+                connections_per_address: serve.max_connections_per_address,
             },
-            body_budget: BodyBudget::new(serve.max_inflight_body),
+            body_budget: BodyBudget::new(
+                serve.max_inflight_body,
+                serve.max_gateway_body.max(serve.max_chatwoot_body),
+            ),
+            signature_log: LogThrottle::new(Duration::from_secs(60)),
             retention: Retention {
                 bodies: Duration::from_secs(u64::from(serve.retain_bodies_days) * 86_400),
                 events: Duration::from_secs(u64::from(serve.retain_events_days) * 86_400),
@@ -378,12 +358,23 @@ pub(crate) async fn run(
     let pruner = tokio::spawn(prune_loop(Arc::clone(&app)));
     let reconciler = tokio::spawn(reconcile_loop(Arc::clone(&app)));
     let graceful = GracefulShutdown::new();
-    let builder = auto::Builder::new(TokioExecutor::new());
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    // A client gets HEADER_TIMEOUT to send a request's headers (slowloris); bodies have their
+    // own idle timeout (http::body).
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEADER_TIMEOUT);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .keep_alive_interval(Some(Duration::from_secs(30)));
+    let connections = ConnectionLimit::new(app.limits.connections_per_address);
     tokio::pin!(stop);
     loop {
         tokio::select! {
             accepted = listener.accept() => {
-                let (stream, _) = match accepted {
+                let (stream, peer) = match accepted {
                     Ok(conn) => conn,
                     Err(e) => {
                         tracing::warn!(error = %e, "accept failed");
@@ -391,14 +382,22 @@ pub(crate) async fn run(
                         continue;
                     }
                 };
+                let Some(counted) = connections.admit(peer.ip()) else {
+                    tracing::debug!(peer = %peer.ip(), "too many connections from one address: closed");
+                    drop(stream);
+                    continue;
+                };
                 let app = Arc::clone(&app);
                 let service = hyper::service::service_fn(move |req| {
                     let app = Arc::clone(&app);
-                    async move { Ok::<_, std::convert::Infallible>(crate::http::route(app, req).await) }
+                    async move {
+                        Ok::<_, std::convert::Infallible>(crate::http::route(app, req, peer.ip()).await)
+                    }
                 });
                 let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
                 let conn = graceful.watch(conn.into_owned());
                 tokio::spawn(async move {
+                    let _counted = counted;
                     if let Err(e) = conn.await {
                         tracing::debug!(error = %e, "connection ended with an error");
                     }

@@ -93,6 +93,13 @@ pub(crate) struct Serve {
     /// webhooks wait briefly, then get 503 (upstreams retry).
     #[arg(long, env = "ZAPWOOT_MAX_INFLIGHT_BODY", default_value_t = 256 * 1024 * 1024)]
     pub(crate) max_inflight_body: usize,
+    /// Most open connections from one client address; more are closed at once.
+    #[arg(
+        long,
+        env = "ZAPWOOT_MAX_CONNECTIONS_PER_ADDRESS",
+        default_value_t = 256
+    )]
+    pub(crate) max_connections_per_address: usize,
     /// Days the raw body of a processed event is kept (inline media makes them large).
     #[arg(long, env = "ZAPWOOT_RETAIN_BODIES_DAYS", default_value_t = 7)]
     pub(crate) retain_bodies_days: u32,

@@ -100,6 +100,12 @@ pub(crate) fn apply(file: ConfigFile, cli: &mut Cli, matches: &ArgMatches) -> Re
             "max_inflight_body",
         );
         fill(
+            &mut serve.max_connections_per_address,
+            file.max_connections_per_address,
+            matches,
+            "max_connections_per_address",
+        );
+        fill(
             &mut serve.retain_bodies_days,
             file.retain_bodies_days,
             matches,

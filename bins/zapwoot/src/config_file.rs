@@ -19,6 +19,7 @@ pub(crate) struct ConfigFile {
     pub(crate) max_gateway_body: Option<usize>,
     pub(crate) max_chatwoot_body: Option<usize>,
     pub(crate) max_inflight_body: Option<usize>,
+    pub(crate) max_connections_per_address: Option<usize>,
     pub(crate) retain_bodies_days: Option<u32>,
     pub(crate) retain_events_days: Option<u32>,
     #[serde(default)]

@@ -127,6 +127,7 @@ async fn run_in(dir: &std::path::Path) -> Result<()> {
         max_gateway_body: 16 * 1024 * 1024,
         max_chatwoot_body: 1024 * 1024,
         max_inflight_body: 256 * 1024 * 1024,
+        max_connections_per_address: 256,
         retain_bodies_days: 7,
         retain_events_days: 30,
     };

@@ -23,10 +23,40 @@ fn text(v: &Value, key: &str) -> Option<String> {
 
 fn url(v: &Value, key: &str, field: &str) -> Result<String, Invalid> {
     let value = text(v, key).ok_or_else(|| invalid(field, "required"))?;
-    if !(value.starts_with("http://") || value.starts_with("https://")) {
+    let parsed = zapwoot_chatwoot::Url::parse(&value)
+        .map_err(|e| invalid(field, &format!("not a URL: {e}")))?;
+    if !matches!(parsed.scheme(), "http" | "https") {
         return Err(invalid(field, "must be an http(s) URL"));
     }
+    if parsed.host_str().is_none_or(str::is_empty) {
+        return Err(invalid(field, "must name a host"));
+    }
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Err(invalid(
+            field,
+            "must not carry credentials: use the token and basic_auth fields",
+        ));
+    }
+    if let Some(refusal) = zapwoot_sync::netguard::never_refusal(&value) {
+        return Err(invalid(field, &format!("refused: {refusal}")));
+    }
     Ok(value.trim_end_matches('/').to_owned())
+}
+
+/// A text field that ends up in an HTTP header (tokens, passwords, device ids): control
+/// characters would make every call fail, so they are refused at the door.
+fn header_safe(v: &Value, key: &str, field: &str) -> Result<Option<String>, Invalid> {
+    let value = text(v, key);
+    if value
+        .as_deref()
+        .is_some_and(|t| t.chars().any(char::is_control))
+    {
+        return Err(invalid(
+            field,
+            "must not contain control characters (CR, LF, …)",
+        ));
+    }
+    Ok(value)
 }
 
 /// Builds a stored instance from a document.
@@ -82,25 +112,48 @@ pub(crate) fn to_new_instance(doc: &Value) -> Result<NewInstance, Invalid> {
     };
     // The engine fills missing options with defaults; a present but invalid one is an error
     // here rather than a silent reset to defaults.
-    if let Err(e) = serde_json::from_value::<zapwoot_sync::InstanceOptions>(new.options.clone()) {
-        return Err(invalid("options", &e.to_string()));
+    match serde_json::from_value::<zapwoot_sync::InstanceOptions>(new.options.clone()) {
+        Err(e) => return Err(invalid("options", &e.to_string())),
+        Ok(options) => {
+            if let Some((option, reason)) = options.problem() {
+                return Err(invalid(&format!("options.{option}"), &reason));
+            }
+        }
     }
     let mut secret = |name: &str, v: Option<String>| {
         if let Some(v) = v.filter(|v| v != MASK) {
             new.secrets.insert(name.to_owned(), SecretString::new(v));
         }
     };
-    secret(s::CHATWOOT_API_TOKEN, text(chatwoot, "api_token"));
-    secret(s::CHATWOOT_WEBHOOK_SECRET, text(chatwoot, "webhook_secret"));
+    secret(
+        s::CHATWOOT_API_TOKEN,
+        header_safe(chatwoot, "api_token", "chatwoot.api_token")?,
+    );
+    secret(
+        s::CHATWOOT_WEBHOOK_SECRET,
+        header_safe(chatwoot, "webhook_secret", "chatwoot.webhook_secret")?,
+    );
     if kind == "wuzapi" {
-        secret(s::GATEWAY_TOKEN, text(gateway, "token"));
-        secret(s::GATEWAY_HMAC_KEY, text(gateway, "hmac_key"));
+        secret(
+            s::GATEWAY_TOKEN,
+            header_safe(gateway, "token", "gateway.token")?,
+        );
+        secret(
+            s::GATEWAY_HMAC_KEY,
+            header_safe(gateway, "hmac_key", "gateway.hmac_key")?,
+        );
     } else {
         let auth = gateway.get("basic_auth").cloned().unwrap_or(Value::Null);
-        secret(s::GATEWAY_PASSWORD, text(&auth, "password"));
-        secret(s::GATEWAY_WEBHOOK_SECRET, text(gateway, "webhook_secret"));
-        new.gateway_username = text(&auth, "username");
-        new.gateway_device_id = text(gateway, "device_id");
+        secret(
+            s::GATEWAY_PASSWORD,
+            header_safe(&auth, "password", "gateway.basic_auth.password")?,
+        );
+        secret(
+            s::GATEWAY_WEBHOOK_SECRET,
+            header_safe(gateway, "webhook_secret", "gateway.webhook_secret")?,
+        );
+        new.gateway_username = header_safe(&auth, "username", "gateway.basic_auth.username")?;
+        new.gateway_device_id = header_safe(gateway, "device_id", "gateway.device_id")?;
     }
     if !new.secrets.contains_key(s::CHATWOOT_API_TOKEN) {
         return Err(invalid("chatwoot.api_token", "required"));

@@ -224,7 +224,31 @@ pub(crate) async fn provision(
         .update_instance(name, config)
         .await?
         .ok_or_else(|| Failure::NotFound(name.to_owned()))?;
+    notes.extend(security_warnings(&updated));
     Ok((updated, notes))
+}
+
+/// What leaves `instance` open to forged webhooks, loudly, for `provision`, `test` and
+/// `doctor`: an unsigned gateway (no wuzapi `hmac_key`, or GOWA's well-known default secret)
+/// and an unsigned Chatwoot inbox.
+pub(crate) fn security_warnings(instance: &Instance) -> Vec<String> {
+    let c = &instance.config;
+    let has = |name: &str| c.secrets.get(name).is_some_and(|v| !v.expose().is_empty());
+    let mut warnings = Vec::new();
+    if c.gateway_kind == "wuzapi" && !has(secret_names::GATEWAY_HMAC_KEY) {
+        warnings.push("WARNING: wuzapi webhooks are unsigned (no gateway.hmac_key): anyone who learns the webhook URL can inject messages and media links; set an hmac_key of at least 32 characters here and in wuzapi".to_owned());
+    }
+    if c.gateway_kind == "gowa"
+        && c.secrets
+            .get(secret_names::GATEWAY_WEBHOOK_SECRET)
+            .is_none_or(|v| v.expose().is_empty() || v.expose() == "secret")
+    {
+        warnings.push("WARNING: GOWA webhooks are signed with its well-known default secret: start GOWA with --webhook-secret and set the same gateway.webhook_secret".to_owned());
+    }
+    if !has(secret_names::CHATWOOT_WEBHOOK_SECRET) {
+        warnings.push("WARNING: Chatwoot webhooks are unsigned (no inbox secret: Chatwoot < 4.13 or a non-admin token): every agent message is confirmed through Chatwoot's API before it is sent; upgrade Chatwoot or provision with an administrator's token".to_owned());
+    }
+    warnings
 }
 
 /// Checks Chatwoot (profile, inbox) and the gateway (reachable, logged in). Returns a report
@@ -296,7 +320,8 @@ pub(crate) async fn test(instance: &Instance) -> (Value, bool) {
         Err(e) => check(false, e.to_string()),
     };
     (
-        json!({ "ok": ok, "chatwoot_profile": profile, "chatwoot_inbox": inbox, "gateway": gateway }),
+        json!({ "ok": ok, "chatwoot_profile": profile, "chatwoot_inbox": inbox, "gateway": gateway,
+                "warnings": security_warnings(instance) }),
         ok,
     )
 }

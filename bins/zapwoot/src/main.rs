@@ -9,14 +9,17 @@
 mod activity_log;
 mod admin_token;
 mod app;
+mod body_budget;
 mod cli;
 mod commands;
 mod config;
 mod config_file;
+mod connections;
 mod demo;
 mod document;
 mod http;
 mod instances;
+mod log_throttle;
 mod metered;
 mod metrics;
 mod sealing;

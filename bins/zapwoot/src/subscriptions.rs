@@ -24,7 +24,26 @@ const RESERVED_HEADERS: [&str; 7] = [
     "webhook-signature",
 ];
 
-/// The JSON shape of a subscription: everything but the secret; header values masked.
+/// The userinfo of a URL (`https://user:pw@host/…`), if any, and where it sits.
+fn userinfo_range(url: &str) -> Option<std::ops::Range<usize>> {
+    let start = url.find("://")? + 3;
+    let authority_end = url[start..]
+        .find(['/', '?', '#'])
+        .map_or(url.len(), |i| start + i);
+    let at = url[start..authority_end].rfind('@')? + start;
+    Some(start..at)
+}
+
+/// `https://user:pw@host/…` → `https://***@host/…`: credentials in a URL are secrets too.
+pub(crate) fn mask_userinfo(url: &str) -> String {
+    match userinfo_range(url) {
+        Some(range) => format!("{}***{}", &url[..range.start], &url[range.end..]),
+        None => url.to_owned(),
+    }
+}
+
+/// The JSON shape of a subscription: everything but the secret; header values and URL
+/// credentials masked.
 pub(crate) fn view(s: &Subscription) -> Value {
     let headers: Map<String, Value> = s
         .config
@@ -34,7 +53,7 @@ pub(crate) fn view(s: &Subscription) -> Value {
         .collect();
     json!({
         "id": s.id,
-        "url": s.config.url,
+        "url": mask_userinfo(&s.config.url),
         "events": s.config.events,
         "instances": s.config.instances,
         "headers": headers,
@@ -124,11 +143,25 @@ pub(crate) fn from_document(
         ));
     }
     if let Some(url) = map.get("url") {
-        config.url = url
+        let mut url = url
             .as_str()
             .filter(|u| u.starts_with("http://") || u.starts_with("https://"))
             .ok_or_else(|| invalid("url", "an http(s) URL"))?
             .to_owned();
+        // A masked URL sent back (`https://***@host`) keeps the credentials it had.
+        if let Some(range) = userinfo_range(&url).filter(|r| &url[r.clone()] == "***") {
+            let old = userinfo_range(&config.url).map(|r| config.url[r].to_owned());
+            match old {
+                Some(old) => url.replace_range(range, &old),
+                None => {
+                    return Err(invalid(
+                        "url",
+                        "\"***\" stands for credentials it never had",
+                    ));
+                }
+            }
+        }
+        config.url = url;
     } else if base.is_none() {
         return Err(invalid("url", "required http(s) URL"));
     }

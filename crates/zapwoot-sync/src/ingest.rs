@@ -97,7 +97,14 @@ pub(crate) fn prepare_trusted_gateway(
             (webhook.event_type.clone(), webhook.dedupe_key(), lane, None)
         }
     };
-    let mut event = NewEvent::new(runtime.id, Source::Gateway, dedupe_key, lane, body.to_vec());
+    // Verified over the raw bytes already; what is kept needs no credential in it.
+    let body = match runtime.kind {
+        GatewayKind::Wuzapi => {
+            wuzapi::without_token(content_type, body).unwrap_or_else(|| body.to_vec())
+        }
+        _ => body.to_vec(),
+    };
+    let mut event = NewEvent::new(runtime.id, Source::Gateway, dedupe_key, lane, body);
     event.kind = kind;
     event.content_type = content_type.to_owned();
     Ok(PreparedEvent { event, device_id })

@@ -30,6 +30,30 @@ pub mod secret_names {
     pub const GATEWAY_WEBHOOK_SECRET: &str = "gateway_webhook_secret";
 }
 
+/// The HTTP client of every upstream API call, shared by all instances (one connection pool):
+/// no redirects (tokens stay with the configured host), and a resolver that refuses
+/// link-local (cloud metadata), multicast and reserved addresses. Loopback and private
+/// addresses are fine: upstreams usually share the host or a Docker network.
+fn upstream_http() -> Result<reqwest::Client, String> {
+    static CLIENT: std::sync::OnceLock<Result<reqwest::Client, String>> =
+        std::sync::OnceLock::new();
+    CLIENT
+        .get_or_init(|| {
+            reqwest::Client::builder()
+                .tls_backend_preconfigured(crate::tls::config().map_err(|e| e.to_string())?)
+                .dns_resolver(crate::netguard::GuardedResolver {
+                    allow_private: true,
+                })
+                .redirect(reqwest::redirect::Policy::none())
+                .timeout(Duration::from_secs(60))
+                .connect_timeout(Duration::from_secs(10))
+                .user_agent(concat!("zapwoot/", env!("CARGO_PKG_VERSION")))
+                .build()
+                .map_err(|e| e.to_string())
+        })
+        .clone()
+}
+
 /// A token bucket: `rate` permits per second, bursts up to `rate`.
 #[derive(Debug)]
 pub(crate) struct TokenBucket {
@@ -162,7 +186,9 @@ impl InstanceRuntime {
             .map_err(|_| bad("invalid Chatwoot account id".into()))?;
         let token =
             secret(s::CHATWOOT_API_TOKEN).ok_or_else(|| bad("no Chatwoot API token".into()))?;
+        let http = upstream_http().map_err(|e| bad(format!("HTTP client: {e}")))?;
         let chatwoot = Client::builder(&config.chatwoot_url, token)
+            .http_client(http.clone())
             .build()
             .map_err(|e| bad(e.to_string()))?
             .account(account);
@@ -172,7 +198,8 @@ impl InstanceRuntime {
                     let token =
                         secret(s::GATEWAY_TOKEN).ok_or_else(|| bad("no wuzapi token".into()))?;
                     let client = WuzapiClient::new(&config.gateway_url, token)
-                        .map_err(|e| bad(e.to_string()))?;
+                        .map_err(|e| bad(e.to_string()))?
+                        .with_http_client(http);
                     (
                         GatewayKind::Wuzapi,
                         Arc::new(client),
@@ -180,7 +207,7 @@ impl InstanceRuntime {
                     )
                 }
                 "gowa" => {
-                    let mut builder = GowaClient::builder(&config.gateway_url);
+                    let mut builder = GowaClient::builder(&config.gateway_url).http_client(http);
                     if let Some(user) = &config.gateway_username {
                         builder = builder
                             .basic_auth(user, secret(s::GATEWAY_PASSWORD).unwrap_or_default());

@@ -280,6 +280,9 @@ pub(crate) async fn doctor(global: &Global) -> Result<()> {
                         &format!("instance {} {}", i.config.name, detail),
                         "check the instance's URLs and tokens (`zapwoot instance show`), provision it, pair the phone",
                     );
+                    for warning in instances::security_warnings(&i) {
+                        println!("      {warning}");
+                    }
                 }
             }
             Err(e) => report(

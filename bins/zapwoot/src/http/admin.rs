@@ -13,6 +13,11 @@ use crate::app::App;
 use crate::document::to_document;
 use crate::instances::{self, Failure};
 
+/// Whether `req` carries the admin token.
+pub(super) fn is_admin(app: &App, req: &Request<Incoming>) -> bool {
+    authorized(app, req).is_ok()
+}
+
 fn authorized(app: &App, req: &Request<Incoming>) -> Result<(), Response<Body>> {
     let Some(expected) = &app.admin_token else {
         return Err(error(

@@ -77,20 +77,31 @@ pub(crate) fn store_error(e: &zapwoot_store::StoreError) -> Response<Body> {
 }
 
 /// Dispatches one request.
-pub(crate) async fn route(app: Arc<App>, req: Request<Incoming>) -> Response<Body> {
+pub(crate) async fn route(
+    app: Arc<App>,
+    req: Request<Incoming>,
+    peer: std::net::IpAddr,
+) -> Response<Body> {
     let path = req.uri().path().to_owned();
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
     let method = req.method().clone();
     match (&method, segments.as_slice()) {
-        (&Method::POST, ["webhooks", "gateway", key]) => webhooks::gateway(&app, key, req).await,
-        (&Method::POST, ["webhooks", "chatwoot", key]) => webhooks::chatwoot(&app, key, req).await,
+        (&Method::POST, ["webhooks", "gateway", key]) => {
+            webhooks::gateway(&app, key, req, peer).await
+        }
+        (&Method::POST, ["webhooks", "chatwoot", key]) => {
+            webhooks::chatwoot(&app, key, req, peer).await
+        }
         (_, ["webhooks", ..]) => error(
             StatusCode::METHOD_NOT_ALLOWED,
             "method_not_allowed",
             "webhooks are POSTed",
         ),
         (&Method::GET, ["healthz"]) => json_response(StatusCode::OK, &json!({ "status": "ok" })),
-        (&Method::GET, ["readyz"]) => ops::readyz(&app).await,
+        (&Method::GET, ["readyz"]) => {
+            let detailed = admin::is_admin(&app, &req);
+            ops::readyz(&app, detailed).await
+        }
         (&Method::GET, ["metrics"]) => ops::metrics(&app).await,
         (_, ["api", "v1", rest @ ..]) => {
             let rest: Vec<String> = rest.iter().map(|s| (*s).to_owned()).collect();

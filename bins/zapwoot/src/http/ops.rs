@@ -10,15 +10,20 @@ use super::{Body, json_response, text_response};
 use crate::app::App;
 use crate::metrics::labels;
 
-/// Ready when the store accepts writes. The body lists each instance: running or why not, the
-/// gateway's last reported session state, and the age of its oldest unprocessed event.
-pub(crate) async fn readyz(app: &App) -> Response<Body> {
+/// Ready when the store accepts writes. Anyone may ask (load balancers, orchestrators) and
+/// gets only `ok` or 503; with the admin token, the body also lists each instance: running or
+/// why not, the gateway's last reported session state, the last upstream check, and the age
+/// of its oldest unprocessed event — names, numbers and upstream answers stay behind the token.
+pub(crate) async fn readyz(app: &App, detailed: bool) -> Response<Body> {
     if let Err(e) = app.store.check_writable().await {
         tracing::warn!(error = %e, "readiness: store not writable");
         return json_response(
             StatusCode::SERVICE_UNAVAILABLE,
             &json!({ "status": "unavailable", "store": "not writable" }),
         );
+    }
+    if !detailed {
+        return json_response(StatusCode::OK, &json!({ "status": "ok", "store": "ok" }));
     }
     let lag = app.store.oldest_unprocessed_age().await.unwrap_or_default();
     let instances: Vec<Value> = app

@@ -2,6 +2,7 @@
 //! its route key, verify, parse, persist, answer. Nothing is written unless the event is
 //! accepted; the answer comes after the store has committed it.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -14,6 +15,7 @@ use zapwoot_sync::ingest::{self, IngestError, WebhookHeaders};
 
 use super::{Body, body, error, json_response, store_error};
 use crate::app::{App, Route};
+use crate::body_budget::BodyLease;
 use crate::metrics::labels;
 
 /// How long a webhook waits for room in the in-flight body budget before 503.
@@ -30,7 +32,12 @@ fn ingest_error(app: &App, instance: &str, source: &str, e: &IngestError) -> Res
                 "zapwoot_signature_failures_total",
                 labels(&[("instance", instance), ("source", source)]),
             );
-            tracing::warn!(%instance, %source, %reason, "webhook signature rejected");
+            if let Some(left_out) = app.signature_log.allow(&format!("{instance}/{source}")) {
+                tracing::warn!(
+                    %instance, %source, %reason, left_out,
+                    "webhook signature rejected (at most one line a minute per instance and source; zapwoot_signature_failures_total counts all)"
+                );
+            }
             error(
                 StatusCode::UNAUTHORIZED,
                 "bad_signature",
@@ -119,9 +126,14 @@ fn observe(app: &App, source: &str, instance: &str, started: Instant, response: 
 }
 
 /// A gateway webhook (wuzapi or GOWA).
-pub(crate) async fn gateway(app: &App, key: &str, req: Request<Incoming>) -> Response<Body> {
+pub(crate) async fn gateway(
+    app: &App,
+    key: &str,
+    req: Request<Incoming>,
+    peer: IpAddr,
+) -> Response<Body> {
     let started = Instant::now();
-    let (name, response) = gateway_inner(app, key, req).await;
+    let (name, response) = gateway_inner(app, key, req, peer).await;
     observe(app, "gateway", &name, started, &response);
     response
 }
@@ -133,7 +145,7 @@ struct Received<'a> {
     runtime: Arc<InstanceRuntime>,
     headers: HeaderMap,
     bytes: bytes::Bytes,
-    _reserved: tokio::sync::SemaphorePermit<'a>,
+    _reserved: BodyLease<'a>,
 }
 
 /// The steps both routes share: cap, route key, budget, body. On failure: the instance name
@@ -144,6 +156,7 @@ async fn receive<'a>(
     key: &str,
     max: usize,
     req: Request<Incoming>,
+    peer: IpAddr,
 ) -> Result<Received<'a>, (String, Response<Body>)> {
     if let Err(r) = body::check_declared(&req, max) {
         body::discard(req).await;
@@ -158,37 +171,41 @@ async fn receive<'a>(
     };
     let name = route.name.clone();
     let headers = req.headers().clone();
-    let Some(reserved) = app
-        .body_budget
-        .reserve(body::declared(&req).unwrap_or(max), BUSY_WAIT)
+    let mut lease = app.body_budget.lease(route.id, peer);
+    let bytes = body::read_leased(req, max, Some((&mut lease, BUSY_WAIT)))
         .await
-    else {
-        body::discard(req).await;
-        let busy = error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "busy",
-            "too many large bodies in flight; retry later",
-        );
-        return Err((name, busy));
-    };
-    let bytes = body::read(req, max).await.map_err(|r| (name, r))?;
+        .map_err(|r| (name, r))?;
     Ok(Received {
         route,
         runtime,
         headers,
         bytes,
-        _reserved: reserved,
+        _reserved: lease,
     })
 }
 
-async fn gateway_inner(app: &App, key: &str, req: Request<Incoming>) -> (String, Response<Body>) {
+async fn gateway_inner(
+    app: &App,
+    key: &str,
+    req: Request<Incoming>,
+    peer: IpAddr,
+) -> (String, Response<Body>) {
     let Received {
         route,
         runtime,
         headers,
         bytes,
         _reserved,
-    } = match receive(app, RouteKind::Gateway, key, app.limits.gateway_body, req).await {
+    } = match receive(
+        app,
+        RouteKind::Gateway,
+        key,
+        app.limits.gateway_body,
+        req,
+        peer,
+    )
+    .await
+    {
         Ok(received) => received,
         Err(failed) => return failed,
     };
@@ -237,21 +254,40 @@ async fn gateway_inner(app: &App, key: &str, req: Request<Incoming>) -> (String,
 }
 
 /// A Chatwoot API-inbox callback.
-pub(crate) async fn chatwoot(app: &App, key: &str, req: Request<Incoming>) -> Response<Body> {
+pub(crate) async fn chatwoot(
+    app: &App,
+    key: &str,
+    req: Request<Incoming>,
+    peer: IpAddr,
+) -> Response<Body> {
     let started = Instant::now();
-    let (name, response) = chatwoot_inner(app, key, req).await;
+    let (name, response) = chatwoot_inner(app, key, req, peer).await;
     observe(app, "chatwoot", &name, started, &response);
     response
 }
 
-async fn chatwoot_inner(app: &App, key: &str, req: Request<Incoming>) -> (String, Response<Body>) {
+async fn chatwoot_inner(
+    app: &App,
+    key: &str,
+    req: Request<Incoming>,
+    peer: IpAddr,
+) -> (String, Response<Body>) {
     let Received {
         route,
         runtime,
         headers,
         bytes,
         _reserved,
-    } = match receive(app, RouteKind::Chatwoot, key, app.limits.chatwoot_body, req).await {
+    } = match receive(
+        app,
+        RouteKind::Chatwoot,
+        key,
+        app.limits.chatwoot_body,
+        req,
+        peer,
+    )
+    .await
+    {
         Ok(received) => received,
         Err(failed) => return failed,
     };

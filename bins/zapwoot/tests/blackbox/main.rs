@@ -11,6 +11,7 @@
     clippy::print_stderr
 )]
 
+mod hardening;
 mod support;
 
 /// The `zapwoot` binary under test (the support module runs it).
@@ -32,6 +33,13 @@ use zapwoot_fakes::{
     Receiver, WuzapiMessage,
 };
 use zapwoot_signing::{Keyring, Secret};
+
+use hardening::{
+    bad_documents_are_refused_by_field, bad_signature_floods_do_not_fill_the_logs,
+    forged_chatwoot_webhooks_reach_nobody, gateway_media_links_stay_outside,
+    readiness_details_need_the_token, secrets_at_rest_are_sealed, slowloris_connections_are_capped,
+    stalled_bodies_starve_nobody,
+};
 
 macro_rules! on_both_databases {
     ($($name:ident),* $(,)?) => {
@@ -70,6 +78,14 @@ on_both_databases!(
     agent_messages_written_while_the_bridge_was_down_are_sent_after_restart,
     gowa_history_is_imported_and_lost_webhooks_recovered,
     wuzapi_history_is_imported_and_lost_webhooks_recovered,
+    forged_chatwoot_webhooks_reach_nobody,
+    gateway_media_links_stay_outside,
+    stalled_bodies_starve_nobody,
+    readiness_details_need_the_token,
+    slowloris_connections_are_capped,
+    bad_documents_are_refused_by_field,
+    secrets_at_rest_are_sealed,
+    bad_signature_floods_do_not_fill_the_logs,
 );
 
 fn wuzapi_config() -> FakeWuzapiConfig {
@@ -581,7 +597,7 @@ async fn error_paths_change_nothing(db: Db) {
         413,
         "chunked oversize"
     );
-    // In-flight body budget (100 kB here): an upload holding 60 kB leaves no room for a second
+    // In-flight body budget (100 kB here): an upload holding 59 kB leaves no room for a second
     // one, which gets 503 after a short wait; once the first is gone the budget is back.
     {
         use tokio::io::AsyncWriteExt as _;
@@ -592,7 +608,8 @@ async fn error_paths_change_nothing(db: Db) {
             "POST /{path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: 60000\r\n\r\n"
         );
         slow.write_all(head.as_bytes()).await.unwrap();
-        slow.write_all(&[b'{'; 1000]).await.unwrap();
+        // The budget is held as bytes arrive: most of the body is in.
+        slow.write_all(&[b'{'; 59_000]).await.unwrap();
         tokio::time::sleep(Duration::from_millis(200)).await;
         let (status, answer) = post(
             gateway_url.clone(),

@@ -38,7 +38,8 @@ pub struct FakeChatwootConfig {
     pub admin_token: String,
     /// Token of a plain agent (no inbox administration).
     pub agent_token: String,
-    /// Sign webhooks with the inbox secret (Chatwoot ≥ 4.13); `false` = an older Chatwoot.
+    /// Sign webhooks with the inbox secret and show it to admins (Chatwoot ≥ 4.13); `false` =
+    /// an older Chatwoot, which has neither.
     pub sign_webhooks: bool,
     /// Webhook ordering.
     pub webhook_order: WebhookOrder,

@@ -40,7 +40,8 @@ pub(crate) fn account(state: &State) -> Value {
     json!({ "id": state.account_id, "name": state.account_name })
 }
 
-pub(crate) fn inbox(i: &Inbox, admin: bool) -> Value {
+/// `secret` is the webhook secret admins see on Chatwoot ≥ 4.13 (older ones have none).
+pub(crate) fn inbox(i: &Inbox, admin: bool, secret: bool) -> Value {
     let mut v = json!({
         "id": i.id,
         "name": i.name,
@@ -65,7 +66,9 @@ pub(crate) fn inbox(i: &Inbox, admin: bool) -> Value {
         map.insert("additional_attributes".into(), json!({}));
         if admin {
             map.insert("hmac_token".into(), json!(format!("hmac-{}", i.identifier)));
-            map.insert("secret".into(), json!(i.secret));
+            if secret {
+                map.insert("secret".into(), json!(i.secret));
+            }
         }
     }
     v

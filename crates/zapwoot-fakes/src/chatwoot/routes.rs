@@ -238,14 +238,14 @@ fn admin_only(admin: bool) -> Result<(), ApiError> {
 fn list_inboxes(core: &Core, admin: bool) -> Answer {
     let state = core.state();
     ok(
-        json!({ "payload": state.inboxes.values().map(|i| render::inbox(i, admin)).collect::<Vec<_>>() }),
+        json!({ "payload": state.inboxes.values().map(|i| render::inbox(i, admin, core.config.sign_webhooks)).collect::<Vec<_>>() }),
     )
 }
 
 fn show_inbox(core: &Core, inbox: &str, admin: bool) -> Answer {
     let state = core.state();
     let inbox = state.inboxes.get(&id(inbox)?).ok_or_else(not_found)?;
-    ok(render::inbox(inbox, admin))
+    ok(render::inbox(inbox, admin, core.config.sign_webhooks))
 }
 
 fn create_inbox(core: &Core, req: &FakeRequest) -> Answer {
@@ -283,7 +283,7 @@ fn create_inbox(core: &Core, req: &FakeRequest) -> Answer {
         identifier: random::base58(24),
         lock_to_single_conversation: flag(body.get("lock_to_single_conversation")),
     };
-    let rendered = render::inbox(&inbox, true);
+    let rendered = render::inbox(&inbox, true, core.config.sign_webhooks);
     state.inboxes.insert(inbox_id, inbox);
     ok(rendered)
 }
@@ -303,7 +303,7 @@ fn update_inbox(core: &Core, req: &FakeRequest, inbox: &str) -> Answer {
     if body.contains_key("lock_to_single_conversation") {
         inbox.lock_to_single_conversation = flag(body.get("lock_to_single_conversation"));
     }
-    ok(render::inbox(inbox, true))
+    ok(render::inbox(inbox, true, core.config.sign_webhooks))
 }
 
 fn reset_secret(core: &Core, inbox: &str) -> Answer {
@@ -314,7 +314,7 @@ fn reset_secret(core: &Core, inbox: &str) -> Answer {
         .filter(|i| i.api)
         .ok_or_else(not_found)?;
     inbox.secret = random::base58(24);
-    ok(render::inbox(inbox, true))
+    ok(render::inbox(inbox, true, core.config.sign_webhooks))
 }
 
 // ---------------------------------------------------------------------------------- contacts
@@ -537,7 +537,7 @@ fn create_contact(core: &Core, req: &FakeRequest) -> Answer {
         let inbox = state
             .inboxes
             .get(&ci.inbox_id)
-            .map_or(Value::Null, |i| render::inbox(i, false));
+            .map_or(Value::Null, |i| render::inbox(i, false, false));
         json!({ "inbox": inbox, "source_id": ci.source_id })
     });
     ok(json!({ "payload": { "contact": contact_json, "contact_inbox": contact_inbox_json } }))

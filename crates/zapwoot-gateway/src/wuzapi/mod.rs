@@ -6,7 +6,7 @@ mod parse;
 
 pub use client::{ReplyContext, WuzapiClient};
 pub(crate) use parse::identities;
-pub use parse::{WuzapiWebhook, parse};
+pub use parse::{WuzapiWebhook, parse, without_token};
 
 /// The header wuzapi signs webhooks in.
 pub const SIGNATURE_HEADER: &str = zapwoot_signing::plain_hex::HEADER;

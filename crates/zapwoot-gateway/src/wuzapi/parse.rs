@@ -38,17 +38,40 @@ impl WuzapiWebhook {
     }
 }
 
+/// The body without the user token older wuzapi builds put in every webhook (form field or
+/// top-level JSON key), for storing: the token is a credential, the rest is the event. `None`
+/// when the body carries no token (it is kept byte for byte then).
+#[must_use]
+pub fn without_token(content_type: &str, body: &[u8]) -> Option<Vec<u8>> {
+    if is_form(content_type, body) {
+        if !form_urlencoded::parse(body).any(|(k, _)| k == "token") {
+            return None;
+        }
+        let mut out = form_urlencoded::Serializer::new(String::new());
+        for (key, value) in form_urlencoded::parse(body).filter(|(k, _)| k != "token") {
+            out.append_pair(&key, &value);
+        }
+        return Some(out.finish().into_bytes());
+    }
+    let mut value: Value = serde_json::from_slice(body).ok()?;
+    value.as_object_mut()?.remove("token")?;
+    serde_json::to_vec(&value).ok()
+}
+
+fn is_form(content_type: &str, body: &[u8]) -> bool {
+    content_type
+        .to_ascii_lowercase()
+        .starts_with("application/x-www-form-urlencoded")
+        || (!content_type.contains("json") && body.first() != Some(&b'{'))
+}
+
 /// Parses a wuzapi webhook body given its `Content-Type`.
 ///
 /// # Errors
 /// [`ParseError`] when the body is not a form or JSON, has no `jsonData`/`type`, or a
 /// `Message` lacks its `Info`.
 pub fn parse(content_type: &str, body: &[u8]) -> Result<WuzapiWebhook, ParseError> {
-    let is_form = content_type
-        .to_ascii_lowercase()
-        .starts_with("application/x-www-form-urlencoded")
-        || (!content_type.contains("json") && body.first() != Some(&b'{'));
-    let (envelope, user_id, instance_name, token) = if is_form {
+    let (envelope, user_id, instance_name, token) = if is_form(content_type, body) {
         let mut json_data = None;
         let (mut user_id, mut instance_name, mut token) = (None, None, None);
         for (key, value) in form_urlencoded::parse(body) {

@@ -74,12 +74,48 @@ pub(crate) fn open(
     if path.is_empty() {
         return Err(StoreError::UnsupportedUrl);
     }
+    restrict_permissions(path)?;
     Pool::builder()
         .max_size(pool_size.max(2))
         .connection_timeout(CONNECTION_TIMEOUT)
         .connection_customizer(Box::new(Pragmas))
         .build(ConnectionManager::new(path))
         .map_err(|e| StoreError::Unavailable(e.to_string()))
+}
+
+/// The database holds message texts, phone numbers and sealed secrets: only the bridge's own
+/// user may read it. The file is created 0600 before SQLite opens it (SQLite gives the `-wal`
+/// and `-shm` files the database file's mode), and files an older version left readable are
+/// narrowed.
+fn restrict_permissions(path: &str) -> Result<(), StoreError> {
+    if path == ":memory:" || path.starts_with("file:") {
+        return Ok(());
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+        let failed = |e: std::io::Error| StoreError::Unavailable(format!("{path}: {e}"));
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .mode(0o600)
+            .open(path)
+            .map_err(failed)?;
+        for file in [
+            path.to_owned(),
+            format!("{path}-wal"),
+            format!("{path}-shm"),
+        ] {
+            match std::fs::metadata(&file) {
+                Ok(meta) if meta.permissions().mode() & 0o077 != 0 => {
+                    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))
+                        .map_err(failed)?;
+                }
+                _ => {}
+            }
+        }
+    }
+    Ok(())
 }
 
 /// One per database: write transactions of this process take it before `BEGIN IMMEDIATE`.

@@ -6,6 +6,39 @@ use crate::rows::{SubscriptionInsert, SubscriptionRow, SubscriptionUpdate};
 use crate::{NewSubscription, SecretString, StoreError, Subscription};
 
 const SECRET_CONTEXT: &str = "subscriptions.secret";
+const PRIVATE_CONTEXT: &str = "subscriptions.private";
+
+/// What a subscription keeps sealed besides its secret: custom header values (often an
+/// `Authorization`) and the URL's userinfo. Stored in the `headers` column; the `url` column
+/// holds the URL without userinfo.
+#[derive(serde::Serialize, serde::Deserialize, Default)]
+struct Private {
+    headers: std::collections::BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    userinfo: Option<String>,
+}
+
+/// `scheme://user:pw@host/…` → (`scheme://host/…`, `Some("user:pw")`).
+fn split_userinfo(url: &str) -> (String, Option<String>) {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return (url.to_owned(), None);
+    };
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..end].rsplit_once('@') {
+        Some((userinfo, host)) => (
+            format!("{scheme}://{host}{}", &rest[end..]),
+            Some(userinfo.to_owned()),
+        ),
+        None => (url.to_owned(), None),
+    }
+}
+
+fn join_userinfo(url: String, userinfo: Option<&str>) -> String {
+    match (userinfo, url.split_once("://")) {
+        (Some(userinfo), Some((scheme, rest))) => format!("{scheme}://{userinfo}@{rest}"),
+        _ => url,
+    }
+}
 
 impl Store {
     /// Creates a subscription (enabled).
@@ -17,14 +50,15 @@ impl Store {
         config: NewSubscription,
     ) -> Result<Subscription, StoreError> {
         let now = now_ms();
+        let (url, headers) = self.seal_private(&config)?;
         let row = SubscriptionInsert {
-            url: config.url.clone(),
+            url,
             events: to_json(&config.events)?,
             instances: config.instances.as_ref().map(to_json).transpose()?,
             secret: self
                 .sealer()?
                 .seal(SECRET_CONTEXT, config.secret.expose().as_bytes())?,
-            headers: to_json(&config.headers)?,
+            headers,
             allow_private_network: config.allow_private_network,
             ordered: config.ordered,
             created_at: now,
@@ -80,11 +114,12 @@ impl Store {
         id: i64,
         config: NewSubscription,
     ) -> Result<Option<Subscription>, StoreError> {
+        let (url, headers) = self.seal_private(&config)?;
         let update = SubscriptionUpdate {
-            url: config.url,
+            url,
             events: to_json(&config.events)?,
             instances: config.instances.as_ref().map(to_json).transpose()?,
-            headers: to_json(&config.headers)?,
+            headers,
             allow_private_network: config.allow_private_network,
             ordered: config.ordered,
             updated_at: now_ms(),
@@ -133,6 +168,33 @@ impl Store {
             .await
     }
 
+    /// The `url` and `headers` columns of `config`: userinfo and header values sealed.
+    fn seal_private(&self, config: &NewSubscription) -> Result<(String, String), StoreError> {
+        let (url, userinfo) = split_userinfo(&config.url);
+        let private = Private {
+            headers: config.headers.clone(),
+            userinfo,
+        };
+        let sealed = self
+            .sealer()?
+            .seal(PRIVATE_CONTEXT, to_json(&private)?.as_bytes())?;
+        Ok((url, sealed))
+    }
+
+    /// Header values and userinfo from the `headers` column (plain JSON in rows written
+    /// before they were sealed; sealed on their next change).
+    fn open_private(&self, column: &str) -> Result<Private, StoreError> {
+        if column.trim_start().starts_with('{') {
+            return Ok(Private {
+                headers: json_column("subscriptions.headers", column)?,
+                userinfo: None,
+            });
+        }
+        let plain = self.sealer()?.open(PRIVATE_CONTEXT, column)?;
+        let text = String::from_utf8(plain).map_err(|_| crate::SealError::Corrupt)?;
+        json_column("subscriptions.headers", &text)
+    }
+
     pub(crate) fn to_subscription(&self, row: SubscriptionRow) -> Result<Subscription, StoreError> {
         let open = |sealed: &str| -> Result<SecretString, StoreError> {
             let secret = self.sealer()?.open(SECRET_CONTEXT, sealed)?;
@@ -142,10 +204,11 @@ impl Store {
         };
         let secret = open(&row.secret)?;
         let previous_secret = row.previous_secret.as_deref().map(open).transpose()?;
+        let private = self.open_private(&row.headers)?;
         Ok(Subscription {
             id: row.id,
             config: NewSubscription {
-                url: row.url,
+                url: join_userinfo(row.url, private.userinfo.as_deref()),
                 events: json_column("subscriptions.events", &row.events)?,
                 instances: row
                     .instances
@@ -153,7 +216,7 @@ impl Store {
                     .map(|text| json_column("subscriptions.instances", text))
                     .transpose()?,
                 secret,
-                headers: json_column("subscriptions.headers", &row.headers)?,
+                headers: private.headers,
                 allow_private_network: row.allow_private_network,
                 ordered: row.ordered,
             },
@@ -172,4 +235,26 @@ fn to_json<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
         column: "subscriptions",
         reason: e.to_string(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{join_userinfo, split_userinfo};
+
+    #[test]
+    fn userinfo_is_split_off_and_put_back() {
+        for (url, bare, userinfo) in [
+            (
+                "https://u:p@crm.example/h?x=1",
+                "https://crm.example/h?x=1",
+                Some("u:p"),
+            ),
+            ("https://crm.example/a@b", "https://crm.example/a@b", None),
+            ("http://tok@[::1]:8080", "http://[::1]:8080", Some("tok")),
+        ] {
+            let (b, u) = split_userinfo(url);
+            assert_eq!((b.as_str(), u.as_deref()), (bare, userinfo));
+            assert_eq!(join_userinfo(b, u.as_deref()), url);
+        }
+    }
 }
