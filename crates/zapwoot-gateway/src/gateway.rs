@@ -33,12 +33,28 @@ impl MessageRef {
     }
 }
 
+/// Where the bytes of a file to send are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FileData {
+    /// In memory.
+    Memory(Vec<u8>),
+    /// In a file on disk (large media the caller spooled), read when sent: multipart uploads
+    /// stream it; gateways that take base64 read it then.
+    Path {
+        /// The file.
+        path: std::path::PathBuf,
+        /// Its size in bytes.
+        len: u64,
+    },
+}
+
 /// A file to send.
 #[derive(Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct File {
     /// Content.
-    pub bytes: Vec<u8>,
+    pub data: FileData,
     /// MIME type.
     pub mime_type: String,
     /// File name (shown for documents).
@@ -46,23 +62,83 @@ pub struct File {
 }
 
 impl File {
-    /// A file.
+    /// A file in memory.
     #[must_use]
     pub fn new(bytes: Vec<u8>, mime_type: impl Into<String>, file_name: impl Into<String>) -> Self {
         Self {
-            bytes,
+            data: FileData::Memory(bytes),
             mime_type: mime_type.into(),
             file_name: file_name.into(),
         }
     }
 
-    pub(crate) fn data_url(&self) -> String {
+    /// A file of `len` bytes on disk at `path` (it must stay there until sent).
+    #[must_use]
+    pub fn from_path(
+        path: impl Into<std::path::PathBuf>,
+        len: u64,
+        mime_type: impl Into<String>,
+        file_name: impl Into<String>,
+    ) -> Self {
+        Self {
+            data: FileData::Path {
+                path: path.into(),
+                len,
+            },
+            mime_type: mime_type.into(),
+            file_name: file_name.into(),
+        }
+    }
+
+    /// Size in bytes.
+    #[must_use]
+    pub fn len(&self) -> u64 {
+        match &self.data {
+            FileData::Memory(bytes) => bytes.len() as u64,
+            FileData::Path { len, .. } => *len,
+        }
+    }
+
+    /// Whether the file is empty.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The bytes, read from disk when spooled.
+    pub(crate) async fn bytes(&self) -> Result<std::borrow::Cow<'_, [u8]>, Error> {
+        match &self.data {
+            FileData::Memory(bytes) => Ok(std::borrow::Cow::Borrowed(bytes)),
+            FileData::Path { path, .. } => tokio::fs::read(path)
+                .await
+                .map(std::borrow::Cow::Owned)
+                .map_err(|e| Error::MediaUnavailable(format!("reading the file to send: {e}"))),
+        }
+    }
+
+    /// A multipart part: the bytes, or a stream of the file on disk.
+    pub(crate) async fn part(&self) -> Result<reqwest::multipart::Part, Error> {
+        let part = match &self.data {
+            FileData::Memory(bytes) => reqwest::multipart::Part::bytes(bytes.clone()),
+            FileData::Path { path, len } => {
+                let file = tokio::fs::File::open(path).await.map_err(|e| {
+                    Error::MediaUnavailable(format!("opening the file to send: {e}"))
+                })?;
+                reqwest::multipart::Part::stream_with_length(file, *len)
+            }
+        };
+        part.file_name(self.file_name.clone())
+            .mime_str(&self.mime_type)
+            .map_err(|e| Error::Build(e.to_string()))
+    }
+
+    pub(crate) async fn data_url(&self) -> Result<String, Error> {
         use base64::Engine as _;
-        format!(
+        Ok(format!(
             "data:{};base64,{}",
             self.mime_type,
-            base64::engine::general_purpose::STANDARD.encode(&self.bytes)
-        )
+            base64::engine::general_purpose::STANDARD.encode(self.bytes().await?)
+        ))
     }
 }
 
@@ -71,7 +147,7 @@ impl fmt::Debug for File {
         f.debug_struct("File")
             .field("mime_type", &self.mime_type)
             .field("file_name", &self.file_name)
-            .field("len", &self.bytes.len())
+            .field("len", &self.len())
             .finish()
     }
 }

@@ -18,7 +18,7 @@ pub use event::{
     Quote, Reaction, Receipt, ReceiptStatus, Revoke,
 };
 pub use gateway::{
-    BoxFuture, File, Gateway, Health, MediaFile, MessageRef, Outgoing, OutgoingBody, Sent,
+    BoxFuture, File, FileData, Gateway, Health, MediaFile, MessageRef, Outgoing, OutgoingBody, Sent,
 };
 pub use history::{ChatSummary, HistoryMessage};
 pub use http::sniff_mime;

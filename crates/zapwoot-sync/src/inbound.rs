@@ -5,7 +5,6 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
-use tokio::sync::OwnedSemaphorePermit;
 use zapwoot_chatwoot::{
     MessageStatus, MessageType, NewContact, NewConversation, NewMessage as CwMessage, Upload,
 };
@@ -20,6 +19,7 @@ use zapwoot_store::{
 
 use crate::engine::{Ctx, Outcome};
 use crate::error::Failure;
+use crate::media::{FetchedData, MediaHold, SpoolFile};
 use crate::{FromMe, RevokePolicy, conversation, identity, render};
 
 /// `source_id` prefixes of messages the bridge itself created in Chatwoot.
@@ -228,54 +228,84 @@ async fn find_by_source(
         .map(|x| x.id))
 }
 
+/// A media file on its way to Chatwoot: in memory, or spooled to disk (described by a
+/// `MediaFile` of its first bytes).
+enum Relayed {
+    Memory(MediaFile),
+    Spooled(MediaFile, SpoolFile),
+}
+
+impl Relayed {
+    fn described(&self) -> &MediaFile {
+        match self {
+            Self::Memory(file) | Self::Spooled(file, _) => file,
+        }
+    }
+}
+
 /// The Chatwoot message for a WhatsApp message: text, direction, and its file.
-async fn build(
-    ctx: &Ctx<'_>,
-    m: &Message,
-) -> Result<(CwMessage, Option<OwnedSemaphorePermit>), Failure> {
+async fn build(ctx: &Ctx<'_>, m: &Message) -> Result<(CwMessage, MediaHold), Failure> {
     let text = render::text(m);
     let mut new = match (m.origin.from_me, ctx.rt.options.from_me) {
         (true, FromMe::PrivateNote) => CwMessage::outgoing(text).private(),
         (true, _) => CwMessage::outgoing(text),
         (false, _) => CwMessage::incoming(text),
     };
-    let mut budget = None;
+    let mut hold = MediaHold::default();
     if let Some(media) = m.content.media() {
         let max = ctx.rt.options.max_media_bytes;
-        budget = Some(
+        hold.permit = Some(
             ctx.media
                 .reserve(media.size.unwrap_or(max).min(max))
                 .await?,
         );
         let fetched = match &media.source {
             // A URL in a webhook is fetched under the address guard, not by the gateway client.
-            MediaSource::Url(url) => match ctx
+            MediaSource::Url(url) => ctx
                 .media
                 .fetch(url, &ctx.rt.gateway_media_policy(), max)
                 .await
-            {
-                Ok(f) => MediaFile::from_download(media, f.bytes, f.content_type, f.file_name, max)
-                    .map_err(Failure::from),
-                Err(failure) => Err(failure),
-            },
+                .and_then(|f| match f.data {
+                    FetchedData::Memory(bytes) => {
+                        MediaFile::from_download(media, bytes, f.content_type, f.file_name, max)
+                            .map(Relayed::Memory)
+                            .map_err(Failure::from)
+                    }
+                    // Spooled bytes stay on disk; the first ones decide a sniffed type.
+                    FetchedData::Spooled(spool) => {
+                        MediaFile::from_download(media, f.head, f.content_type, f.file_name, max)
+                            .map(|described| Relayed::Spooled(described, spool))
+                            .map_err(Failure::from)
+                    }
+                }),
             _ => {
                 let _slot = ctx.rt.gateway_slots.acquire().await;
                 ctx.rt
                     .gateway
                     .fetch_media(media, max)
                     .await
+                    .map(Relayed::Memory)
                     .map_err(Failure::from)
             }
         };
         match fetched {
-            Ok(file) => {
+            Ok(relayed) => {
+                let file = relayed.described();
                 let name = file.file_name.clone().unwrap_or_else(|| {
                     render::fallback_name(&m.content, file.mime_type.as_deref())
                 });
                 let mime = file
                     .mime_type
+                    .clone()
                     .unwrap_or_else(|| "application/octet-stream".to_owned());
-                new = new.attach(Upload::new(name, mime, file.bytes));
+                new = new.attach(match relayed {
+                    Relayed::Memory(file) => Upload::new(name, mime, file.bytes),
+                    Relayed::Spooled(_, spool) => {
+                        let upload = Upload::from_path(name, mime, spool.path.clone(), spool.len);
+                        hold.spool = Some(spool);
+                        upload
+                    }
+                });
                 new.is_voice_message = matches!(m.content, Content::Audio { voice: true, .. });
             }
             Err(failure) => {
@@ -299,7 +329,7 @@ async fn build(
             ));
         }
     }
-    Ok((new, budget))
+    Ok((new, hold))
 }
 
 async fn receipt(ctx: &mut Ctx<'_>, r: &Receipt) -> Result<Outcome, Failure> {

@@ -6,11 +6,14 @@
 //! and every connection goes through [`GuardedResolver`], so a name cannot be re-pointed at an
 //! inner address between the check and the connection.
 
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use reqwest::header::{CONTENT_DISPOSITION, CONTENT_TYPE, LOCATION};
 use reqwest::{StatusCode, Url};
+use tokio::io::AsyncWriteExt as _;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::error::Failure;
@@ -62,12 +65,46 @@ pub(crate) struct MediaPolicy {
     pub(crate) storage_redirect: bool,
 }
 
-/// A fetched file: its bytes and what the server said about it.
+/// Files larger than this are written to a temporary file as they arrive, not kept in memory.
+pub(crate) const SPOOL_THRESHOLD: u64 = 1024 * 1024;
+
+/// A fetched file: its bytes (in memory, or spooled to disk when large) and what the server
+/// said about it.
 #[derive(Debug)]
 pub(crate) struct Fetched {
-    pub(crate) bytes: Vec<u8>,
+    pub(crate) data: FetchedData,
+    /// The first bytes, for sniffing the type.
+    pub(crate) head: Vec<u8>,
     pub(crate) content_type: Option<String>,
     pub(crate) file_name: Option<String>,
+}
+
+/// Where a fetched file's bytes are.
+#[derive(Debug)]
+pub(crate) enum FetchedData {
+    Memory(Vec<u8>),
+    Spooled(SpoolFile),
+}
+
+/// A temporary file (mode 0600) holding one spooled media file; removed when dropped.
+#[derive(Debug)]
+pub(crate) struct SpoolFile {
+    pub(crate) path: PathBuf,
+    pub(crate) len: u64,
+}
+
+impl Drop for SpoolFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// What a relayed media file holds until it has been handed on: its share of the media
+/// budget and its spool file.
+#[derive(Debug, Default)]
+pub(crate) struct MediaHold {
+    pub(crate) permit: Option<OwnedSemaphorePermit>,
+    pub(crate) spool: Option<SpoolFile>,
 }
 
 /// The process-wide media fetcher: guarded HTTP clients and the memory budget.
@@ -240,21 +277,76 @@ async fn read(mut response: reqwest::Response, max_bytes: u64) -> Result<Fetched
                 .map(str::to_owned)
         });
     let mut bytes = Vec::new();
+    let mut spool: Option<(SpoolFile, tokio::fs::File)> = None;
+    let mut head = Vec::new();
+    let mut len: u64 = 0;
     while let Some(chunk) = response
         .chunk()
         .await
         .map_err(|e| Failure::retry(format!("media download broke off: {}", chain(&e))))?
     {
-        if (bytes.len() + chunk.len()) as u64 > max_bytes {
+        len += chunk.len() as u64;
+        if len > max_bytes {
             return Err(too_large());
         }
-        bytes.extend_from_slice(&chunk);
+        if head.len() < 64 {
+            head.extend(chunk.iter().take(64 - head.len()));
+        }
+        if spool.is_none() && len > SPOOL_THRESHOLD {
+            let (file, mut handle) = create_spool().await?;
+            write(&mut handle, &bytes).await?;
+            bytes = Vec::new();
+            spool = Some((file, handle));
+        }
+        match &mut spool {
+            Some((_, handle)) => write(handle, &chunk).await?,
+            None => bytes.extend_from_slice(&chunk),
+        }
     }
+    let data = match spool {
+        Some((mut file, mut handle)) => {
+            handle
+                .flush()
+                .await
+                .map_err(|e| Failure::retry(format!("spooling media: {e}")))?;
+            file.len = len;
+            FetchedData::Spooled(file)
+        }
+        None => FetchedData::Memory(bytes),
+    };
     Ok(Fetched {
-        bytes,
+        data,
+        head,
         content_type,
         file_name,
     })
+}
+
+async fn write(handle: &mut tokio::fs::File, bytes: &[u8]) -> Result<(), Failure> {
+    handle
+        .write_all(bytes)
+        .await
+        .map_err(|e| Failure::retry(format!("spooling media: {e}")))
+}
+
+/// A new, empty spool file only this user can read (it holds a customer's media).
+async fn create_spool() -> Result<(SpoolFile, tokio::fs::File), Failure> {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let name = format!(
+        "zapwoot-media-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    );
+    let path = std::env::temp_dir().join(name);
+    let mut options = tokio::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    options.mode(0o600);
+    let handle = options
+        .open(&path)
+        .await
+        .map_err(|e| Failure::retry(format!("spooling media to {}: {e}", path.display())))?;
+    Ok((SpoolFile { path, len: 0 }, handle))
 }
 
 /// `attachment; filename="a b.pdf"` → `a b.pdf`.
@@ -293,6 +385,67 @@ fn client(allow_private: bool) -> Result<reqwest::Client, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn the_budget_bounds_media_in_flight() {
+        let fetcher = MediaFetcher::with_budget(10 * 1024);
+        let first = fetcher.reserve(8 * 1024).await;
+        assert!(first.is_ok());
+        // No room: waits, then gives up with a retryable failure.
+        let second = fetcher.reserve(8 * 1024).await;
+        assert!(matches!(second, Err(Failure::Retry { .. })), "{second:?}");
+        drop(first);
+        assert!(fetcher.reserve(8 * 1024).await.is_ok());
+        // More than the whole budget still gets through, alone.
+        assert!(fetcher.reserve(u64::MAX).await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn large_files_are_spooled_to_disk_and_removed_after() {
+        let server = zapwoot_fakes::Receiver::start()
+            .await
+            .unwrap_or_else(|_| unreachable!());
+        let big: Vec<u8> = (0..3 * 1024 * 1024).map(|i| (i % 251) as u8).collect();
+        server.set_reply(&[("content-type", "video/mp4")], big.clone());
+        let policy = MediaPolicy {
+            first: Origin::parse(&server.url()).into_iter().collect(),
+            ..MediaPolicy::default()
+        };
+        let fetcher = MediaFetcher::default();
+        let fetched = fetcher
+            .fetch(&server.url(), &policy, 40 * 1024 * 1024)
+            .await
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(fetched.head, big[..64]);
+        let FetchedData::Spooled(spool) = fetched.data else {
+            panic!("a 3 MiB file stayed in memory")
+        };
+        assert_eq!(spool.len, big.len() as u64);
+        let on_disk = std::fs::read(&spool.path).unwrap_or_default();
+        assert!(on_disk == big, "the spooled file differs");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let mode = std::fs::metadata(&spool.path)
+                .map(|m| m.permissions().mode())
+                .unwrap_or(0o777);
+            assert_eq!(mode & 0o077, 0, "{mode:o}");
+        }
+        let path = spool.path.clone();
+        drop(spool);
+        assert!(!path.exists(), "the spool file was left behind");
+
+        server.set_reply(&[("content-type", "image/png")], b"small".to_vec());
+        let small = fetcher
+            .fetch(&server.url(), &policy, 40 * 1024 * 1024)
+            .await
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        assert!(matches!(small.data, FetchedData::Memory(ref b) if b == b"small"));
+        // Beyond the limit nothing is kept.
+        server.set_reply(&[], big);
+        let refused = fetcher.fetch(&server.url(), &policy, 1024 * 1024).await;
+        assert!(matches!(refused, Err(Failure::Permanent { .. })));
+    }
 
     fn policy(first: &[&str]) -> MediaPolicy {
         MediaPolicy {

@@ -1,7 +1,6 @@
 //! Chatwoot → WhatsApp.
 
 use serde_json::json;
-use tokio::sync::OwnedSemaphorePermit;
 use zapwoot_chatwoot::markdown::markdown_to_whatsapp;
 use zapwoot_chatwoot::webhook::{self, Event, Sender, WebhookMessage};
 use zapwoot_chatwoot::{Attachment, MessageStatus};
@@ -12,7 +11,7 @@ use crate::confirm;
 use crate::engine::{Ctx, Outcome};
 use crate::error::Failure;
 use crate::inbound::{is_own_source, is_sendable};
-use crate::media::Origin;
+use crate::media::{FetchedData, MediaHold, Origin};
 
 pub(crate) async fn handle(ctx: &mut Ctx<'_>, body: &[u8]) -> Result<Outcome, Failure> {
     let event = webhook::parse(body)
@@ -292,7 +291,7 @@ fn human(reason: &str) -> String {
 async fn build_parts(
     ctx: &Ctx<'_>,
     m: &WebhookMessage,
-) -> Result<(Vec<OutgoingBody>, Vec<OwnedSemaphorePermit>), Failure> {
+) -> Result<(Vec<OutgoingBody>, Vec<MediaHold>), Failure> {
     let mut text = m
         .content
         .as_deref()
@@ -307,18 +306,18 @@ async fn build_parts(
         text = format!("*{name}*:\n{text}");
     }
     let mut parts = Vec::new();
-    let mut budget = Vec::new();
+    let mut holds = Vec::new();
     let mut caption_used = text.is_empty();
     for attachment in &m.attachments {
-        if attachment.data_url.is_some() && attachment.file_type != "location" {
-            let max = ctx.rt.options.max_media_bytes;
-            budget.push(
-                ctx.media
-                    .reserve(attachment.file_size.unwrap_or(max).min(max))
-                    .await?,
-            );
-        }
-        let body = attachment_body(ctx, attachment, (!caption_used).then(|| text.clone())).await?;
+        let mut hold = MediaHold::default();
+        let body = attachment_body(
+            ctx,
+            attachment,
+            (!caption_used).then(|| text.clone()),
+            &mut hold,
+        )
+        .await?;
+        holds.push(hold);
         if matches!(
             body,
             OutgoingBody::Image(..) | OutgoingBody::Video(..) | OutgoingBody::Document(..)
@@ -330,13 +329,16 @@ async fn build_parts(
     if !caption_used {
         parts.push(OutgoingBody::Text(text));
     }
-    Ok((parts, budget))
+    Ok((parts, holds))
 }
 
+/// The part for one attachment; `hold` keeps its media budget share and spool file until
+/// it has been sent.
 async fn attachment_body(
     ctx: &Ctx<'_>,
     a: &Attachment,
     caption: Option<String>,
+    hold: &mut MediaHold,
 ) -> Result<OutgoingBody, Failure> {
     if a.file_type == "location" {
         return Ok(OutgoingBody::Location {
@@ -349,15 +351,16 @@ async fn attachment_body(
         .data_url
         .as_deref()
         .ok_or_else(|| Failure::permanent("attachment without a data_url"))?;
+    let max = ctx.rt.options.max_media_bytes;
+    hold.permit = Some(
+        ctx.media
+            .reserve(a.file_size.unwrap_or(max).min(max))
+            .await?,
+    );
     let fetched = ctx
         .media
-        .fetch(
-            url,
-            &ctx.rt.chatwoot_media_policy(),
-            ctx.rt.options.max_media_bytes,
-        )
+        .fetch(url, &ctx.rt.chatwoot_media_policy(), max)
         .await?;
-    let bytes = fetched.bytes;
     let mime = a
         .content_type
         .clone()
@@ -367,7 +370,14 @@ async fn attachment_body(
         .file_name()
         .or(fetched.file_name)
         .unwrap_or_else(|| format!("file.{}", a.extension.as_deref().unwrap_or("bin")));
-    let file = File::new(bytes, mime.clone(), name);
+    let file = match fetched.data {
+        FetchedData::Memory(bytes) => File::new(bytes, mime.clone(), name),
+        FetchedData::Spooled(spool) => {
+            let file = File::from_path(spool.path.clone(), spool.len, mime.clone(), name);
+            hold.spool = Some(spool);
+            file
+        }
+    };
     Ok(match a.file_type.as_str() {
         "image" if mime != "image/webp" => OutgoingBody::Image(file, caption),
         "image" => OutgoingBody::Sticker(file),

@@ -220,7 +220,14 @@ pub(crate) async fn gateway_media_links_stay_outside(db: Db) {
         assert!(m["attachments"].as_array().is_none_or(Vec::is_empty), "{m}");
     }
 
-    // Listed in media_origins (a private MinIO, say), the same origin is fetched.
+    // Listed in media_origins (a private MinIO, say), the same origin is fetched; a large
+    // file is spooled to disk on the way and arrives whole.
+    let big: Vec<u8> = b"\x89PNG\r\n\x1a\n"
+        .iter()
+        .copied()
+        .chain((0..3 * 1024 * 1024).map(|i| (i % 251) as u8))
+        .collect();
+    internal.set_reply(&[("content-type", "image/png")], big.clone());
     let origin = internal.url().trim_end_matches("/hook").to_owned();
     let (status, answer) = bridge
         .admin(
@@ -240,14 +247,60 @@ pub(crate) async fn gateway_media_links_stay_outside(db: Db) {
             (!internal.received().is_empty()).then_some(())
         })
         .await;
-    bridge
-        .eventually("an attachment in Chatwoot", || {
+    let with_file = bridge
+        .eventually_value("an attachment in Chatwoot", || async {
             chatwoot
                 .all_messages()
-                .iter()
-                .any(|m| m["attachments"].as_array().is_some_and(|a| !a.is_empty()))
+                .into_iter()
+                .find(|m| m["attachments"].as_array().is_some_and(|a| !a.is_empty()))
         })
         .await;
+    let data_url = with_file["attachments"][0]["data_url"].as_str().unwrap();
+    let uploaded = bridge
+        .http
+        .get(data_url)
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(uploaded.len(), big.len());
+    assert!(uploaded == big, "the relayed file differs");
+
+    // An agent's large file goes to WhatsApp whole as well.
+    let conversation = chatwoot.conversations()[0]["id"].as_u64().unwrap();
+    let pdf: Vec<u8> = b"%PDF-1.7\n"
+        .iter()
+        .copied()
+        .chain((0..2 * 1024 * 1024).map(|i| (i % 241) as u8))
+        .collect();
+    chatwoot
+        .agent_reply(
+            conversation,
+            "",
+            vec![(
+                "big.pdf".to_owned(),
+                "application/pdf".to_owned(),
+                pdf.clone(),
+            )],
+        )
+        .unwrap();
+    let sent = bridge
+        .eventually_value("the document on WhatsApp", || async {
+            wuzapi
+                .sends()
+                .into_iter()
+                .find(|s| s.endpoint.contains("document"))
+        })
+        .await;
+    let encoded = sent.body["Document"].as_str().unwrap();
+    let (_, b64) = encoded.split_once(";base64,").unwrap();
+    use base64::Engine as _;
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(b64)
+        .unwrap();
+    assert!(decoded == pdf, "the document differs");
 }
 
 /// Medium 3: connections that send a body's first byte and stall hold one KiB each, not the

@@ -3,7 +3,7 @@ use reqwest::multipart::{Form, Part};
 use serde_json::{Value, json};
 
 use super::AccountClient;
-use crate::{Error, Message, MessageList, MessageStatus, NewMessage};
+use crate::{Error, Message, MessageList, MessageStatus, NewMessage, UploadData};
 
 /// Chatwoot refuses more attachments than this on one message.
 pub const MAX_ATTACHMENTS: usize = 15;
@@ -28,7 +28,7 @@ impl AccountClient {
         let request = if message.attachments.is_empty() {
             request.json(&message.json_body())
         } else {
-            request.multipart(multipart(message)?)
+            request.multipart(multipart(message).await?)
         };
         c.json(request).await
     }
@@ -105,7 +105,7 @@ impl AccountClient {
     }
 }
 
-fn multipart(message: &NewMessage) -> Result<Form, Error> {
+async fn multipart(message: &NewMessage) -> Result<Form, Error> {
     let mut form = Form::new();
     if let Value::Object(fields) = message.json_body() {
         for (name, value) in fields {
@@ -118,7 +118,16 @@ fn multipart(message: &NewMessage) -> Result<Form, Error> {
         }
     }
     for upload in &message.attachments {
-        let part = Part::bytes(upload.bytes.clone())
+        let part = match &upload.data {
+            UploadData::Memory(bytes) => Part::bytes(bytes.clone()),
+            UploadData::Path { path, len } => {
+                let file = tokio::fs::File::open(path)
+                    .await
+                    .map_err(|e| Error::Write(format!("attachment {}: {e}", upload.file_name)))?;
+                Part::stream_with_length(file, *len)
+            }
+        };
+        let part = part
             .file_name(upload.file_name.clone())
             .mime_str(&upload.content_type)
             .map_err(|e| Error::Build(format!("attachment {}: {e}", upload.file_name)))?;

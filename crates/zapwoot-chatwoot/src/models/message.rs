@@ -175,6 +175,21 @@ pub enum MessageStatus {
     Failed,
 }
 
+/// Where the bytes of an attachment are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum UploadData {
+    /// In memory.
+    Memory(Vec<u8>),
+    /// In a file on disk (large media the caller spooled), streamed when uploaded.
+    Path {
+        /// The file.
+        path: std::path::PathBuf,
+        /// Its size in bytes.
+        len: u64,
+    },
+}
+
 /// A file to attach: bytes, real file name and MIME type (the MIME type decides
 /// Chatwoot's `file_type`: `image/*`, `video/*`, `audio/*` or `file`).
 #[derive(Clone, PartialEq, Eq)]
@@ -185,11 +200,11 @@ pub struct Upload {
     /// MIME type.
     pub content_type: String,
     /// Content.
-    pub bytes: Vec<u8>,
+    pub data: UploadData,
 }
 
 impl Upload {
-    /// An attachment.
+    /// An attachment in memory.
     #[must_use]
     pub fn new(
         file_name: impl Into<String>,
@@ -199,8 +214,41 @@ impl Upload {
         Self {
             file_name: file_name.into(),
             content_type: content_type.into(),
-            bytes: bytes.into(),
+            data: UploadData::Memory(bytes.into()),
         }
+    }
+
+    /// An attachment of `len` bytes on disk at `path` (it must stay there until uploaded).
+    #[must_use]
+    pub fn from_path(
+        file_name: impl Into<String>,
+        content_type: impl Into<String>,
+        path: impl Into<std::path::PathBuf>,
+        len: u64,
+    ) -> Self {
+        Self {
+            file_name: file_name.into(),
+            content_type: content_type.into(),
+            data: UploadData::Path {
+                path: path.into(),
+                len,
+            },
+        }
+    }
+
+    /// Size in bytes.
+    #[must_use]
+    pub fn len(&self) -> u64 {
+        match &self.data {
+            UploadData::Memory(bytes) => bytes.len() as u64,
+            UploadData::Path { len, .. } => *len,
+        }
+    }
+
+    /// Whether the attachment is empty.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 }
 
@@ -209,7 +257,7 @@ impl fmt::Debug for Upload {
         f.debug_struct("Upload")
             .field("file_name", &self.file_name)
             .field("content_type", &self.content_type)
-            .field("len", &self.bytes.len())
+            .field("len", &self.len())
             .finish()
     }
 }

@@ -14,5 +14,7 @@ pub use contact::{
 };
 pub use conversation::{Conversation, ConversationMeta, NewConversation, StatusChange};
 pub use inbox::{ApiChannel, Inbox, InboxSecret, NewApiInbox};
-pub use message::{Attachment, Message, MessageList, MessageStatus, NewMessage, Upload};
+pub use message::{
+    Attachment, Message, MessageList, MessageStatus, NewMessage, Upload, UploadData,
+};
 pub use profile::{AccountMembership, Profile};

@@ -3,7 +3,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use reqwest::multipart::{Form, Part};
+use reqwest::multipart::Form;
 use reqwest::{Method, RequestBuilder, Url};
 use serde_json::{Value, json};
 
@@ -249,10 +249,7 @@ impl GowaClient {
             caption,
             extra,
         } = upload;
-        let part = Part::bytes(file.bytes.clone())
-            .file_name(file.file_name.clone())
-            .mime_str(&file.mime_type)
-            .map_err(|e| Error::Build(e.to_string()))?;
+        let part = file.part().await?;
         let mut form = Form::new().text("phone", to).part(field.to_owned(), part);
         if let Some(caption) = caption {
             form = form.text("caption", caption.clone());

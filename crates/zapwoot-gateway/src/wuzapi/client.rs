@@ -144,23 +144,23 @@ impl WuzapiClient {
         let (path, mut payload) = match body {
             OutgoingBody::Image(file, caption) => (
                 "chat/send/image",
-                json!({ "Phone": to, "Image": file.data_url(), "Caption": caption.clone().unwrap_or_default(), "MimeType": file.mime_type }),
+                json!({ "Phone": to, "Image": file.data_url().await?, "Caption": caption.clone().unwrap_or_default(), "MimeType": file.mime_type }),
             ),
             OutgoingBody::Video(file, caption) => (
                 "chat/send/video",
-                json!({ "Phone": to, "Video": file.data_url(), "Caption": caption.clone().unwrap_or_default(), "MimeType": file.mime_type }),
+                json!({ "Phone": to, "Video": file.data_url().await?, "Caption": caption.clone().unwrap_or_default(), "MimeType": file.mime_type }),
             ),
             OutgoingBody::Audio(file, voice) => (
                 "chat/send/audio",
-                json!({ "Phone": to, "Audio": file.data_url(), "ptt": voice, "mimetype": file.mime_type }),
+                json!({ "Phone": to, "Audio": file.data_url().await?, "ptt": voice, "mimetype": file.mime_type }),
             ),
             OutgoingBody::Document(file, caption) => (
                 "chat/send/document",
-                json!({ "Phone": to, "Document": file.data_url(), "FileName": file.file_name, "Caption": caption.clone().unwrap_or_default(), "MimeType": file.mime_type }),
+                json!({ "Phone": to, "Document": file.data_url().await?, "FileName": file.file_name, "Caption": caption.clone().unwrap_or_default(), "MimeType": file.mime_type }),
             ),
             OutgoingBody::Sticker(file) => (
                 "chat/send/sticker",
-                json!({ "Phone": to, "Sticker": file.data_url() }),
+                json!({ "Phone": to, "Sticker": file.data_url().await? }),
             ),
             OutgoingBody::Location {
                 latitude,
