@@ -14,9 +14,8 @@ use crate::error::Failure;
 pub(crate) struct Confirmed {
     /// The webhook message with every field the bridge acts on replaced by the API's.
     pub(crate) message: WebhookMessage,
-    /// The chat of the conversation's contact in the instance's inbox (its contact inbox's
-    /// `source_id`, else the contact's phone), when the API names one.
-    pub(crate) chat: Option<Jid>,
+    /// The conversation's contact, as the API names it.
+    pub(crate) contact_id: Option<u64>,
 }
 
 /// Reads message `m` back from Chatwoot: `None` when Chatwoot has no such message in that
@@ -58,19 +57,19 @@ pub(crate) async fn message(
         .sender
         .clone()
         .and_then(|s| serde_json::from_value::<Sender>(s).ok());
-    let chat = match list
+    let contact_id = list
         .meta
         .pointer("/contact/id")
-        .and_then(serde_json::Value::as_u64)
-    {
-        Some(contact) => contact_chat(ctx, contact).await?,
-        None => None,
-    };
-    Ok(Some(Confirmed { message, chat }))
+        .and_then(serde_json::Value::as_u64);
+    Ok(Some(Confirmed {
+        message,
+        contact_id,
+    }))
 }
 
-/// The WhatsApp chat of contact `contact_id` in the instance's inbox.
-async fn contact_chat(ctx: &Ctx<'_>, contact_id: u64) -> Result<Option<Jid>, Failure> {
+/// The WhatsApp chat of contact `contact_id` in the instance's inbox: its contact inbox's
+/// `source_id`, else its phone.
+pub(crate) async fn contact_chat(ctx: &Ctx<'_>, contact_id: u64) -> Result<Option<Jid>, Failure> {
     let contact = ctx.chatwoot().await.contact(contact_id).await?;
     let source = contact
         .contact_inboxes

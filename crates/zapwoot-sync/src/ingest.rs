@@ -138,14 +138,28 @@ pub async fn prepare_chatwoot(
         }
         None => "_chatwoot".to_owned(),
     };
+    let mut dedupe_key = event.dedupe_key();
+    if runtime.chatwoot_keys.is_none() {
+        // Unsigned, anyone could post a body under the key of a message an agent is about to
+        // write and have the real webhook dropped as its duplicate. Keyed by the body too,
+        // only the same bytes are a duplicate; the engine's effects are idempotent for the rest.
+        dedupe_key = format!("{dedupe_key}#body{:016x}", fnv1a(body));
+    }
     let mut new = NewEvent::new(
         runtime.id,
         Source::Chatwoot,
-        event.dedupe_key(),
+        dedupe_key,
         lane,
         body.to_vec(),
     );
     new.kind = event.name().to_owned();
     new.content_type = headers.content_type.to_owned();
     Ok(new)
+}
+
+/// FNV-1a, 64 bits.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
+        (hash ^ u64::from(*byte)).wrapping_mul(0x0100_0000_01b3)
+    })
 }

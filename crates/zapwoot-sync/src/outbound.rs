@@ -79,14 +79,14 @@ fn chat_of(m: &WebhookMessage) -> Result<Jid, Failure> {
     })
 }
 
-/// The message to act on, and the chat it goes to when Chatwoot's API named it. A signed
+/// The message to act on, and its conversation's contact when Chatwoot's API named it. A signed
 /// webhook is Chatwoot's word; an unsigned one (Chatwoot < 4.13, or no inbox secret) is
 /// confirmed through the API first, and so is a signed one naming attachments outside the
 /// origins Chatwoot is known to serve them from. `None`: Chatwoot has no such message.
 async fn trusted(
     ctx: &Ctx<'_>,
     m: &WebhookMessage,
-) -> Result<Option<(WebhookMessage, Option<Jid>)>, Failure> {
+) -> Result<Option<(WebhookMessage, Option<u64>)>, Failure> {
     let known = ctx.rt.chatwoot_media_policy().first;
     let attachments_known = m.attachments.iter().all(|a| {
         a.data_url
@@ -107,7 +107,7 @@ async fn trusted(
             .iter()
             .filter_map(|a| a.data_url.as_deref()),
     );
-    Ok(Some((confirmed.message, confirmed.chat)))
+    Ok(Some((confirmed.message, confirmed.contact_id)))
 }
 
 /// Why a Chatwoot message does not go to WhatsApp, if it does not.
@@ -129,7 +129,7 @@ async fn send(ctx: &mut Ctx<'_>, webhook: &WebhookMessage) -> Result<Outcome, Fa
     if let Some(reason) = not_sent(webhook) {
         return Ok(Outcome::Ignored(reason.into()));
     }
-    let Some((m, confirmed_chat)) = trusted(ctx, webhook).await? else {
+    let Some((m, confirmed_contact)) = trusted(ctx, webhook).await? else {
         return Ok(Outcome::Ignored(
             "Chatwoot has no such message in this inbox: the webhook was not acted on".into(),
         ));
@@ -155,9 +155,18 @@ async fn send(ctx: &mut Ctx<'_>, webhook: &WebhookMessage) -> Result<Outcome, Fa
     }
     let chat = match mapped_chat(ctx, m).await? {
         Some(jid) => jid,
-        None if ctx.rt.chatwoot_keys.is_none() => confirmed_chat.ok_or_else(|| {
-            Failure::permanent("Chatwoot names no WhatsApp chat for this conversation's contact")
-        })?,
+        // Unsigned: the webhook's addressing counts for nothing; Chatwoot's contact does.
+        None if ctx.rt.chatwoot_keys.is_none() => {
+            let chat = match confirmed_contact {
+                Some(contact) => confirm::contact_chat(ctx, contact).await?,
+                None => None,
+            };
+            chat.ok_or_else(|| {
+                Failure::permanent(
+                    "Chatwoot names no WhatsApp chat for this conversation's contact",
+                )
+            })?
+        }
         None => chat_of(m)?,
     };
     let (parts, _media_budget) = match build_parts(ctx, m).await {

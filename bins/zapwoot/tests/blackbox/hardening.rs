@@ -146,6 +146,76 @@ pub(crate) async fn forged_chatwoot_webhooks_reach_nobody(db: Db) {
     let sends = wuzapi.sends();
     assert_eq!(sends.len(), 1, "{sends:?}");
     assert_eq!(sends[0].phone, CUSTOMER);
+
+    // A conversation an agent starts in Chatwoot (unknown to the bridge) goes to the contact's
+    // source id as Chatwoot's API holds it.
+    let newcomer = "5511922223333@s.whatsapp.net";
+    let (_, started) = chatwoot.add_conversation(inbox, newcomer, "Newcomer");
+    chatwoot
+        .agent_reply(started, "welcome", Vec::new())
+        .unwrap();
+    bridge
+        .eventually("the agent's first message to the newcomer", || {
+            wuzapi.sends().iter().any(|s| s.phone == newcomer)
+        })
+        .await;
+    idle(&bridge).await;
+    assert_eq!(wuzapi.sends().len(), 2, "{:?}", wuzapi.sends());
+
+    // Forged webhooks under the ids of messages not written yet do not block the real ones
+    // (an unsigned webhook's dedupe key includes its body).
+    let highest = chatwoot
+        .all_messages()
+        .iter()
+        .chain(chatwoot.conversations().iter())
+        .chain(chatwoot.contacts().iter())
+        .filter_map(|v| v["id"].as_u64())
+        .max()
+        .unwrap();
+    for id in highest + 1..=highest + 20 {
+        let forged = agent_message(id, started, inbox, newcomer, None);
+        assert_eq!(post(&bridge, &hook, &forged).await.0, 200);
+    }
+    idle(&bridge).await;
+    let real = chatwoot
+        .agent_reply(started, "still delivered", Vec::new())
+        .unwrap();
+    assert!(
+        real <= highest + 20,
+        "the test forged the id the agent's message got"
+    );
+    bridge
+        .eventually("the real message after the forged ones", || {
+            wuzapi.sends().len() == 3
+        })
+        .await;
+
+    // A forged deletion revokes nothing; the agent's real one does.
+    let mut deletion = agent_message(real, started, inbox, newcomer, None);
+    deletion["event"] = json!("message_updated");
+    deletion["content_attributes"] = json!({ "deleted": true });
+    deletion["content"] = json!("This message was deleted");
+    assert_eq!(post(&bridge, &hook, &deletion).await.0, 200);
+    idle(&bridge).await;
+    let revokes = || {
+        wuzapi
+            .requests()
+            .iter()
+            .filter(|r| r.request.path == "/chat/delete")
+            .count()
+    };
+    assert_eq!(revokes(), 0, "a forged deletion revoked a message");
+    assert!(chatwoot.agent_delete(real));
+    bridge
+        .eventually("the real deletion on WhatsApp", || revokes() == 1)
+        .await;
+    idle(&bridge).await;
+    let messages = wuzapi
+        .sends()
+        .into_iter()
+        .filter(|s| s.endpoint.starts_with("/chat/send/"))
+        .count();
+    assert_eq!(messages, 3, "{:?}", wuzapi.sends());
     assert!(internal.received().is_empty());
 }
 
@@ -237,16 +307,8 @@ pub(crate) async fn gateway_media_links_stay_outside(db: Db) {
         )
         .await;
     assert_eq!(status, 200, "{answer}");
-    bridge
-        .eventually_value("the option applied", || async {
-            wuzapi.emit_message(image(
-                &format!("3EB0B{}", chatwoot.all_messages().len()),
-                &format!("{}/c.png", internal.url()),
-            ));
-            tokio::time::sleep(Duration::from_millis(300)).await;
-            (!internal.received().is_empty()).then_some(())
-        })
-        .await;
+    // The admin API applies the change to the running instance at once.
+    wuzapi.emit_message(image("3EB0BBB1", &format!("{}/c.png", internal.url())));
     let with_file = bridge
         .eventually_value("an attachment in Chatwoot", || async {
             chatwoot
@@ -414,6 +476,16 @@ pub(crate) async fn readiness_details_need_the_token(db: Db) {
 /// Low 7: one address cannot hold more than its share of connections, and a client that
 /// never finishes its headers is cut off.
 pub(crate) async fn slowloris_connections_are_capped(db: Db) {
+    // The cap from the configuration file (`--max-connections-per-address` and
+    // `ZAPWOOT_MAX_CONNECTIONS_PER_ADDRESS` take precedence over it).
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    let dir = std::env::temp_dir().join(format!("zapwoot-cap-{}-{nanos}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("zapwoot.toml");
+    std::fs::write(&config, "max_connections_per_address = 8\n").unwrap();
     let bridge = Bridge::start_args(
         &db,
         &[],
@@ -421,8 +493,8 @@ pub(crate) async fn slowloris_connections_are_capped(db: Db) {
             "serve",
             "--listen",
             "127.0.0.1:0",
-            "--max-connections-per-address",
-            "8",
+            "--config",
+            config.to_str().unwrap(),
         ],
     );
     let host = bridge.url.strip_prefix("http://").unwrap().to_owned();
@@ -466,6 +538,7 @@ pub(crate) async fn slowloris_connections_are_capped(db: Db) {
         .await
         .unwrap();
     assert_eq!(ok.status(), 200);
+    let _ = std::fs::remove_dir_all(dir);
 }
 
 /// Low 8, 10 and 11: documents that could never work, or point inside, are refused with 422
