@@ -388,7 +388,6 @@ pub(crate) async fn stalled_bodies_starve_nobody(db: Db) {
         stream.write_all(head.as_bytes()).await.unwrap();
         stalled.push(stream);
     }
-    tokio::time::sleep(Duration::from_millis(200)).await;
     // The other instance is served at once (the old budget answered 503 busy after 2 s).
     beta.emit_message(WuzapiMessage::text(CUSTOMER, "still served"));
     bridge
