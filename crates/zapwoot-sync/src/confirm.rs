@@ -6,8 +6,8 @@
 use zapwoot_chatwoot::webhook::{Sender, WebhookMessage};
 use zapwoot_gateway::Jid;
 
-use crate::engine::Ctx;
 use crate::error::Failure;
+use crate::step::Ctx;
 
 /// A webhook message as Chatwoot's API confirmed it.
 #[derive(Debug)]

@@ -4,15 +4,15 @@ use zapwoot_chatwoot::{ConversationStatus, NewConversation};
 use zapwoot_store::{ConversationMap, NewConversation as StoredConversation};
 
 use crate::ConversationPolicy;
-use crate::engine::Ctx;
 use crate::error::Failure;
 use crate::identity::Party;
+use crate::step::Ctx;
 
 /// The conversation for `party`, creating one per the instance's policy.
 pub(crate) async fn resolve(ctx: &Ctx<'_>, party: &Party) -> Result<u64, Failure> {
     let mut latest: Option<ConversationMap> = None;
     for key in &party.keys {
-        if let Some(found) = ctx.store.conversation_for_chat(ctx.rt.id, key).await?
+        if let Some(found) = ctx.conversation_for_chat(key).await?
             && latest.as_ref().is_none_or(|l| found.id > l.id)
         {
             latest = Some(found);
@@ -73,6 +73,6 @@ async fn save(
         status,
     );
     map.identity_id = Some(party.identity.id);
-    ctx.store.save_conversation(map).await?;
+    ctx.save_conversation(map).await?;
     Ok(())
 }

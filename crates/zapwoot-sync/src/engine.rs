@@ -10,54 +10,8 @@ use zapwoot_store::{ClaimedEvent, Effect, NewEvent, Source, Store};
 
 use crate::error::Failure;
 use crate::media::MediaFetcher;
+use crate::step::{Ctx, Outcome};
 use crate::{Activity, ActivityBus, InstanceRuntime, RetryPolicy, inbound, outbound};
-
-/// What processing an event achieved.
-#[derive(Debug)]
-pub(crate) enum Outcome {
-    /// Effects written in the same transaction that marks the event done.
-    Done(Vec<Effect>),
-    /// Deliberately nothing (echo, duplicate, filtered).
-    Ignored(String),
-}
-
-/// State shared by the steps of one event.
-pub(crate) struct Ctx<'a> {
-    pub(crate) store: &'a Store,
-    pub(crate) rt: &'a InstanceRuntime,
-    /// The same runtime, shareable with background tasks (avatar sync).
-    pub(crate) shared: Arc<InstanceRuntime>,
-    pub(crate) policy: &'a RetryPolicy,
-    pub(crate) attempt: i32,
-    /// Times this event was already deferred behind later ones.
-    pub(crate) waits: i32,
-    pub(crate) activities: Vec<Activity>,
-    /// Media downloads and the process-wide media budget.
-    pub(crate) media: &'a MediaFetcher,
-}
-
-impl Ctx<'_> {
-    /// A Chatwoot client, after a rate-limit permit.
-    pub(crate) async fn chatwoot(&self) -> &dyn crate::ChatwootApi {
-        self.rt.chatwoot_permit().await;
-        self.rt.chatwoot.as_ref()
-    }
-
-    /// May this event still wait for something that has not arrived?
-    pub(crate) fn may_wait(&self) -> bool {
-        self.waits < self.policy.max_waits
-    }
-
-    /// Is this the last attempt before the event is dead-lettered?
-    pub(crate) fn last_attempt(&self) -> bool {
-        self.attempt >= self.policy.max_attempts
-    }
-
-    pub(crate) fn activity(&mut self, kind: &str, data: serde_json::Value) {
-        self.activities
-            .push(Activity::new(kind, &self.rt.name, data));
-    }
-}
 
 /// How long a claimed event is reserved for its worker; renewed every third of it while the
 /// worker is busy, so it only runs out when the worker is gone.
@@ -75,6 +29,8 @@ pub struct Engine {
     batch: usize,
     lease: Duration,
     media: MediaFetcher,
+    /// Best-effort work the steps left behind (avatar sync), awaited by `run` and `drain`.
+    background: std::sync::Mutex<JoinSet<()>>,
 }
 
 impl Engine {
@@ -100,6 +56,7 @@ impl Engine {
             batch: 64,
             lease: LEASE,
             media: MediaFetcher::default(),
+            background: std::sync::Mutex::new(JoinSet::new()),
         })
     }
 
@@ -215,6 +172,28 @@ impl Engine {
             }
         }
         while tasks.join_next().await.is_some() {}
+        self.finish_background().await;
+    }
+
+    fn in_background(&self, work: Vec<crate::step::Background>) {
+        if work.is_empty() {
+            return;
+        }
+        if let Ok(mut set) = self.background.lock() {
+            // Reap what finished, so the set does not grow with the work done.
+            while set.try_join_next().is_some() {}
+            for job in work {
+                set.spawn(job);
+            }
+        }
+    }
+
+    /// Waits for the background work started so far.
+    async fn finish_background(&self) {
+        let Ok(mut set) = self.background.lock().map(|mut s| std::mem::take(&mut *s)) else {
+            return;
+        };
+        while set.join_next().await.is_some() {}
     }
 
     /// Claims one batch and processes it; returns how many events were handled.
@@ -233,6 +212,7 @@ impl Engine {
             tasks.spawn(async move { engine.process(event).await });
         }
         while tasks.join_next().await.is_some() {}
+        self.finish_background().await;
         count
     }
 
@@ -264,28 +244,27 @@ impl Engine {
             .rsplit_once("#wait")
             .and_then(|(_, n)| n.parse().ok())
             .unwrap_or(0);
-        let mut ctx = Ctx {
-            store: &self.store,
-            rt: &runtime,
-            shared: Arc::clone(&runtime),
-            policy: &self.policy,
-            attempt: lease.attempt,
+        let mut ctx = Ctx::new(
+            &self.store,
+            &runtime,
+            &self.policy,
+            lease.attempt,
             waits,
-            activities: Vec::new(),
-            media: &self.media,
-        };
+            &self.media,
+        );
         let body = event.body.clone().unwrap_or_default();
         let work = async move {
             let result = match event.source {
                 Source::Gateway => inbound::handle(&mut ctx, &event.content_type, &body).await,
                 Source::Chatwoot => outbound::handle(&mut ctx, &body).await,
             };
-            (result, ctx.activities)
+            let (activities, background) = ctx.finish();
+            (result, activities, background)
         };
         // Keep the lease while working (slow uploads, a slow Chatwoot): leases stay short, so
         // the events of a worker that died are taken over within one lease.
         tokio::pin!(work);
-        let (result, activities) = loop {
+        let (result, activities, background) = loop {
             tokio::select! {
                 result = &mut work => break result,
                 () = tokio::time::sleep(self.lease / 3) => {
@@ -295,6 +274,7 @@ impl Engine {
                 }
             }
         };
+        self.in_background(background);
         let notes = notifications(&runtime, &claimed, &activities);
         let stored = match result {
             Ok(Outcome::Done(mut effects)) => {

@@ -4,8 +4,8 @@ use zapwoot_chatwoot::NewContact;
 use zapwoot_gateway::{Jid, Origin};
 use zapwoot_store::{Identity, IdentityKeys, IdentityRecord};
 
-use crate::engine::Ctx;
 use crate::error::Failure;
+use crate::step::Ctx;
 
 /// A chat resolved to its identity and Chatwoot contact.
 #[derive(Debug, Clone)]
@@ -54,7 +54,7 @@ pub(crate) async fn resolve(ctx: &mut Ctx<'_>, origin: &Origin) -> Result<Party,
     let (keys, is_group) =
         keys_of(origin).ok_or_else(|| Failure::permanent("event has no chat"))?;
     let _guard = ctx.rt.identity_lock.lock().await;
-    let found = ctx.store.find_identities(ctx.rt.id, keys.clone()).await?;
+    let found = ctx.find_identities(keys.clone()).await?;
     let mut record = merge(ctx, found, &keys).await?.unwrap_or_else(|| {
         let mut r = IdentityRecord::new(ctx.rt.id, keys.clone());
         r.is_group = is_group;
@@ -79,7 +79,7 @@ pub(crate) async fn resolve(ctx: &mut Ctx<'_>, origin: &Origin) -> Result<Party,
         origin.push_name.clone().filter(|n| !n.trim().is_empty())
     };
     if changed {
-        record = ctx.store.save_identity(record).await?.record;
+        record = ctx.save_identity(record).await?.record;
     }
     let contact_id = match record
         .chatwoot_contact_id
@@ -99,7 +99,7 @@ pub(crate) async fn resolve(ctx: &mut Ctx<'_>, origin: &Origin) -> Result<Party,
             if record.display_name.is_none() {
                 record.display_name.clone_from(&push_name);
             }
-            record = ctx.store.save_identity(record).await?.record;
+            record = ctx.save_identity(record).await?.record;
             id
         }
     };
@@ -107,7 +107,7 @@ pub(crate) async fn resolve(ctx: &mut Ctx<'_>, origin: &Origin) -> Result<Party,
         refresh_name(ctx, contact_id, &mut record, &name).await?;
     }
     if !is_group && avatar_due(&record) {
-        spawn_avatar_sync(ctx, contact_id, &record);
+        sync_avatar_later(ctx, contact_id, &record);
     }
     let chat_text = record
         .keys
@@ -146,7 +146,7 @@ async fn merge(
     for other in found {
         let mut cleared = other.record.clone();
         cleared.keys = IdentityKeys::default();
-        ctx.store.save_identity(cleared).await?;
+        ctx.save_identity(cleared).await?;
         for (slot, theirs) in [
             (&mut primary.keys.phone_jid, other.record.keys.phone_jid),
             (
@@ -160,7 +160,7 @@ async fn merge(
             }
         }
     }
-    Ok(Some(ctx.store.save_identity(primary).await?.record))
+    Ok(Some(ctx.save_identity(primary).await?.record))
 }
 
 /// Exact lookups by every address as a contact-inbox `source_id` (a contact created before a
@@ -293,7 +293,7 @@ async fn refresh_name(
     } else {
         record.name_locked = true;
     }
-    *record = ctx.store.save_identity(record.clone()).await?.record;
+    *record = ctx.save_identity(record.clone()).await?.record;
     Ok(())
 }
 
@@ -308,8 +308,9 @@ fn avatar_due(record: &IdentityRecord) -> bool {
         .is_none_or(|t| now - t > AVATAR_REFRESH_MS)
 }
 
-/// Best effort, in the background: never delays or fails the message that triggered it.
-fn spawn_avatar_sync(ctx: &Ctx<'_>, contact_id: u64, record: &IdentityRecord) {
+/// Best effort, in the engine's background set: never delays or fails the message that
+/// triggered it.
+fn sync_avatar_later(ctx: &mut Ctx<'_>, contact_id: u64, record: &IdentityRecord) {
     let Some(jid) = record
         .keys
         .phone_jid
@@ -320,9 +321,9 @@ fn spawn_avatar_sync(ctx: &Ctx<'_>, contact_id: u64, record: &IdentityRecord) {
         return;
     };
     let runtime = std::sync::Arc::clone(&ctx.shared);
-    let store = ctx.store.clone();
+    let store = ctx.store_handle();
     let instance = ctx.rt.id;
-    tokio::spawn(async move {
+    ctx.in_background(async move {
         let url = match runtime.gateway.avatar(&jid).await {
             Ok(url) => url,
             Err(e) => {

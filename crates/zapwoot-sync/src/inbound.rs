@@ -17,9 +17,9 @@ use zapwoot_store::{
     NewConversation as StoredConversation, NewMessage,
 };
 
-use crate::engine::{Ctx, Outcome};
 use crate::error::Failure;
 use crate::media::{FetchedData, MediaHold, SpoolFile};
+use crate::step::{Ctx, Outcome};
 use crate::{FromMe, RevokePolicy, conversation, identity, render};
 
 /// `source_id` prefixes of messages the bridge itself created in Chatwoot.
@@ -79,8 +79,7 @@ fn mapped_cw(map: &MessageMap) -> Option<(u64, u64)> {
 /// The first mapped Chatwoot message of a WhatsApp id.
 async fn target(ctx: &Ctx<'_>, wa_id: &str) -> Result<Option<(u64, u64)>, Failure> {
     Ok(ctx
-        .store
-        .messages_by_wa_id(ctx.rt.id, wa_id)
+        .messages_by_wa_id(wa_id)
         .await?
         .iter()
         .find_map(mapped_cw))
@@ -116,7 +115,7 @@ async fn message(ctx: &mut Ctx<'_>, m: &Message) -> Result<Outcome, Failure> {
     if let Some(reason) = skipped(ctx, m) {
         return Ok(Outcome::Ignored(reason));
     }
-    let existing = ctx.store.messages_by_wa_id(ctx.rt.id, &m.id).await?;
+    let existing = ctx.messages_by_wa_id(&m.id).await?;
     if existing
         .iter()
         .any(|x| x.message.state == MessageState::Done)
@@ -137,7 +136,7 @@ async fn message(ctx: &mut Ctx<'_>, m: &Message) -> Result<Outcome, Failure> {
     );
     intent.wa_message_id = Some(m.id.clone());
     intent.chatwoot_conversation_id = Some(id64(conversation));
-    let recorded = ctx.store.record_intent(intent.clone()).await?;
+    let recorded = ctx.record_intent(intent.clone()).await?;
     let _ = recorded;
     if !existing.is_empty() {
         // An earlier attempt may have created it before crashing: look before creating again.
@@ -342,7 +341,7 @@ async fn receipt(ctx: &mut Ctx<'_>, r: &Receipt) -> Result<Outcome, Failure> {
     let mut effects = Vec::new();
     let mut missing = 0;
     for id in &r.message_ids {
-        let maps = ctx.store.messages_by_wa_id(ctx.rt.id, id).await?;
+        let maps = ctx.messages_by_wa_id(id).await?;
         if maps.is_empty() {
             missing += 1;
             continue;
@@ -403,15 +402,10 @@ async fn reaction(ctx: &mut Ctx<'_>, r: &Reaction) -> Result<Outcome, Failure> {
         .unwrap_or_default();
     let key = format!("react:{}:{reactor}", r.target_id);
     let marker = format!("reaction:{}", r.id);
-    if !ctx
-        .store
-        .messages_by_wa_id(ctx.rt.id, &marker)
-        .await?
-        .is_empty()
-    {
+    if !ctx.messages_by_wa_id(&marker).await?.is_empty() {
         return Ok(Outcome::Ignored("reaction already applied".into()));
     }
-    let parts = ctx.store.messages_by_wa_id(ctx.rt.id, &key).await?;
+    let parts = ctx.messages_by_wa_id(&key).await?;
     let next_part = parts
         .iter()
         .map(|p| p.message.part)
@@ -472,12 +466,7 @@ async fn reaction(ctx: &mut Ctx<'_>, r: &Reaction) -> Result<Outcome, Failure> {
 /// Chatwoot has no edit API: an edit is a threaded "edited" reply.
 async fn edit(ctx: &mut Ctx<'_>, e: &Edit) -> Result<Outcome, Failure> {
     let key = format!("edit:{}", e.id);
-    if !ctx
-        .store
-        .messages_by_wa_id(ctx.rt.id, &key)
-        .await?
-        .is_empty()
-    {
+    if !ctx.messages_by_wa_id(&key).await?.is_empty() {
         return Ok(Outcome::Ignored("edit already relayed".into()));
     }
     let Some((conversation, target_cw)) = target(ctx, &e.target_id).await? else {
@@ -521,7 +510,7 @@ async fn edit(ctx: &mut Ctx<'_>, e: &Edit) -> Result<Outcome, Failure> {
 }
 
 async fn revoke(ctx: &mut Ctx<'_>, r: &Revoke) -> Result<Outcome, Failure> {
-    let maps = ctx.store.messages_by_wa_id(ctx.rt.id, &r.target_id).await?;
+    let maps = ctx.messages_by_wa_id(&r.target_id).await?;
     let targets: Vec<(u64, u64)> = maps.iter().filter_map(mapped_cw).collect();
     if targets.is_empty() {
         if ctx.may_wait() {
@@ -612,7 +601,7 @@ async fn connection(ctx: &mut Ctx<'_>, c: &Connection) -> Result<Outcome, Failur
 /// The instance's integration conversation (a "zapwoot" contact in the inbox).
 async fn status_conversation(ctx: &Ctx<'_>) -> Result<u64, Failure> {
     const CHAT: &str = "_zapwoot_status";
-    if let Some(found) = ctx.store.conversation_for_chat(ctx.rt.id, CHAT).await? {
+    if let Some(found) = ctx.conversation_for_chat(CHAT).await? {
         return Ok(u64::try_from(found.conversation.chatwoot_conversation_id).unwrap_or_default());
     }
     let source = format!("zapwoot:status:{}", ctx.rt.name);
@@ -636,14 +625,13 @@ async fn status_conversation(ctx: &Ctx<'_>) -> Result<u64, Failure> {
         .await
         .create_conversation(&NewConversation::new(source, ctx.rt.inbox_id, contact))
         .await?;
-    ctx.store
-        .save_conversation(StoredConversation::new(
-            ctx.rt.id,
-            CHAT,
-            id64(created.id),
-            created.status.as_str(),
-        ))
-        .await?;
+    ctx.save_conversation(StoredConversation::new(
+        ctx.rt.id,
+        CHAT,
+        id64(created.id),
+        created.status.as_str(),
+    ))
+    .await?;
     Ok(created.id)
 }
 

@@ -8,10 +8,10 @@ use zapwoot_gateway::{File, GatewayKind, Jid, MessageRef, Outgoing, OutgoingBody
 use zapwoot_store::{Direction, Effect, MessageState, NewMessage};
 
 use crate::confirm;
-use crate::engine::{Ctx, Outcome};
 use crate::error::Failure;
 use crate::inbound::{is_own_source, is_sendable};
 use crate::media::{FetchedData, MediaHold, Origin};
+use crate::step::{Ctx, Outcome};
 
 pub(crate) async fn handle(ctx: &mut Ctx<'_>, body: &[u8]) -> Result<Outcome, Failure> {
     let event = webhook::parse(body)
@@ -20,11 +20,7 @@ pub(crate) async fn handle(ctx: &mut Ctx<'_>, body: &[u8]) -> Result<Outcome, Fa
         Event::MessageCreated(m) => send(ctx, m).await,
         Event::MessageUpdated(m) if m.is_deleted() => revoke(ctx, m).await,
         Event::ConversationStatusChanged(c) | Event::ConversationUpdated(c) => {
-            let Some(mut mapped) = ctx
-                .store
-                .conversation_by_chatwoot_id(ctx.rt.id, i64::try_from(c.id).unwrap_or(i64::MAX))
-                .await?
-            else {
+            let Some(mut mapped) = ctx.conversation_by_chatwoot_id(c.id).await? else {
                 return Ok(Outcome::Ignored("conversation not bridged".into()));
             };
             if mapped.conversation.status == c.status.as_str() {
@@ -49,8 +45,7 @@ async fn mapped_chat(ctx: &Ctx<'_>, m: &WebhookMessage) -> Result<Option<Jid>, F
         .conversation_id()
         .ok_or_else(|| Failure::permanent("message without a conversation"))?;
     Ok(ctx
-        .store
-        .conversation_by_chatwoot_id(ctx.rt.id, i64::try_from(conversation).unwrap_or(i64::MAX))
+        .conversation_by_chatwoot_id(conversation)
         .await?
         .and_then(|mapped| Jid::parse(&mapped.conversation.chat_jid).ok()))
 }
@@ -138,10 +133,7 @@ async fn send(ctx: &mut Ctx<'_>, webhook: &WebhookMessage) -> Result<Outcome, Fa
     if let Some(reason) = not_sent(m) {
         return Ok(Outcome::Ignored(reason.into()));
     }
-    let existing = ctx
-        .store
-        .messages_by_chatwoot_id(ctx.rt.id, i64::try_from(m.id).unwrap_or(i64::MAX))
-        .await?;
+    let existing = ctx.messages_by_chatwoot_id(m.id).await?;
     if existing.iter().any(|x| {
         x.message.direction == Direction::Incoming
             || x.message
@@ -175,8 +167,7 @@ async fn send(ctx: &mut Ctx<'_>, webhook: &WebhookMessage) -> Result<Outcome, Fa
     };
     let reply = match m.in_reply_to() {
         Some(cw) => {
-            ctx.store
-                .messages_by_chatwoot_id(ctx.rt.id, i64::try_from(cw).unwrap_or(i64::MAX))
+            ctx.messages_by_chatwoot_id(cw)
                 .await?
                 .into_iter()
                 .find_map(|x| {
@@ -209,7 +200,7 @@ async fn send(ctx: &mut Ctx<'_>, webhook: &WebhookMessage) -> Result<Outcome, Fa
         let reserved =
             (ctx.rt.kind == GatewayKind::Wuzapi).then(|| reserved_id(ctx.rt.id, m.id, part));
         intent.wa_message_id.clone_from(&reserved);
-        ctx.store.record_intent(intent.clone()).await?;
+        ctx.record_intent(intent.clone()).await?;
         let mut outgoing = Outgoing::new(body);
         outgoing.id = reserved;
         if part == 0 {
@@ -224,7 +215,7 @@ async fn send(ctx: &mut Ctx<'_>, webhook: &WebhookMessage) -> Result<Outcome, Fa
                 intent.wa_message_id = Some(sent.message_id.clone());
                 intent.state = MessageState::Done;
                 // Recorded at once: a retry sends only the parts still missing.
-                ctx.store.apply(vec![Effect::Message(intent)]).await?;
+                ctx.record_sent(intent).await?;
                 ctx.activity("message.sent", json!({ "chatwoot_message_id": m.id, "part": part, "wa_message_id": sent.message_id, "chat": chat.to_string() }));
                 sent_ids.push(sent.message_id);
             }
@@ -401,10 +392,7 @@ async fn attachment_body(
 
 /// An agent deleted a message: revoke what the bridge sent for it.
 async fn revoke(ctx: &mut Ctx<'_>, m: &WebhookMessage) -> Result<Outcome, Failure> {
-    let maps = ctx
-        .store
-        .messages_by_chatwoot_id(ctx.rt.id, i64::try_from(m.id).unwrap_or(i64::MAX))
-        .await?;
+    let maps = ctx.messages_by_chatwoot_id(m.id).await?;
     let sent: Vec<(String, String)> = maps
         .iter()
         .filter(|x| x.message.direction == Direction::Outgoing)
@@ -429,12 +417,7 @@ async fn revoke(ctx: &mut Ctx<'_>, m: &WebhookMessage) -> Result<Outcome, Failur
     let mut effects = Vec::new();
     for (chat, wa) in sent {
         let marker = format!("revoked:{wa}");
-        if !ctx
-            .store
-            .messages_by_wa_id(ctx.rt.id, &marker)
-            .await?
-            .is_empty()
-        {
+        if !ctx.messages_by_wa_id(&marker).await?.is_empty() {
             continue;
         }
         let jid = Jid::parse(&chat).map_err(|_| Failure::permanent("bad chat JID in mapping"))?;
