@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
-use zapwoot_store::{NewInstance, Sealer, SealingKey, Store, StoreOptions};
+use zapwoot_store::{GatewayKind, NewInstance, Sealer, SealingKey, Store, StoreOptions};
 use zapwoot_sync::ingest::{self, IngestError, WebhookHeaders};
 use zapwoot_sync::{ActivityBus, Engine, InstanceRuntime};
 
@@ -115,7 +115,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         .map_err(|_| "SECRET_KEY: 32 bytes in base64 (`openssl rand -base64 32`)")?;
     let mut instance = NewInstance::new(
         "alpha",
-        "wuzapi",
+        GatewayKind::Wuzapi,
         var("WUZAPI_URL", "http://127.0.0.1:8080"),
         var("CHATWOOT_URL", "http://127.0.0.1:3000"),
         1,

@@ -185,8 +185,13 @@ async fn embed_engine_relays_persisted_webhooks_and_survives_a_restart() {
     let url = format!("sqlite://{}", dir.join("embedded.db").display());
     let key = || zapwoot_store::SealingKey::from_bytes(&[9; 32]).unwrap();
     let instance = || {
-        let mut i =
-            zapwoot_store::NewInstance::new("alpha", "wuzapi", wuzapi.url(), chatwoot.url(), 1);
+        let mut i = zapwoot_store::NewInstance::new(
+            "alpha",
+            zapwoot_store::GatewayKind::Wuzapi,
+            wuzapi.url(),
+            chatwoot.url(),
+            1,
+        );
         i.chatwoot_inbox_id = Some(i64::try_from(inbox.id).unwrap());
         i.secrets
             .insert("chatwoot_api_token".into(), chatwoot.admin_token().into());
@@ -421,7 +426,7 @@ async fn subscriber_receives_what_the_bridge_dispatches() {
     use zapwoot_store::{
         NewSubscription, Notification, Sealer, SealingKey, SecretString, Store, StoreOptions,
     };
-    use zapwoot_sync::webhooks::{WebhookDispatcher, WebhookPolicy, payload};
+    use zapwoot_sync::webhooks::{WebhookDispatcher, WebhookPolicy};
     let dir =
         std::env::temp_dir().join(format!("zapwoot-example-subscriber-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -444,13 +449,11 @@ async fn subscriber_receives_what_the_bridge_dispatches() {
     let sub = store.create_subscription(new).await.unwrap();
     let bus = zapwoot_sync::ActivityBus::default();
     let dispatcher = WebhookDispatcher::new(store.clone(), bus, WebhookPolicy::default()).unwrap();
-    let activity =
-        zapwoot_sync::Activity::new("message.sent", "alpha", json!({"wa_message_id": "3EB0ABC"}));
     store
         .notify(vec![Notification::new(
             "msg_e1_1_0",
             "message.sent",
-            payload(&activity),
+            r#"{"type":"message.sent","timestamp":"2026-12-03T11:00:00.000Z","data":{"instance":"alpha","wa_message_id":"3EB0ABC"}}"#,
         )])
         .await
         .unwrap();
@@ -478,7 +481,7 @@ async fn subscriber_receives_what_the_bridge_dispatches() {
         .notify(vec![Notification::new(
             "msg_e2_1_0",
             "message.received",
-            payload(&activity),
+            r#"{"type":"message.received","data":{"wa_message_id":"3EB0ABC"}}"#,
         )])
         .await
         .unwrap();

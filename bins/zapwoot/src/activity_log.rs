@@ -5,7 +5,7 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::broadcast;
-use zapwoot_sync::{Activity, ActivityBus};
+use zapwoot_sync::{Activity, ActivityBus, ActivityKind};
 
 use crate::metrics::{Metrics, labels};
 
@@ -48,24 +48,16 @@ impl ActivityLog {
                 let Some(log) = weak.upgrade() else { return };
                 metrics.inc(
                     "zapwoot_activity_total",
-                    labels(&[("instance", &activity.instance), ("type", &activity.kind)]),
+                    labels(&[("instance", &activity.instance), ("type", activity.name())]),
                 );
-                if activity.kind == "reconciled"
-                    && let (Some(direction), Some(recorded)) = (
-                        activity
-                            .data
-                            .get("direction")
-                            .and_then(serde_json::Value::as_str),
-                        activity
-                            .data
-                            .get("recorded")
-                            .and_then(serde_json::Value::as_u64),
-                    )
-                {
+                if let ActivityKind::Reconciled(pass) = &activity.kind {
                     metrics.add(
                         "zapwoot_reconciled_total",
-                        labels(&[("instance", &activity.instance), ("direction", direction)]),
-                        recorded,
+                        labels(&[
+                            ("instance", &activity.instance),
+                            ("direction", &pass.direction),
+                        ]),
+                        u64::try_from(pass.recorded).unwrap_or(u64::MAX),
                     );
                 }
                 log.push(Numbered { id: next, activity });

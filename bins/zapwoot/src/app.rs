@@ -13,7 +13,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use zapwoot_store::{Instance, RouteKind, Store};
 use zapwoot_sync::webhooks::{WebhookDispatcher, WebhookPolicy};
-use zapwoot_sync::{ActivityBus, Engine, InstanceRuntime};
+use zapwoot_sync::{ActivityBus, ActivityKind, Engine, InstanceRuntime};
 
 use crate::activity_log::ActivityLog;
 use crate::admin_token::AdminToken;
@@ -529,8 +529,7 @@ async fn reconcile_loop(app: Arc<App>) {
             _ = tick.tick() => reconcile_all(&app, RECONCILE_WINDOW).await,
             received = activity.recv() => {
                 let Ok(a) = received else { continue };
-                let connected = a.kind == "instance.status"
-                    && a.data.get("state").and_then(serde_json::Value::as_str) == Some("connected");
+                let connected = matches!(&a.kind, ActivityKind::InstanceStatus(s) if s.state == "connected");
                 let recent = reconnected
                     .get(&a.instance)
                     .is_some_and(|t| t.elapsed() < Duration::from_secs(60));

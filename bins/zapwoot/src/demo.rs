@@ -43,7 +43,7 @@ impl Demo {
     fn has_activity(&self, kind: &str) -> bool {
         self.activity
             .lock()
-            .is_ok_and(|a| a.iter().any(|x| x.kind == kind))
+            .is_ok_and(|a| a.iter().any(|x| x.name() == kind))
     }
 
     fn sent_texts(&self) -> Vec<(String, String)> {
@@ -91,9 +91,9 @@ async fn step<F: Future<Output = Option<Duration>>>(
 }
 
 fn print_activity(activity: &Activity) {
-    let data = activity.data.to_string();
+    let data = serde_json::Value::Object(activity.data()).to_string();
     let short: String = data.chars().take(110).collect();
-    println!("  · {:<20} {short}", activity.kind);
+    println!("  · {:<20} {short}", activity.name());
 }
 
 /// Runs the demo.

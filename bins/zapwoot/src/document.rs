@@ -1,8 +1,9 @@
-//! The instance document of the admin API and CLI (ARCHITECTURE §4), and its mapping to the
-//! stored instance. Secrets are masked as `"***"` in every output.
+//! The instance document of the admin API and CLI (README, "Configuration"), and its mapping to
+//! the stored instance. Secrets are masked as `"***"` in every output.
 
-use serde_json::{Map, Value, json};
-use zapwoot_store::{Instance, NewInstance, SecretString};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use zapwoot_store::{GatewayKind, Instance, InstanceOptions, NewInstance, SecretString};
 use zapwoot_sync::secret_names as s;
 
 /// A field error: `(field path, message)`, answered as 422.
@@ -14,16 +15,58 @@ fn invalid(field: &str, message: &str) -> Invalid {
     (field.to_owned(), message.to_owned())
 }
 
-fn text(v: &Value, key: &str) -> Option<String> {
-    v.get(key)
-        .and_then(Value::as_str)
-        .map(str::to_owned)
-        .filter(|s| !s.is_empty())
+/// The instance document as written (every field optional here: what is required is
+/// checked after parsing, so the answer names the field).
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct InstanceDocument {
+    name: Option<String>,
+    enabled: Option<bool>,
+    gateway: Option<GatewayDocument>,
+    chatwoot: Option<ChatwootDocument>,
+    options: Option<InstanceOptions>,
 }
 
-fn url(v: &Value, key: &str, field: &str) -> Result<String, Invalid> {
-    let value = text(v, key).ok_or_else(|| invalid(field, "required"))?;
-    let parsed = zapwoot_chatwoot::Url::parse(&value)
+/// `gateway`: wuzapi uses `token` and `hmac_key`; GOWA the rest.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct GatewayDocument {
+    kind: Option<String>,
+    base_url: Option<String>,
+    token: Option<String>,
+    hmac_key: Option<String>,
+    device_id: Option<String>,
+    basic_auth: Option<BasicAuth>,
+    webhook_secret: Option<String>,
+}
+
+/// `gateway.basic_auth` (GOWA).
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct BasicAuth {
+    username: Option<String>,
+    password: Option<String>,
+}
+
+/// `chatwoot`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct ChatwootDocument {
+    base_url: Option<String>,
+    account_id: Option<i64>,
+    api_token: Option<String>,
+    inbox_id: Option<i64>,
+    webhook_secret: Option<String>,
+}
+
+/// An empty text is no text.
+fn given(value: Option<&String>) -> Option<&str> {
+    value.map(String::as_str).filter(|s| !s.is_empty())
+}
+
+fn url(value: Option<&String>, field: &str) -> Result<String, Invalid> {
+    let value = given(value).ok_or_else(|| invalid(field, "required"))?;
+    let parsed = zapwoot_chatwoot::Url::parse(value)
         .map_err(|e| invalid(field, &format!("not a URL: {e}")))?;
     if !matches!(parsed.scheme(), "http" | "https") {
         return Err(invalid(field, "must be an http(s) URL"));
@@ -37,7 +80,7 @@ fn url(v: &Value, key: &str, field: &str) -> Result<String, Invalid> {
             "must not carry credentials: use the token and basic_auth fields",
         ));
     }
-    if let Some(refusal) = zapwoot_sync::netguard::never_refusal(&value) {
+    if let Some(refusal) = zapwoot_sync::netguard::never_refusal(value) {
         return Err(invalid(field, &format!("refused: {refusal}")));
     }
     Ok(value.trim_end_matches('/').to_owned())
@@ -45,23 +88,31 @@ fn url(v: &Value, key: &str, field: &str) -> Result<String, Invalid> {
 
 /// A text field that ends up in an HTTP header (tokens, passwords, device ids): control
 /// characters would make every call fail, so they are refused at the door.
-fn header_safe(v: &Value, key: &str, field: &str) -> Result<Option<String>, Invalid> {
-    let value = text(v, key);
-    if value
-        .as_deref()
-        .is_some_and(|t| t.chars().any(char::is_control))
-    {
+fn header_safe(value: Option<&String>, field: &str) -> Result<Option<String>, Invalid> {
+    let value = given(value);
+    if value.is_some_and(|t| t.chars().any(char::is_control)) {
         return Err(invalid(
             field,
             "must not contain control characters (CR, LF, …)",
         ));
     }
-    Ok(value)
+    Ok(value.map(str::to_owned))
+}
+
+/// Parses a document, answering a value of the wrong type with its path
+/// (`chatwoot.account_id`, `options.max_media_bytes`).
+fn parse(doc: &Value) -> Result<InstanceDocument, Invalid> {
+    serde_path_to_error::deserialize(doc).map_err(|e| {
+        let path = e.path().to_string();
+        let field = if path == "." { String::new() } else { path };
+        (field, e.into_inner().to_string())
+    })
 }
 
 /// Builds a stored instance from a document.
 pub(crate) fn to_new_instance(doc: &Value) -> Result<NewInstance, Invalid> {
-    let name = text(doc, "name").ok_or_else(|| invalid("name", "required"))?;
+    let doc = parse(doc)?;
+    let name = given(doc.name.as_ref()).ok_or_else(|| invalid("name", "required"))?;
     if !name
         .chars()
         .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
@@ -73,52 +124,39 @@ pub(crate) fn to_new_instance(doc: &Value) -> Result<NewInstance, Invalid> {
         ));
     }
     let gateway = doc
-        .get("gateway")
-        .filter(|g| g.is_object())
+        .gateway
         .ok_or_else(|| invalid("gateway", "required object"))?;
     let chatwoot = doc
-        .get("chatwoot")
-        .filter(|c| c.is_object())
+        .chatwoot
         .ok_or_else(|| invalid("chatwoot", "required object"))?;
-    let kind = text(gateway, "kind").ok_or_else(|| invalid("gateway.kind", "required"))?;
-    if kind != "wuzapi" && kind != "gowa" {
-        return Err(invalid("gateway.kind", "must be wuzapi or gowa"));
-    }
+    let kind: GatewayKind = given(gateway.kind.as_ref())
+        .ok_or_else(|| invalid("gateway.kind", "required"))?
+        .parse()
+        .map_err(|_| invalid("gateway.kind", "must be wuzapi or gowa"))?;
     let account = chatwoot
-        .get("account_id")
-        .and_then(Value::as_i64)
+        .account_id
         .filter(|a| *a > 0)
         .ok_or_else(|| invalid("chatwoot.account_id", "required positive integer"))?;
     let mut new = NewInstance::new(
         name,
-        kind.clone(),
-        url(gateway, "base_url", "gateway.base_url")?,
-        url(chatwoot, "base_url", "chatwoot.base_url")?,
+        kind,
+        url(gateway.base_url.as_ref(), "gateway.base_url")?,
+        url(chatwoot.base_url.as_ref(), "chatwoot.base_url")?,
         account,
     );
-    new.chatwoot_inbox_id = match chatwoot.get("inbox_id") {
-        None | Some(Value::Null) => None,
-        Some(v) => Some(
-            v.as_i64()
-                .filter(|i| *i > 0)
-                .ok_or_else(|| invalid("chatwoot.inbox_id", "must be a positive integer"))?,
-        ),
+    new.chatwoot_inbox_id = match chatwoot.inbox_id {
+        None => None,
+        Some(id) if id > 0 => Some(id),
+        Some(_) => {
+            return Err(invalid("chatwoot.inbox_id", "must be a positive integer"));
+        }
     };
-    new.enabled = doc.get("enabled").and_then(Value::as_bool).unwrap_or(true);
-    new.options = match doc.get("options") {
-        None | Some(Value::Null) => Value::Object(Map::new()),
-        Some(o @ Value::Object(_)) => o.clone(),
-        Some(_) => return Err(invalid("options", "must be an object")),
-    };
+    new.enabled = doc.enabled.unwrap_or(true);
     // The engine fills missing options with defaults; a present but invalid one is an error
     // here rather than a silent reset to defaults.
-    match serde_json::from_value::<zapwoot_sync::InstanceOptions>(new.options.clone()) {
-        Err(e) => return Err(invalid("options", &e.to_string())),
-        Ok(options) => {
-            if let Some((option, reason)) = options.problem() {
-                return Err(invalid(&format!("options.{option}"), &reason));
-            }
-        }
+    new.options = doc.options.unwrap_or_default();
+    if let Some((option, reason)) = new.options.problem() {
+        return Err(invalid(&format!("options.{option}"), &reason));
     }
     let mut secret = |name: &str, v: Option<String>| {
         if let Some(v) = v.filter(|v| v != MASK) {
@@ -127,38 +165,42 @@ pub(crate) fn to_new_instance(doc: &Value) -> Result<NewInstance, Invalid> {
     };
     secret(
         s::CHATWOOT_API_TOKEN,
-        header_safe(chatwoot, "api_token", "chatwoot.api_token")?,
+        header_safe(chatwoot.api_token.as_ref(), "chatwoot.api_token")?,
     );
     secret(
         s::CHATWOOT_WEBHOOK_SECRET,
-        header_safe(chatwoot, "webhook_secret", "chatwoot.webhook_secret")?,
+        header_safe(chatwoot.webhook_secret.as_ref(), "chatwoot.webhook_secret")?,
     );
-    if kind == "wuzapi" {
-        secret(
-            s::GATEWAY_TOKEN,
-            header_safe(gateway, "token", "gateway.token")?,
-        );
-        secret(
-            s::GATEWAY_HMAC_KEY,
-            header_safe(gateway, "hmac_key", "gateway.hmac_key")?,
-        );
-    } else {
-        let auth = gateway.get("basic_auth").cloned().unwrap_or(Value::Null);
-        secret(
-            s::GATEWAY_PASSWORD,
-            header_safe(&auth, "password", "gateway.basic_auth.password")?,
-        );
-        secret(
-            s::GATEWAY_WEBHOOK_SECRET,
-            header_safe(gateway, "webhook_secret", "gateway.webhook_secret")?,
-        );
-        new.gateway_username = header_safe(&auth, "username", "gateway.basic_auth.username")?;
-        new.gateway_device_id = header_safe(gateway, "device_id", "gateway.device_id")?;
+    match kind {
+        GatewayKind::Wuzapi => {
+            secret(
+                s::GATEWAY_TOKEN,
+                header_safe(gateway.token.as_ref(), "gateway.token")?,
+            );
+            secret(
+                s::GATEWAY_HMAC_KEY,
+                header_safe(gateway.hmac_key.as_ref(), "gateway.hmac_key")?,
+            );
+        }
+        GatewayKind::Gowa => {
+            let auth = gateway.basic_auth.unwrap_or_default();
+            secret(
+                s::GATEWAY_PASSWORD,
+                header_safe(auth.password.as_ref(), "gateway.basic_auth.password")?,
+            );
+            secret(
+                s::GATEWAY_WEBHOOK_SECRET,
+                header_safe(gateway.webhook_secret.as_ref(), "gateway.webhook_secret")?,
+            );
+            new.gateway_username =
+                header_safe(auth.username.as_ref(), "gateway.basic_auth.username")?;
+            new.gateway_device_id = header_safe(gateway.device_id.as_ref(), "gateway.device_id")?;
+        }
     }
     if !new.secrets.contains_key(s::CHATWOOT_API_TOKEN) {
         return Err(invalid("chatwoot.api_token", "required"));
     }
-    if kind == "wuzapi" && !new.secrets.contains_key(s::GATEWAY_TOKEN) {
+    if kind == GatewayKind::Wuzapi && !new.secrets.contains_key(s::GATEWAY_TOKEN) {
         return Err(invalid("gateway.token", "required for wuzapi"));
     }
     if new
@@ -186,12 +228,14 @@ pub(crate) fn to_document(instance: &Instance, masked: bool, public_url: &str) -
             }
         })
     };
-    let gateway = if c.gateway_kind == "wuzapi" {
-        json!({ "kind": "wuzapi", "base_url": c.gateway_url, "token": secret(s::GATEWAY_TOKEN), "hmac_key": secret(s::GATEWAY_HMAC_KEY) })
-    } else {
-        json!({ "kind": c.gateway_kind, "base_url": c.gateway_url, "device_id": c.gateway_device_id,
-                "basic_auth": { "username": c.gateway_username, "password": secret(s::GATEWAY_PASSWORD) },
-                "webhook_secret": secret(s::GATEWAY_WEBHOOK_SECRET) })
+    let gateway = match c.gateway_kind {
+        GatewayKind::Wuzapi => json!({
+            "kind": c.gateway_kind.as_str(), "base_url": c.gateway_url,
+            "token": secret(s::GATEWAY_TOKEN), "hmac_key": secret(s::GATEWAY_HMAC_KEY) }),
+        GatewayKind::Gowa => json!({
+            "kind": c.gateway_kind.as_str(), "base_url": c.gateway_url, "device_id": c.gateway_device_id,
+            "basic_auth": { "username": c.gateway_username, "password": secret(s::GATEWAY_PASSWORD) },
+            "webhook_secret": secret(s::GATEWAY_WEBHOOK_SECRET) }),
     };
     let mut doc = json!({
         "name": c.name,

@@ -3,10 +3,8 @@
 
 use serde_json::{Value, json};
 use zapwoot_chatwoot::{Client, NewApiInbox};
-use zapwoot_gateway::gowa::GowaClient;
-use zapwoot_gateway::wuzapi::WuzapiClient;
-use zapwoot_store::{Instance, Store, StoreError};
-use zapwoot_sync::{InstanceRuntime, secret_names};
+use zapwoot_store::{GatewayKind, Instance, Store, StoreError};
+use zapwoot_sync::{GatewayClient, InstanceRuntime, secret_names};
 
 use crate::document::{self, to_document, to_new_instance};
 
@@ -164,60 +162,51 @@ pub(crate) async fn provision(
             "Chatwoot did not return the inbox secret (Chatwoot < 4.13 or a non-admin token): its webhooks stay unsigned".to_owned(),
         ),
     }
-    if config.gateway_kind == "wuzapi" {
-        let token = config
-            .secrets
-            .get(secret_names::GATEWAY_TOKEN)
-            .map(|t| t.expose().to_owned())
-            .unwrap_or_default();
-        let wuzapi =
-            WuzapiClient::new(&config.gateway_url, token).map_err(|e| upstream("wuzapi", &e))?;
-        wuzapi
-            .set_webhook(&gateway_hook, &["All"])
-            .await
-            .map_err(|e| upstream("wuzapi webhook", &e))?;
-        // Fresh wuzapi users deliver no media at all in webhooks (`media_delivery` ""):
-        // switch them to inline base64 unless the operator chose S3.
-        match wuzapi.media_delivery().await {
-            Ok((Some(delivery), false)) if delivery.is_empty() => {
-                wuzapi
-                    .deliver_media_inline()
-                    .await
-                    .map_err(|e| upstream("wuzapi media delivery", &e))?;
-                notes.push("wuzapi delivered no media in webhooks (a fresh user): set media_delivery to base64".to_owned());
+    let client = GatewayClient::connect(&config).map_err(|e| upstream("gateway", &e))?;
+    match client {
+        GatewayClient::Wuzapi(wuzapi) => {
+            wuzapi
+                .set_webhook(&gateway_hook, &["All"])
+                .await
+                .map_err(|e| upstream("wuzapi webhook", &e))?;
+            // Fresh wuzapi users deliver no media at all in webhooks (`media_delivery` ""):
+            // switch them to inline base64 unless the operator chose S3.
+            match wuzapi.media_delivery().await {
+                Ok((Some(delivery), false)) if delivery.is_empty() => {
+                    wuzapi
+                        .deliver_media_inline()
+                        .await
+                        .map_err(|e| upstream("wuzapi media delivery", &e))?;
+                    notes.push("wuzapi delivered no media in webhooks (a fresh user): set media_delivery to base64".to_owned());
+                }
+                Ok(_) => {}
+                Err(e) => notes.push(format!(
+                    "could not read wuzapi's media delivery ({e}); make sure media_delivery is base64, s3 or both"
+                )),
             }
-            Ok(_) => {}
-            Err(e) => notes.push(format!(
-                "could not read wuzapi's media delivery ({e}); make sure media_delivery is base64, s3 or both"
-            )),
         }
-    } else {
-        let manual = format!(
-            "start GOWA with --webhook=\"{gateway_hook}\" (and --webhook-secret matching gateway.webhook_secret)"
-        );
-        match &config.gateway_device_id {
-            Some(device) => {
-                let secret = |name: &str| config.secrets.get(name).map(|s| s.expose().to_owned());
-                let mut builder = GowaClient::builder(&config.gateway_url);
-                if let Some(user) = &config.gateway_username {
-                    builder = builder.basic_auth(
-                        user,
-                        secret(secret_names::GATEWAY_PASSWORD).unwrap_or_default(),
-                    );
+        GatewayClient::Gowa(client) => {
+            let manual = format!(
+                "start GOWA with --webhook=\"{gateway_hook}\" (and --webhook-secret matching gateway.webhook_secret)"
+            );
+            match &config.gateway_device_id {
+                Some(device) => {
+                    let webhook_secret = config
+                        .secrets
+                        .get(secret_names::GATEWAY_WEBHOOK_SECRET)
+                        .map(|s| s.expose().to_owned());
+                    match client.set_device_webhook(device, &gateway_hook, webhook_secret.as_deref()).await {
+                        Ok(()) => notes.push(format!("GOWA device {device} now posts its events to this instance")),
+                        Err(e) if e.status() == Some(404) => notes.push(format!(
+                            "GOWA has no per-device webhooks (< 8.10) or does not know device {device}: {manual}"
+                        )),
+                        Err(e) => return Err(upstream("gowa device webhook", &e)),
+                    }
                 }
-                let client = builder.build().map_err(|e| upstream("gowa", &e))?;
-                let webhook_secret = secret(secret_names::GATEWAY_WEBHOOK_SECRET);
-                match client.set_device_webhook(device, &gateway_hook, webhook_secret.as_deref()).await {
-                    Ok(()) => notes.push(format!("GOWA device {device} now posts its events to this instance")),
-                    Err(e) if e.status() == Some(404) => notes.push(format!(
-                        "GOWA has no per-device webhooks (< 8.10) or does not know device {device}: {manual}"
-                    )),
-                    Err(e) => return Err(upstream("gowa device webhook", &e)),
-                }
+                None => notes.push(format!(
+                    "no gateway.device_id, so the webhook is server-wide: {manual}"
+                )),
             }
-            None => notes.push(format!(
-                "no gateway.device_id, so the webhook is server-wide: {manual}"
-            )),
         }
     }
     let updated = store
@@ -235,10 +224,10 @@ pub(crate) fn security_warnings(instance: &Instance) -> Vec<String> {
     let c = &instance.config;
     let has = |name: &str| c.secrets.get(name).is_some_and(|v| !v.expose().is_empty());
     let mut warnings = Vec::new();
-    if c.gateway_kind == "wuzapi" && !has(secret_names::GATEWAY_HMAC_KEY) {
+    if c.gateway_kind == GatewayKind::Wuzapi && !has(secret_names::GATEWAY_HMAC_KEY) {
         warnings.push("WARNING: wuzapi webhooks are unsigned (no gateway.hmac_key): anyone who learns the webhook URL can inject messages and media links; set an hmac_key of at least 32 characters here and in wuzapi".to_owned());
     }
-    if c.gateway_kind == "gowa"
+    if c.gateway_kind == GatewayKind::Gowa
         && c.secrets
             .get(secret_names::GATEWAY_WEBHOOK_SECRET)
             .is_none_or(|v| v.expose().is_empty() || v.expose() == "secret")

@@ -193,7 +193,7 @@ impl Client {
 
     /// Sends `request`; any answer is returned, only transport failures are errors.
     pub(crate) async fn send_raw(&self, request: RequestBuilder) -> Result<Response, Error> {
-        request.send().await.map_err(|e| self.transport(&e))
+        request.send().await.map_err(|e| self.transport(e))
     }
 
     /// `response` when its status is a success, else [`Error::Status`] with an excerpt.
@@ -221,12 +221,15 @@ impl Client {
             .await?
             .bytes()
             .await
-            .map_err(|e| self.transport(&e))?;
-        serde_json::from_slice(&bytes).map_err(|e| Error::Decode(e.to_string()))
+            .map_err(|e| self.transport(e))?;
+        serde_json::from_slice(&bytes).map_err(Error::Decode)
     }
 
-    pub(crate) fn transport(&self, err: &reqwest::Error) -> Error {
-        Error::Transport(self.scrub(&err.to_string()))
+    pub(crate) fn transport(&self, err: reqwest::Error) -> Error {
+        Error::Transport {
+            message: self.scrub(&err.to_string()),
+            source: err.without_url(),
+        }
     }
 
     fn excerpt(&self, body: &str) -> String {

@@ -13,8 +13,14 @@ pub enum Error {
     #[error("cannot build the HTTP client: {0}")]
     Build(String),
     /// The request did not get an answer (connection refused or reset, timeout…).
-    #[error("request to Chatwoot failed: {0}")]
-    Transport(String),
+    #[error("request to Chatwoot failed: {message}")]
+    Transport {
+        /// What failed, token scrubbed.
+        message: String,
+        /// The HTTP client's error (its URL removed).
+        #[source]
+        source: reqwest::Error,
+    },
     /// Chatwoot answered with a non-success status.
     #[error("Chatwoot answered {status}: {body}")]
     Status {
@@ -28,7 +34,7 @@ pub enum Error {
     },
     /// A success response whose body is not the expected JSON.
     #[error("unexpected response from Chatwoot: {0}")]
-    Decode(String),
+    Decode(#[source] serde_json::Error),
     /// A download was larger than the caller's cap.
     #[error("attachment is larger than the {limit}-byte cap")]
     TooLarge {
@@ -54,7 +60,7 @@ impl Error {
     #[must_use]
     pub fn is_retryable(&self) -> bool {
         match self {
-            Self::Transport(_) => true,
+            Self::Transport { .. } => true,
             Self::Status { status, .. } => *status == 429 || *status >= 500,
             _ => false,
         }

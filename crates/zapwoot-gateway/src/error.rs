@@ -24,10 +24,13 @@ pub enum Error {
     /// No answer (connection refused or reset, timeout).
     #[error("request to the gateway failed: {message}")]
     Transport {
-        /// What failed.
+        /// What failed, secrets scrubbed.
         message: String,
         /// Whether it may have been sent.
         delivery: Delivery,
+        /// The HTTP client's error (its URL removed).
+        #[source]
+        source: reqwest::Error,
     },
     /// The gateway answered with an error.
     #[error("gateway answered {status}{}: {message}", code.as_deref().map(|c| format!(" {c}")).unwrap_or_default())]
@@ -48,8 +51,14 @@ pub enum Error {
     #[error("not on WhatsApp: {0}")]
     NotOnWhatsApp(String),
     /// A success response whose body is not what was expected.
-    #[error("unexpected response from the gateway: {0}")]
-    Decode(String),
+    #[error("unexpected response from the gateway: {message}")]
+    Decode {
+        /// What was wrong with it.
+        message: String,
+        /// The decoder's error, when one failed.
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    },
     /// A media file is larger than the caller's cap.
     #[error("media is larger than the {limit}-byte cap")]
     TooLarge {
@@ -65,6 +74,25 @@ pub enum Error {
 }
 
 impl Error {
+    /// A response that is not what was expected.
+    pub(crate) fn decode(message: impl Into<String>) -> Self {
+        Self::Decode {
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    /// A response a decoder refused, keeping the decoder's error.
+    pub(crate) fn decode_from(
+        message: impl Into<String>,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        Self::Decode {
+            message: message.into(),
+            source: Some(Box::new(source)),
+        }
+    }
+
     /// Worth retrying later: transport errors, 429 and 5xx.
     #[must_use]
     pub fn is_retryable(&self) -> bool {

@@ -2,27 +2,6 @@
 
 use crate::Jid;
 
-/// Which gateway an event came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum GatewayKind {
-    /// asternic/wuzapi.
-    Wuzapi,
-    /// aldinokemal/go-whatsapp-web-multidevice.
-    Gowa,
-}
-
-impl GatewayKind {
-    /// `wuzapi` or `gowa`.
-    #[must_use]
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Wuzapi => "wuzapi",
-            Self::Gowa => "gowa",
-        }
-    }
-}
-
 /// Who and where, as the gateway reported it. The chat and sender are in phone form when the
 /// gateway knew it; the `@lid` forms are kept beside them.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

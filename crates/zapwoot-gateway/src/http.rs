@@ -55,6 +55,7 @@ pub(crate) async fn send(request: RequestBuilder, secret: &str) -> Result<Respon
             Delivery::MaybeSent
         },
         message: scrub(&e.to_string(), secret),
+        source: e.without_url(),
     })
 }
 
@@ -76,6 +77,7 @@ pub(crate) async fn read_capped(mut response: Response, max: u64) -> Result<Vec<
     while let Some(chunk) = response.chunk().await.map_err(|e| Error::Transport {
         message: e.to_string(),
         delivery: Delivery::NotSent,
+        source: e.without_url(),
     })? {
         if (out.len() + chunk.len()) as u64 > max {
             return Err(Error::TooLarge { limit: max });

@@ -7,13 +7,14 @@ mod history;
 mod http;
 mod jid;
 mod json;
+mod kind;
 
 pub mod gowa;
 pub mod wuzapi;
 
 pub use error::{Delivery, Error, ParseError};
 pub use event::{
-    Connection, ConnectionState, ContactCard, Content, DeleteForMe, Edit, GatewayKind, GroupAction,
+    Connection, ConnectionState, ContactCard, Content, DeleteForMe, Edit, GroupAction,
     GroupParticipants, InboundEvent, Media, MediaSource, Message, Origin, Presence, PresenceState,
     Quote, Reaction, Receipt, ReceiptStatus, Revoke,
 };
@@ -23,3 +24,4 @@ pub use gateway::{
 pub use history::{ChatSummary, HistoryMessage};
 pub use http::sniff_mime;
 pub use jid::{Jid, JidError, Server};
+pub use kind::{GatewayKind, UnknownGatewayKind, Webhook, WebhookError};

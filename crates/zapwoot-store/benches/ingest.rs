@@ -40,7 +40,7 @@ async fn run_case(backend: &'static str, url: &str, writers: usize, seconds: u64
         .unwrap();
     let mut config = NewInstance::new(
         "bench",
-        "wuzapi",
+        zapwoot_store::GatewayKind::Wuzapi,
         "http://127.0.0.1:1",
         "http://127.0.0.1:2",
         1,

@@ -34,6 +34,14 @@ pub enum StoreError {
         /// What is wrong.
         reason: String,
     },
+    /// A stored instance names a gateway kind this build does not know.
+    #[error("instance {instance}: unknown gateway kind {kind:?}")]
+    UnknownGatewayKind {
+        /// The instance's name.
+        instance: String,
+        /// The stored kind.
+        kind: String,
+    },
     /// The blocking task running the query panicked or was aborted.
     #[error("store task failed: {0}")]
     Task(String),

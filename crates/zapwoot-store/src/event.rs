@@ -88,8 +88,12 @@ pub struct NewEvent {
     pub source: Source,
     /// Upstream event name (`message`, `message_created`, …), for filtering.
     pub kind: String,
-    /// Unique per instance and source: a second event with the same key is a duplicate.
+    /// Unique per instance and source (with `waits`): a second event with the same key is a
+    /// duplicate.
     pub dedupe_key: String,
+    /// How many times this webhook was already deferred behind later events of its lane: the
+    /// deferred copies of one webhook share its dedupe key and differ by this count.
+    pub waits: i32,
     /// Ordering lane within the instance (the canonical chat).
     pub lane: String,
     /// The request's `Content-Type`.
@@ -116,6 +120,7 @@ impl NewEvent {
             source,
             kind: String::new(),
             dedupe_key: dedupe_key.into(),
+            waits: 0,
             lane: lane.into(),
             content_type: String::new(),
             body: body.into(),
@@ -170,6 +175,8 @@ pub struct EventRecord {
     pub kind: String,
     /// Dedupe key.
     pub dedupe_key: String,
+    /// Times the webhook was deferred behind later events of its lane.
+    pub waits: i32,
     /// Lane.
     pub lane: String,
     /// Request `Content-Type`.

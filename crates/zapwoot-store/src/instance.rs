@@ -2,7 +2,9 @@
 
 use std::collections::BTreeMap;
 
-use crate::SecretString;
+use zapwoot_gateway::GatewayKind;
+
+use crate::{InstanceOptions, SecretString};
 
 /// Which webhook route a key belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -23,8 +25,8 @@ pub struct NewInstance {
     pub name: String,
     /// Disabled instances keep their data but process nothing.
     pub enabled: bool,
-    /// `wuzapi` or `gowa`.
-    pub gateway_kind: String,
+    /// Which gateway (stored as `wuzapi` / `gowa`).
+    pub gateway_kind: GatewayKind,
     /// Gateway base URL.
     pub gateway_url: String,
     /// GOWA device id (GOWA ≥ 8 posts every device of a server to one URL).
@@ -37,8 +39,8 @@ pub struct NewInstance {
     pub chatwoot_account_id: i64,
     /// Chatwoot API inbox id, once provisioned.
     pub chatwoot_inbox_id: Option<i64>,
-    /// Behaviour options (JSON object, owned by the engine).
-    pub options: serde_json::Value,
+    /// Behaviour options.
+    pub options: InstanceOptions,
     /// Credentials by name (`gateway_token`, `hmac_key`, `chatwoot_api_token`, …), sealed at rest.
     pub secrets: BTreeMap<String, SecretString>,
 }
@@ -48,7 +50,7 @@ impl NewInstance {
     #[must_use]
     pub fn new(
         name: impl Into<String>,
-        gateway_kind: impl Into<String>,
+        gateway_kind: GatewayKind,
         gateway_url: impl Into<String>,
         chatwoot_url: impl Into<String>,
         chatwoot_account_id: i64,
@@ -56,14 +58,14 @@ impl NewInstance {
         Self {
             name: name.into(),
             enabled: true,
-            gateway_kind: gateway_kind.into(),
+            gateway_kind,
             gateway_url: gateway_url.into(),
             gateway_device_id: None,
             gateway_username: None,
             chatwoot_url: chatwoot_url.into(),
             chatwoot_account_id,
             chatwoot_inbox_id: None,
-            options: serde_json::Value::Object(serde_json::Map::new()),
+            options: InstanceOptions::default(),
             secrets: BTreeMap::new(),
         }
     }

@@ -10,6 +10,7 @@ mod ingest;
 mod instance;
 mod intents;
 mod mapping;
+mod options;
 mod outcomes;
 mod rows;
 mod schema;
@@ -34,7 +35,11 @@ pub use mapping::{
     ConversationMap, DeliveryStatus, Direction, Identity, IdentityKeys, IdentityRecord, MessageMap,
     MessageState, NewConversation, NewMessage,
 };
+pub use options::{
+    ConversationPolicy, FromMe, InstanceOptions, MAX_MEDIA_BYTES_LIMIT, RevokePolicy,
+};
 pub use seal::{Sealer, SealingKey};
 pub use secret_string::SecretString;
 pub use store::{Store, StoreOptions};
 pub use subscription::{NewSubscription, Subscription};
+pub use zapwoot_gateway::GatewayKind;

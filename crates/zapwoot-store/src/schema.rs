@@ -29,6 +29,7 @@ diesel::table! {
         source -> Text,
         kind -> Text,
         dedupe_key -> Text,
+        waits -> Integer,
         lane -> Text,
         content_type -> Text,
         body -> Nullable<Binary>,

@@ -239,11 +239,7 @@ impl Engine {
                 .await;
             return;
         };
-        let waits = event
-            .dedupe_key
-            .rsplit_once("#wait")
-            .and_then(|(_, n)| n.parse().ok())
-            .unwrap_or(0);
+        let waits = event.waits;
         let mut ctx = Ctx::new(
             &self.store,
             &runtime,
@@ -316,10 +312,6 @@ impl Engine {
         effects: Vec<Effect>,
     ) -> Result<(), zapwoot_store::StoreError> {
         let event = &claimed.event;
-        let base = event
-            .dedupe_key
-            .rsplit_once("#wait")
-            .map_or(event.dedupe_key.as_str(), |(b, _)| b);
         let delay = self
             .policy
             .wait_delay
@@ -328,10 +320,11 @@ impl Engine {
         let mut copy = NewEvent::new(
             event.instance_id,
             event.source,
-            format!("{base}#wait{}", waits + 1),
+            event.dedupe_key.clone(),
             event.lane.clone(),
             event.body.clone().unwrap_or_default(),
         );
+        copy.waits = waits + 1;
         copy.kind.clone_from(&event.kind);
         copy.content_type.clone_from(&event.content_type);
         copy.not_before_ms = Some(

@@ -6,10 +6,10 @@
 
 use std::time::{Duration, SystemTime};
 
-use serde_json::json;
 use zapwoot_gateway::Jid;
 use zapwoot_store::{ImportJob, ImportState};
 
+use crate::activity::{ActivityKind, ImportProgress};
 use crate::{Activity, Engine, SyncError};
 
 /// Spacing of one chat's imported messages (at most 200 a minute).
@@ -140,17 +140,16 @@ impl Engine {
 
     fn announce_import(&self, runtime: &crate::InstanceRuntime, job: &ImportJob) {
         self.activity().publish(Activity::new(
-            "import",
             &runtime.name,
-            json!({
-                "job_id": job.id,
-                "state": job.state.as_str(),
-                "days": job.days,
-                "chats_done": job.chats_done,
-                "chats_total": job.chats.len(),
-                "messages_found": job.messages_found,
-                "messages_queued": job.messages_queued,
-                "error": job.error,
+            ActivityKind::Import(ImportProgress {
+                job_id: job.id,
+                state: job.state.as_str().to_owned(),
+                days: job.days,
+                chats_done: job.chats_done,
+                chats_total: job.chats.len(),
+                messages_found: job.messages_found,
+                messages_queued: job.messages_queued,
+                error: job.error.clone(),
             }),
         ));
     }

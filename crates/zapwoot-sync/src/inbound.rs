@@ -9,14 +9,18 @@ use zapwoot_chatwoot::{
     MessageStatus, MessageType, NewContact, NewConversation, NewMessage as CwMessage, Upload,
 };
 use zapwoot_gateway::{
-    Connection, ConnectionState, Content, Edit, GatewayKind, InboundEvent, MediaFile, MediaSource,
-    Message, Reaction, Receipt, ReceiptStatus, Revoke, gowa, wuzapi,
+    Connection, ConnectionState, Content, Edit, InboundEvent, MediaFile, MediaSource, Message,
+    Reaction, Receipt, ReceiptStatus, Revoke,
 };
 use zapwoot_store::{
     DeliveryStatus, Direction, Effect, MessageMap, MessageState,
     NewConversation as StoredConversation, NewMessage,
 };
 
+use crate::activity::{
+    self, ActivityKind, DeletedBy, InstanceStatus, MessageDeleted, MessageEdited, MessageReceived,
+    MessageStatusChange,
+};
 use crate::error::Failure;
 use crate::media::{FetchedData, MediaHold, SpoolFile};
 use crate::step::{Ctx, Outcome};
@@ -30,11 +34,12 @@ pub(crate) async fn handle(
     content_type: &str,
     body: &[u8],
 ) -> Result<Outcome, Failure> {
-    let events = match ctx.rt.kind {
-        GatewayKind::Gowa => gowa::parse(body, ctx.rt.own_jid.as_ref()).map(|w| w.events),
-        _ => wuzapi::parse(content_type, body).map(|w| w.events),
-    }
-    .map_err(|e| Failure::permanent(format!("unparseable gateway webhook: {e}")))?;
+    let events = ctx
+        .rt
+        .kind
+        .parse(content_type, body, ctx.rt.own_jid.as_ref())
+        .map(|w| w.events)
+        .map_err(|e| Failure::permanent(format!("unparseable gateway webhook: {e}")))?;
     let mut effects = Vec::new();
     let mut ignored = Vec::new();
     for event in events {
@@ -185,11 +190,14 @@ fn done(
 ) -> Outcome {
     intent.chatwoot_message_id = Some(id64(cw_id));
     intent.state = MessageState::Done;
-    ctx.activity(
-        "message.received",
-        json!({ "wa_message_id": m.id, "chat": m.origin.lane(), "chatwoot_conversation_id": conversation,
-                "chatwoot_message_id": cw_id, "from_me": m.origin.from_me, "kind": kind_name(&m.content) }),
-    );
+    ctx.activity(ActivityKind::MessageReceived(MessageReceived {
+        wa_message_id: m.id.clone(),
+        chat: m.origin.lane(),
+        chatwoot_conversation_id: conversation,
+        chatwoot_message_id: cw_id,
+        from_me: m.origin.from_me,
+        kind: kind_name(&m.content).to_owned(),
+    }));
     Outcome::Done(vec![Effect::Message(intent)])
 }
 
@@ -359,10 +367,10 @@ async fn receipt(ctx: &mut Ctx<'_>, r: &Receipt) -> Result<Outcome, Failure> {
             wa_message_id: id.clone(),
             status: rank,
         });
-        ctx.activity(
-            "message.status",
-            json!({ "wa_message_id": id, "status": rank_name(rank) }),
-        );
+        ctx.activity(ActivityKind::MessageStatus(MessageStatusChange {
+            wa_message_id: id.clone(),
+            status: rank_name(rank).to_owned(),
+        }));
     }
     if missing > 0 && ctx.may_wait() {
         return Err(Failure::Wait {
@@ -453,10 +461,11 @@ async fn reaction(ctx: &mut Ctx<'_>, r: &Reaction) -> Result<Outcome, Failure> {
     applied.wa_message_id = Some(marker);
     applied.chatwoot_message_id = None;
     applied.part = 0;
-    ctx.activity(
-        "reaction",
-        json!({ "target": r.target_id, "emoji": r.emoji, "from_me": r.origin.from_me }),
-    );
+    ctx.activity(ActivityKind::Reaction(activity::Reaction {
+        target: r.target_id.clone(),
+        emoji: r.emoji.clone(),
+        from_me: r.origin.from_me,
+    }));
     Ok(Outcome::Done(vec![
         Effect::Message(record),
         Effect::Message(applied),
@@ -502,10 +511,10 @@ async fn edit(ctx: &mut Ctx<'_>, e: &Edit) -> Result<Outcome, Failure> {
     record.chatwoot_conversation_id = Some(id64(conversation));
     record.chatwoot_message_id = Some(id64(created.id));
     record.state = MessageState::Done;
-    ctx.activity(
-        "message.edited",
-        json!({ "target": e.target_id, "text": e.text }),
-    );
+    ctx.activity(ActivityKind::MessageEdited(MessageEdited {
+        target: e.target_id.clone(),
+        text: e.text.clone(),
+    }));
     Ok(Outcome::Done(vec![Effect::Message(record)]))
 }
 
@@ -543,10 +552,10 @@ async fn revoke(ctx: &mut Ctx<'_>, r: &Revoke) -> Result<Outcome, Failure> {
             }
         }
     }
-    ctx.activity(
-        "message.deleted",
-        json!({ "wa_message_id": r.target_id, "by": "whatsapp" }),
-    );
+    ctx.activity(ActivityKind::MessageDeleted(MessageDeleted {
+        wa_message_id: r.target_id.clone(),
+        by: DeletedBy::Whatsapp,
+    }));
     Ok(Outcome::Done(Vec::new()))
 }
 
@@ -556,10 +565,10 @@ static NOTES: Mutex<Option<HashMap<(i64, &'static str), Instant>>> = Mutex::new(
 /// integration conversation, and an `instance.status` activity.
 async fn connection(ctx: &mut Ctx<'_>, c: &Connection) -> Result<Outcome, Failure> {
     ctx.rt.set_connection_state(c.state);
-    ctx.activity(
-        "instance.status",
-        json!({ "state": c.state.as_str(), "detail": c.detail }),
-    );
+    ctx.activity(ActivityKind::InstanceStatus(InstanceStatus {
+        state: c.state.as_str().to_owned(),
+        detail: c.detail.clone(),
+    }));
     let text = match c.state {
         ConnectionState::LoggedOut => {
             "🔴 WhatsApp session logged out: scan the QR code again in the gateway."

@@ -1,7 +1,7 @@
 //! Turning webhook bytes into a stored event: verify the signature over the raw body, parse
 //! just enough for the dedupe key and the lane, and build the [`NewEvent`] to record. No HTTP.
 
-use zapwoot_gateway::{GatewayKind, gowa, wuzapi};
+use zapwoot_gateway::{Webhook, WebhookError};
 use zapwoot_signing::VerifyError;
 use zapwoot_store::{NewEvent, Source, Store};
 
@@ -56,13 +56,21 @@ pub fn prepare_gateway(
     headers: WebhookHeaders<'_>,
     body: &[u8],
 ) -> Result<PreparedEvent, IngestError> {
-    if let Some(keys) = &runtime.gateway_keys {
-        match runtime.kind {
-            GatewayKind::Gowa => gowa::verify(keys, headers.gateway_signature, body)?,
-            _ => wuzapi::verify(keys, headers.gateway_signature, body)?,
-        }
-    }
-    prepare_trusted_gateway(runtime, headers.content_type, body)
+    let webhook = runtime
+        .kind
+        .receive(
+            runtime.gateway_keys.as_ref(),
+            headers.gateway_signature,
+            headers.content_type,
+            body,
+            runtime.own_jid.as_ref(),
+        )
+        .map_err(|e| match e {
+            WebhookError::Signature(e) => IngestError::from(e),
+            WebhookError::Malformed(e) => IngestError::Malformed(e.to_string()),
+            other => IngestError::Malformed(other.to_string()),
+        })?;
+    Ok(prepared(runtime, headers.content_type, body, webhook))
 }
 
 /// Prepares a gateway webhook body the bridge obtained itself (from the gateway's history),
@@ -72,42 +80,29 @@ pub(crate) fn prepare_trusted_gateway(
     content_type: &str,
     body: &[u8],
 ) -> Result<PreparedEvent, IngestError> {
-    let (kind, dedupe_key, lane, device_id) = match runtime.kind {
-        GatewayKind::Gowa => {
-            let webhook = gowa::parse(body, runtime.own_jid.as_ref())
-                .map_err(|e| IngestError::Malformed(e.to_string()))?;
-            let lane = webhook.events.first().map_or_else(
-                || "_session".to_owned(),
-                zapwoot_gateway::InboundEvent::lane,
-            );
-            (
-                webhook.event_name.clone(),
-                webhook.dedupe_key(),
-                lane,
-                webhook.device_id,
-            )
-        }
-        _ => {
-            let webhook = wuzapi::parse(content_type, body)
-                .map_err(|e| IngestError::Malformed(e.to_string()))?;
-            let lane = webhook.events.first().map_or_else(
-                || "_session".to_owned(),
-                zapwoot_gateway::InboundEvent::lane,
-            );
-            (webhook.event_type.clone(), webhook.dedupe_key(), lane, None)
-        }
-    };
+    let webhook = runtime
+        .kind
+        .parse(content_type, body, runtime.own_jid.as_ref())
+        .map_err(|e| IngestError::Malformed(e.to_string()))?;
+    Ok(prepared(runtime, content_type, body, webhook))
+}
+
+fn prepared(
+    runtime: &InstanceRuntime,
+    content_type: &str,
+    body: &[u8],
+    webhook: Webhook,
+) -> PreparedEvent {
+    let lane = webhook.lane();
     // Verified over the raw bytes already; what is kept needs no credential in it.
-    let body = match runtime.kind {
-        GatewayKind::Wuzapi => {
-            wuzapi::without_token(content_type, body).unwrap_or_else(|| body.to_vec())
-        }
-        _ => body.to_vec(),
-    };
-    let mut event = NewEvent::new(runtime.id, Source::Gateway, dedupe_key, lane, body);
-    event.kind = kind;
+    let body = runtime.kind.storable_body(content_type, body);
+    let mut event = NewEvent::new(runtime.id, Source::Gateway, webhook.dedupe_key, lane, body);
+    event.kind = webhook.event_name;
     event.content_type = content_type.to_owned();
-    Ok(PreparedEvent { event, device_id })
+    PreparedEvent {
+        event,
+        device_id: webhook.device_id,
+    }
 }
 
 /// Verifies and prepares a Chatwoot webhook. Its lane is the WhatsApp chat of the conversation

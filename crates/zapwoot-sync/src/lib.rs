@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 mod activity;
+mod clients;
 mod confirm;
 mod conversation;
 mod engine;
@@ -11,7 +12,6 @@ mod inbound;
 pub mod ingest;
 mod media;
 pub mod netguard;
-mod options;
 mod outbound;
 mod ports;
 mod reconcile;
@@ -22,14 +22,23 @@ mod step;
 mod tls;
 pub mod webhooks;
 
-pub use activity::{Activity, ActivityBus};
+pub use activity::{Activity, ActivityBus, ActivityKind};
+/// The typed payloads of [`ActivityKind`].
+pub mod activities {
+    pub use crate::activity::{
+        ConversationStatus, DeletedBy, DeliveryFailed, EndpointDisabled, EndpointTest,
+        ImportProgress, InstanceStatus, MessageDeleted, MessageEdited, MessageReceived,
+        MessageSent, MessageStatusChange, Reaction, ReconciledPass,
+    };
+}
+pub use clients::GatewayClient;
 pub use engine::Engine;
 pub use error::SyncError;
 pub use media::Origin;
-pub use options::{
-    ConversationPolicy, FromMe, InstanceOptions, MAX_MEDIA_BYTES_LIMIT, RevokePolicy,
-};
 pub use ports::{BoxFuture, ChatwootApi};
 pub use reconcile::{ReconcileDirection, Reconciled};
 pub use retry::RetryPolicy;
 pub use runtime::{InstanceRuntime, secret_names};
+pub use zapwoot_store::{
+    ConversationPolicy, FromMe, InstanceOptions, MAX_MEDIA_BYTES_LIMIT, RevokePolicy,
+};

@@ -1,12 +1,14 @@
 //! Chatwoot → WhatsApp.
 
-use serde_json::json;
 use zapwoot_chatwoot::markdown::markdown_to_whatsapp;
 use zapwoot_chatwoot::webhook::{self, Event, Sender, WebhookMessage};
 use zapwoot_chatwoot::{Attachment, MessageStatus};
 use zapwoot_gateway::{File, GatewayKind, Jid, MessageRef, Outgoing, OutgoingBody};
 use zapwoot_store::{Direction, Effect, MessageState, NewMessage};
 
+use crate::activity::{
+    ActivityKind, ConversationStatus, DeletedBy, DeliveryFailed, MessageDeleted, MessageSent,
+};
 use crate::confirm;
 use crate::error::Failure;
 use crate::inbound::{is_own_source, is_sendable};
@@ -27,10 +29,10 @@ pub(crate) async fn handle(ctx: &mut Ctx<'_>, body: &[u8]) -> Result<Outcome, Fa
                 return Ok(Outcome::Ignored("status unchanged".into()));
             }
             mapped.conversation.status = c.status.as_str().to_owned();
-            ctx.activity(
-                "conversation.status",
-                json!({ "chatwoot_conversation_id": c.id, "status": c.status.as_str() }),
-            );
+            ctx.activity(ActivityKind::ConversationStatus(ConversationStatus {
+                chatwoot_conversation_id: c.id,
+                status: c.status.as_str().to_owned(),
+            }));
             Ok(Outcome::Done(vec![Effect::Conversation(
                 mapped.conversation,
             )]))
@@ -216,7 +218,12 @@ async fn send(ctx: &mut Ctx<'_>, webhook: &WebhookMessage) -> Result<Outcome, Fa
                 intent.state = MessageState::Done;
                 // Recorded at once: a retry sends only the parts still missing.
                 ctx.record_sent(intent).await?;
-                ctx.activity("message.sent", json!({ "chatwoot_message_id": m.id, "part": part, "wa_message_id": sent.message_id, "chat": chat.to_string() }));
+                ctx.activity(ActivityKind::MessageSent(MessageSent {
+                    chatwoot_message_id: m.id,
+                    part,
+                    wa_message_id: sent.message_id.clone(),
+                    chat: chat.to_string(),
+                }));
                 sent_ids.push(sent.message_id);
             }
             // With a reserved id, resending is the same WhatsApp message: an answer lost after
@@ -266,10 +273,10 @@ async fn give_up_if_final(ctx: &mut Ctx<'_>, m: &WebhookMessage, failure: Failur
             tracing::warn!(error = %e, "could not mark the Chatwoot message failed");
         }
     }
-    ctx.activity(
-        "delivery.failed",
-        json!({ "chatwoot_message_id": m.id, "reason": reason }),
-    );
+    ctx.activity(ActivityKind::DeliveryFailed(DeliveryFailed {
+        chatwoot_message_id: m.id,
+        reason: reason.clone(),
+    }));
     Failure::permanent(reason)
 }
 
@@ -449,10 +456,10 @@ async fn revoke(ctx: &mut Ctx<'_>, m: &WebhookMessage) -> Result<Outcome, Failur
         record.wa_message_id = Some(marker);
         record.state = MessageState::Done;
         effects.push(Effect::Message(record));
-        ctx.activity(
-            "message.deleted",
-            json!({ "wa_message_id": wa, "by": "agent" }),
-        );
+        ctx.activity(ActivityKind::MessageDeleted(MessageDeleted {
+            wa_message_id: wa.clone(),
+            by: DeletedBy::Agent,
+        }));
     }
     Ok(Outcome::Done(effects))
 }

@@ -10,11 +10,11 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
-use serde_json::json;
 use zapwoot_chatwoot::webhook::message_created_body;
 use zapwoot_chatwoot::{Message, MessageType};
 use zapwoot_store::{Effect, NewEvent, Source};
 
+use crate::activity::{ActivityKind, ReconciledPass};
 use crate::{Activity, Engine, SyncError};
 
 /// Which way a reconciliation looked.
@@ -287,13 +287,12 @@ impl Engine {
     pub(crate) async fn announce(&self, runtime: &crate::InstanceRuntime, report: &Reconciled) {
         let instance = runtime.name.as_str();
         let activity = Activity::new(
-            "reconciled",
             instance,
-            json!({
-                "direction": report.direction.as_str(),
-                "scanned": report.scanned,
-                "candidates": report.candidates,
-                "recorded": report.recorded,
+            ActivityKind::Reconciled(ReconciledPass {
+                direction: report.direction.as_str().to_owned(),
+                scanned: report.scanned,
+                candidates: report.candidates,
+                recorded: report.recorded,
             }),
         );
         let note = crate::webhooks::notification(

@@ -5,14 +5,12 @@ use std::time::Duration;
 
 use tokio::sync::{Mutex, Semaphore};
 use zapwoot_chatwoot::Client;
-use zapwoot_gateway::gowa::GowaClient;
-use zapwoot_gateway::wuzapi::WuzapiClient;
 use zapwoot_gateway::{ConnectionState, Gateway, GatewayKind, Jid};
 use zapwoot_signing::{Keyring, Secret};
 use zapwoot_store::Instance;
 
 use crate::media::{MediaPolicy, Origin};
-use crate::{ChatwootApi, InstanceOptions, SyncError};
+use crate::{ChatwootApi, GatewayClient, InstanceOptions, SyncError};
 
 /// Secret names in the instance's sealed secrets map.
 pub mod secret_names {
@@ -34,7 +32,7 @@ pub mod secret_names {
 /// no redirects (tokens stay with the configured host), and a resolver that refuses
 /// link-local (cloud metadata), multicast and reserved addresses. Loopback and private
 /// addresses are fine: upstreams usually share the host or a Docker network.
-fn upstream_http() -> Result<reqwest::Client, String> {
+pub(crate) fn upstream_http() -> Result<reqwest::Client, String> {
     static CLIENT: std::sync::OnceLock<Result<reqwest::Client, String>> =
         std::sync::OnceLock::new();
     CLIENT
@@ -192,43 +190,19 @@ impl InstanceRuntime {
             .build()
             .map_err(|e| bad(e.to_string()))?
             .account(account);
-        let (kind, gateway, gateway_keys): (GatewayKind, Arc<dyn Gateway>, Option<Keyring>) =
-            match config.gateway_kind.as_str() {
-                "wuzapi" => {
-                    let token =
-                        secret(s::GATEWAY_TOKEN).ok_or_else(|| bad("no wuzapi token".into()))?;
-                    let client = WuzapiClient::new(&config.gateway_url, token)
-                        .map_err(|e| bad(e.to_string()))?
-                        .with_http_client(http);
-                    (
-                        GatewayKind::Wuzapi,
-                        Arc::new(client),
-                        keyring(s::GATEWAY_HMAC_KEY),
-                    )
-                }
-                "gowa" => {
-                    let mut builder = GowaClient::builder(&config.gateway_url).http_client(http);
-                    if let Some(user) = &config.gateway_username {
-                        builder = builder
-                            .basic_auth(user, secret(s::GATEWAY_PASSWORD).unwrap_or_default());
-                    }
-                    if let Some(device) = &config.gateway_device_id {
-                        builder = builder.device_id(device);
-                    }
-                    let client = builder.build().map_err(|e| bad(e.to_string()))?;
-                    (
-                        GatewayKind::Gowa,
-                        Arc::new(client),
-                        keyring(s::GATEWAY_WEBHOOK_SECRET),
-                    )
-                }
-                other => return Err(bad(format!("unknown gateway kind {other:?}"))),
-            };
-        let options = InstanceOptions::from_json(&config.options);
+        let gateway_keys = keyring(match config.gateway_kind {
+            GatewayKind::Wuzapi => s::GATEWAY_HMAC_KEY,
+            GatewayKind::Gowa => s::GATEWAY_WEBHOOK_SECRET,
+        });
+        let gateway: Arc<dyn Gateway> = match GatewayClient::for_instance(config, http)? {
+            GatewayClient::Wuzapi(client) => Arc::new(client),
+            GatewayClient::Gowa(client) => Arc::new(client),
+        };
+        let options = config.options.clone();
         let mut runtime = Self::new(
             instance.id,
             &config.name,
-            kind,
+            config.gateway_kind,
             Arc::new(chatwoot),
             gateway,
             inbox_id,
@@ -239,8 +213,8 @@ impl InstanceRuntime {
         runtime.device_id.clone_from(&config.gateway_device_id);
         runtime.own_jid = config
             .options
-            .get("own_jid")
-            .and_then(|v| v.as_str())
+            .own_jid
+            .as_deref()
             .and_then(|j| Jid::parse(j).ok())
             .or_else(|| {
                 config
@@ -272,7 +246,7 @@ impl InstanceRuntime {
                 .lock()
                 .map(|o| o.clone())
                 .unwrap_or_default(),
-            private_ok: self.options.media_origins(),
+            private_ok: media_origins(&self.options),
             storage_redirect: true,
         }
     }
@@ -282,7 +256,7 @@ impl InstanceRuntime {
     pub(crate) fn gateway_media_policy(&self) -> MediaPolicy {
         MediaPolicy {
             first: Vec::new(),
-            private_ok: self.options.media_origins(),
+            private_ok: media_origins(&self.options),
             storage_redirect: false,
         }
     }
@@ -302,6 +276,15 @@ impl InstanceRuntime {
     pub(crate) async fn chatwoot_permit(&self) {
         self.chatwoot_limit.acquire().await;
     }
+}
+
+/// `media_origins` as origins.
+fn media_origins(options: &InstanceOptions) -> Vec<Origin> {
+    options
+        .media_origins
+        .iter()
+        .filter_map(|o| Origin::parse(o))
+        .collect()
 }
 
 #[cfg(test)]

@@ -21,7 +21,8 @@ fn frame(record: &Numbered) -> Bytes {
     let data = serde_json::to_string(&record.activity).unwrap_or_default();
     Bytes::from(format!(
         "id: {}\nevent: {}\ndata: {data}\n\n",
-        record.id, record.activity.kind
+        record.id,
+        record.activity.name()
     ))
 }
 

@@ -81,7 +81,7 @@ impl Client {
                     .map(str::to_owned)
             });
         let mut size: u64 = 0;
-        while let Some(chunk) = response.chunk().await.map_err(|e| self.transport(&e))? {
+        while let Some(chunk) = response.chunk().await.map_err(|e| self.transport(e))? {
             size = size.saturating_add(chunk.len() as u64);
             if size > max_bytes {
                 return Err(Error::TooLarge { limit: max_bytes });

@@ -45,7 +45,7 @@ async fn retryable_failures_are_classified() {
         .create_message(conversation, &NewMessage::incoming("a"))
         .await
         .unwrap_err();
-    assert!(matches!(err, Error::Transport(_)), "{err:?}");
+    assert!(matches!(err, Error::Transport { .. }), "{err:?}");
     assert!(err.is_retryable());
 
     // After the faults, the same call works: nothing was created by the failed attempts.
@@ -65,7 +65,7 @@ async fn down_and_slow_upstreams_surface_as_transport_errors() {
     env.fake.faults().set_down(true);
     let err = env.api.inboxes().await.unwrap_err();
     assert!(
-        matches!(err, Error::Transport(_)) && err.is_retryable(),
+        matches!(err, Error::Transport { .. }) && err.is_retryable(),
         "{err:?}"
     );
     env.fake.faults().clear();
@@ -78,7 +78,7 @@ async fn down_and_slow_upstreams_surface_as_transport_errors() {
     env.fake.faults().set_latency(Duration::from_millis(300));
     let err = impatient.inboxes().await.unwrap_err();
     assert!(
-        matches!(err, Error::Transport(_)) && err.is_retryable(),
+        matches!(err, Error::Transport { .. }) && err.is_retryable(),
         "{err:?}"
     );
 }
@@ -123,4 +123,41 @@ async fn api_calls_do_not_follow_redirects_with_the_token() {
         elsewhere.received().is_empty(),
         "the redirect was followed to another host"
     );
+}
+
+/// Transport and decode failures keep their cause (`source()`), and neither the error, its
+/// `Debug`, nor any cause in the chain names the token.
+#[tokio::test]
+async fn errors_keep_their_cause_and_never_the_token() {
+    use std::error::Error as _;
+    const TOKEN: &str = "cw-token-NEVER-IN-ERRORS";
+    fn chain(err: &Error) -> String {
+        let mut text = format!("{err} {err:?}");
+        let mut cause = err.source();
+        while let Some(c) = cause {
+            text.push_str(&format!(" | {c} {c:?}"));
+            cause = c.source();
+        }
+        text
+    }
+    let garbage = zapwoot_fakes::Receiver::start().await.unwrap();
+    garbage.set_status(200);
+    garbage.set_reply(
+        &[("content-type", "application/json")],
+        b"{not json".to_vec(),
+    );
+    let client = Client::builder(garbage.url(), TOKEN).build().unwrap();
+    let err = client.profile().await.unwrap_err();
+    assert!(matches!(err, Error::Decode(_)), "{err:?}");
+    assert!(err.source().is_some(), "the JSON error is kept");
+    assert!(!chain(&err).contains(TOKEN), "{}", chain(&err));
+
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let client = Client::builder(&url, TOKEN).build().unwrap();
+    let err = client.profile().await.unwrap_err();
+    assert!(matches!(err, Error::Transport { .. }), "{err:?}");
+    assert!(err.source().is_some(), "the HTTP client's error is kept");
+    assert!(!chain(&err).contains(TOKEN), "{}", chain(&err));
 }

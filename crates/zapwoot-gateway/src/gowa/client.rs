@@ -145,6 +145,7 @@ impl GowaClient {
         let status = response.status().as_u16();
         let bytes = response.bytes().await.map_err(|e| Error::Transport {
             message: e.to_string(),
+            source: e.without_url(),
             delivery: if is_send {
                 Delivery::MaybeSent
             } else {
@@ -594,7 +595,7 @@ impl GowaClient {
             // own idea of its address) is read at the same path here, so the credentials go
             // nowhere but the configured server.
             (Some(u), _) => {
-                let u = Url::parse(u).map_err(|e| Error::Decode(e.to_string()))?;
+                let u = Url::parse(u).map_err(|e| Error::decode_from("undecodable answer", e))?;
                 if u.origin() == self.base.origin() {
                     u
                 } else {
@@ -645,7 +646,7 @@ impl<'a> Upload<'a> {
 
 fn sent(results: &Value) -> Result<Sent, Error> {
     let id = text(results, "message_id")
-        .ok_or_else(|| Error::Decode("send answer has no message_id".into()))?;
+        .ok_or_else(|| Error::decode("send answer has no message_id"))?;
     Ok(Sent {
         message_id: id.to_owned(),
         timestamp: None,

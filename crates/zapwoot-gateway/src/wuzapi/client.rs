@@ -90,6 +90,7 @@ impl WuzapiClient {
         let status = response.status().as_u16();
         let bytes = response.bytes().await.map_err(|e| Error::Transport {
             message: e.to_string(),
+            source: e.without_url(),
             delivery: Delivery::MaybeSent,
         })?;
         let value: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
@@ -398,14 +399,14 @@ impl WuzapiClient {
         let data = self
             .call(Method::POST, &format!("chat/download{kind}"), Some(keys))
             .await?;
-        let url = text(&data, "Data")
-            .ok_or_else(|| Error::Decode("no Data in the download answer".into()))?;
+        let url =
+            text(&data, "Data").ok_or_else(|| Error::decode("no Data in the download answer"))?;
         let (head, encoded) = url
             .split_once(";base64,")
-            .ok_or_else(|| Error::Decode("Data is not a base64 data URL".into()))?;
+            .ok_or_else(|| Error::decode("Data is not a base64 data URL"))?;
         let bytes = STANDARD
             .decode(encoded)
-            .map_err(|e| Error::Decode(e.to_string()))?;
+            .map_err(|e| Error::decode_from("undecodable answer", e))?;
         let mime = text(&data, "Mimetype")
             .or_else(|| head.strip_prefix("data:"))
             .map(str::to_owned);
@@ -437,7 +438,7 @@ fn vcard(name: &str, phone: &str) -> String {
 /// `{Details, Timestamp, Id}`; `Timestamp` is unix seconds (new) or RFC 3339 (old).
 fn sent(data: &Value) -> Result<Sent, Error> {
     let id = text_any(data, &["Id", "ID", "id"])
-        .ok_or_else(|| Error::Decode("send answer has no Id".into()))?;
+        .ok_or_else(|| Error::decode("send answer has no Id"))?;
     let timestamp = unsigned(data, "Timestamp")
         .and_then(|t| i64::try_from(t).ok())
         .or_else(|| text(data, "Timestamp").and_then(crate::json::rfc3339));

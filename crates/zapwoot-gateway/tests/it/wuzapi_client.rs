@@ -479,3 +479,50 @@ async fn api_calls_do_not_follow_redirects_with_the_token() {
         "the token followed the redirect"
     );
 }
+
+/// Every kind of failure keeps what caused it where there is a cause, and neither the error,
+/// its `Debug`, nor any cause in the chain names the token — even when the gateway echoes it.
+#[tokio::test]
+async fn errors_keep_their_cause_and_never_the_token() {
+    use std::error::Error as _;
+    const TOKEN: &str = "wz-token-NEVER-IN-ERRORS";
+    fn chain(err: &Error) -> String {
+        let mut text = format!("{err} {err:?}");
+        let mut cause = err.source();
+        while let Some(c) = cause {
+            text.push_str(&format!(" | {c} {c:?}"));
+            cause = c.source();
+        }
+        text
+    }
+    let to = zapwoot_gateway::Jid::parse("5511999990001@s.whatsapp.net").unwrap();
+    let upstream = zapwoot_fakes::Receiver::start().await.unwrap();
+    let client = WuzapiClient::new(&upstream.url(), TOKEN).unwrap();
+
+    upstream.set_status(200);
+    upstream.set_reply(
+        &[("content-type", "application/json")],
+        br#"{"code":200,"success":true,"data":{}}"#.to_vec(),
+    );
+    let err = client.send(&to, &Outgoing::text("x")).await.unwrap_err();
+    assert!(matches!(err, Error::Decode { .. }), "{err:?}");
+    assert!(!chain(&err).contains(TOKEN), "{}", chain(&err));
+
+    upstream.set_status(500);
+    upstream.set_reply(
+        &[("content-type", "application/json")],
+        format!(r#"{{"code":500,"error":"bad token {TOKEN}","success":false}}"#).into_bytes(),
+    );
+    let err = client.send(&to, &Outgoing::text("x")).await.unwrap_err();
+    assert!(matches!(err, Error::Status { .. }), "{err:?}");
+    assert!(!chain(&err).contains(TOKEN), "{}", chain(&err));
+
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let client = WuzapiClient::new(&url, TOKEN).unwrap();
+    let err = client.send(&to, &Outgoing::text("x")).await.unwrap_err();
+    assert!(matches!(err, Error::Transport { .. }), "{err:?}");
+    assert!(err.source().is_some(), "the HTTP client's error is kept");
+    assert!(!chain(&err).contains(TOKEN), "{}", chain(&err));
+}

@@ -158,7 +158,12 @@ pub(crate) fn record_batch(
 fn record_one(c: &mut Conn, row: &EventInsert) -> Result<Recorded, StoreError> {
     let inserted = diesel::insert_into(events::table)
         .values(row)
-        .on_conflict((events::instance_id, events::source, events::dedupe_key))
+        .on_conflict((
+            events::instance_id,
+            events::source,
+            events::dedupe_key,
+            events::waits,
+        ))
         .do_nothing()
         .returning(events::id)
         .get_result::<i64>(c)
@@ -180,6 +185,7 @@ fn existing_id(c: &mut Conn, row: &EventInsert) -> Result<i64, StoreError> {
         .filter(events::instance_id.eq(row.instance_id))
         .filter(events::source.eq(row.source))
         .filter(events::dedupe_key.eq(&row.dedupe_key))
+        .filter(events::waits.eq(row.waits))
         .select(events::id)
         .first::<i64>(c)?)
 }

@@ -8,7 +8,7 @@ use ring::digest;
 use ring::rand::{SecureRandom as _, SystemRandom};
 use serde::{Deserialize, Serialize};
 
-use super::{Store, json_column, now_ms};
+use super::{Store, now_ms};
 use crate::backend::dispatch;
 use crate::rows::{InstanceRow, InstanceWrite};
 use crate::{Instance, NewInstance, RouteKind, SealError, SecretString, StoreError};
@@ -163,14 +163,19 @@ impl Store {
         Ok(InstanceWrite {
             name: config.name.clone(),
             enabled: config.enabled,
-            gateway_kind: config.gateway_kind.clone(),
+            gateway_kind: config.gateway_kind.as_str().to_owned(),
             gateway_url: config.gateway_url.clone(),
             gateway_device_id: config.gateway_device_id.clone(),
             gateway_username: config.gateway_username.clone(),
             chatwoot_url: config.chatwoot_url.clone(),
             chatwoot_account_id: config.chatwoot_account_id,
             chatwoot_inbox_id: config.chatwoot_inbox_id,
-            options: config.options.to_string(),
+            options: serde_json::to_string(&config.options).map_err(|e| {
+                StoreError::CorruptJson {
+                    column: "instances.options",
+                    reason: e.to_string(),
+                }
+            })?,
             secrets: self.sealer()?.seal(SECRETS_CONTEXT, &plaintext)?,
             gateway_key_hash: key_hash(sealed.gateway_key.expose()),
             chatwoot_key_hash: key_hash(sealed.chatwoot_key.expose()),
@@ -182,19 +187,32 @@ impl Store {
         let plaintext = self.sealer()?.open(SECRETS_CONTEXT, &row.secrets)?;
         let sealed: SealedSecrets =
             serde_json::from_slice(&plaintext).map_err(|_| SealError::Corrupt)?;
+        let gateway_kind =
+            row.gateway_kind
+                .parse()
+                .map_err(|e: zapwoot_gateway::UnknownGatewayKind| {
+                    StoreError::UnknownGatewayKind {
+                        instance: row.name.clone(),
+                        kind: e.0,
+                    }
+                })?;
+        let options = serde_json::from_str(&row.options).map_err(|e| StoreError::CorruptJson {
+            column: "instances.options",
+            reason: format!("instance {}: {e}", row.name),
+        })?;
         Ok(Instance {
             id: row.id,
             config: NewInstance {
                 name: row.name,
                 enabled: row.enabled,
-                gateway_kind: row.gateway_kind,
+                gateway_kind,
                 gateway_url: row.gateway_url,
                 gateway_device_id: row.gateway_device_id,
                 gateway_username: row.gateway_username,
                 chatwoot_url: row.chatwoot_url,
                 chatwoot_account_id: row.chatwoot_account_id,
                 chatwoot_inbox_id: row.chatwoot_inbox_id,
-                options: json_column("instances.options", &row.options)?,
+                options,
                 secrets: sealed.secrets,
             },
             gateway_key: sealed.gateway_key,

@@ -5,12 +5,21 @@ use zapwoot_store::{NewEvent, RouteKind, SecretString, Source, StoreError};
 use crate::support::new_instance;
 
 both_backends! {
+    async fn an_unknown_stored_gateway_kind_is_an_error_naming_the_instance(db) {
+        let store = db.open().await;
+        store.create_instance(new_instance("alpha")).await.unwrap();
+        crate::support::execute_raw(&db, "UPDATE instances SET gateway_kind = 'whatsmeow'");
+        let err = store.instance("alpha").await.unwrap_err();
+        assert!(matches!(&err, zapwoot_store::StoreError::UnknownGatewayKind { instance, kind } if instance == "alpha" && kind == "whatsmeow"), "{err:?}");
+        assert!(err.to_string().contains("alpha"), "{err}");
+    }
+
     async fn create_read_update_delete(db) {
         let store = db.open().await;
         let mut config = new_instance("alpha");
         config.gateway_device_id = Some("628123@s.whatsapp.net".to_owned());
         config.chatwoot_inbox_id = Some(7);
-        config.options = serde_json::json!({"conversation": "reuse_open", "groups": true});
+        config.options = serde_json::from_value(serde_json::json!({"conversation": "reopen", "groups": false, "own_jid": "628@s.whatsapp.net"})).unwrap();
         let created = store.create_instance(config.clone()).await.unwrap();
         assert_eq!(created.config, config);
         assert_ne!(created.gateway_key, created.chatwoot_key);

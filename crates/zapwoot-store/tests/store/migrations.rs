@@ -7,6 +7,39 @@ use std::path::Path;
 use crate::support::new_instance;
 
 both_backends! {
+    async fn wait_counters_move_from_the_dedupe_key_into_their_column(db) {
+        let store = db.open().await;
+        let alpha = store.create_instance(new_instance("alpha")).await.unwrap();
+        drop(store);
+        // Back to the schema before the column, with rows as that version wrote them.
+        let backend = if db.sqlite_path().is_some() { "sqlite" } else { "postgres" };
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations").join(backend);
+        let down = std::fs::read_to_string(dir.join("2026-12-03-000005_event_waits/down.sql")).unwrap();
+        crate::support::execute_raw(&db, &down);
+        crate::support::execute_raw(&db, &format!(
+            "DELETE FROM __diesel_schema_migrations WHERE version = '20261203000005';
+             INSERT INTO events (id, instance_id, source, kind, dedupe_key, lane, content_type, body, received_at, status, attempts, next_attempt_at)
+             VALUES (901, {id}, 'gateway', 'Message', 'wuzapi:m:3EB0', 'chat', 'application/json', NULL, 1, 'ignored', 1, 1),
+                    (902, {id}, 'gateway', 'Message', 'wuzapi:m:3EB0#wait1', 'chat', 'application/json', NULL, 2, 'ignored', 1, 2),
+                    (903, {id}, 'gateway', 'Message', 'wuzapi:m:3EB0#wait12', 'chat', 'application/json', NULL, 3, 'pending', 0, 3);",
+            id = alpha.id
+        ));
+        let store = db.open().await;
+        for (id, key, waits) in [(901, "wuzapi:m:3EB0", 0), (902, "wuzapi:m:3EB0", 1), (903, "wuzapi:m:3EB0", 12)] {
+            let event = store.event(id).await.unwrap().unwrap();
+            assert_eq!((event.dedupe_key.as_str(), event.waits), (key, waits), "event {id}");
+        }
+        // The same webhook at the same wait count is a duplicate; at the next count it is not.
+        let mut again = zapwoot_store::NewEvent::new(alpha.id, zapwoot_store::Source::Gateway, "wuzapi:m:3EB0", "chat", b"{}".to_vec());
+        again.waits = 12;
+        assert!(store.record_inbound(again.clone()).await.unwrap().duplicate);
+        again.waits = 13;
+        assert!(!store.record_inbound(again).await.unwrap().duplicate);
+        // And every migration still reverts.
+        let reverted = store.revert_all_migrations().await.unwrap();
+        assert!(reverted >= 5);
+    }
+
     async fn up_down_up(db) {
         let store = db.open().await;
         assert_eq!(store.migrate().await.unwrap(), 0, "open already applied everything");

@@ -97,7 +97,7 @@ pub fn sealer() -> Sealer {
 pub fn new_instance(name: &str) -> NewInstance {
     let mut config = NewInstance::new(
         name,
-        "wuzapi",
+        zapwoot_store::GatewayKind::Wuzapi,
         "http://127.0.0.1:8081",
         "http://127.0.0.1:3000",
         1,
@@ -143,4 +143,22 @@ macro_rules! both_backends {
             )*
         }
     };
+}
+
+/// Runs SQL statements on the test database behind the store's back (corrupting rows,
+/// stepping migrations back).
+pub fn execute_raw(db: &TestDb, sql: &str) {
+    use diesel::connection::SimpleConnection as _;
+    match db.sqlite_path() {
+        Some(path) => {
+            let mut conn =
+                diesel::SqliteConnection::establish(&path.display().to_string()).unwrap();
+            conn.batch_execute("PRAGMA busy_timeout = 10000;").unwrap();
+            conn.batch_execute(sql).unwrap();
+        }
+        None => {
+            let mut conn = PgConnection::establish(&db.url).unwrap();
+            conn.batch_execute(sql).unwrap();
+        }
+    }
 }

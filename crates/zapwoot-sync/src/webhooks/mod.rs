@@ -13,13 +13,14 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde_json::{Value, json};
+use serde_json::json;
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinSet;
 use zapwoot_store::{
     ClaimedDelivery, DeliveryAttempt, DeliveryNext, Notification, Store, StoreError, Subscription,
 };
 
+use crate::activity::{ActivityKind, EndpointDisabled, EndpointTest};
 use crate::{Activity, ActivityBus, SyncError};
 
 mod clock;
@@ -37,20 +38,12 @@ use send::{Answer, Sender};
 /// The delivery body of `activity`: `{"type", "timestamp" (RFC 3339), "data": {"instance", …}}`.
 #[must_use]
 pub fn payload(activity: &Activity) -> String {
-    let mut data = match &activity.data {
-        Value::Object(map) => map.clone(),
-        Value::Null => serde_json::Map::new(),
-        other => {
-            let mut map = serde_json::Map::new();
-            map.insert("value".to_owned(), other.clone());
-            map
-        }
-    };
+    let mut data = activity.data();
     if !activity.instance.is_empty() {
         data.insert("instance".to_owned(), json!(activity.instance));
     }
     json!({
-        "type": activity.kind,
+        "type": activity.name(),
         "timestamp": rfc3339(activity.timestamp_ms),
         "data": data,
     })
@@ -66,8 +59,7 @@ pub fn notification(
     message_id: String,
     lane: String,
 ) -> Notification {
-    let mut n =
-        Notification::new(message_id, activity.kind.clone(), payload(activity)).in_lane(lane);
+    let mut n = Notification::new(message_id, activity.name(), payload(activity)).in_lane(lane);
     if let Some(id) = instance_id {
         n = n.for_instance(id, activity.instance.clone());
     }
@@ -77,14 +69,14 @@ pub fn notification(
 /// A test event for one subscription (`endpoint.test`), to check a receiver end to end.
 #[must_use]
 pub fn test_notification(subscription_id: i64, now_ms: i64) -> Notification {
-    let activity = Activity {
-        timestamp_ms: now_ms,
-        ..Activity::new(
-            "endpoint.test",
-            "",
-            json!({ "subscription_id": subscription_id, "message": "a test event from zapwoot" }),
-        )
-    };
+    let activity = Activity::new(
+        "",
+        ActivityKind::EndpointTest(EndpointTest {
+            subscription_id,
+            message: "a test event from zapwoot".to_owned(),
+        }),
+    )
+    .at(now_ms);
     Notification::new(
         format!("msg_test_{subscription_id}_{now_ms}"),
         "endpoint.test",
@@ -312,19 +304,16 @@ impl Attempter {
         }
         let now = self.clock.now_ms();
         tracing::warn!(subscription = subscription.id, %reason, "webhook subscription disabled");
-        let activity = Activity {
-            timestamp_ms: now,
-            ..Activity::new(
-                "endpoint.disabled",
-                "",
-                json!({
-                    "subscription_id": subscription.id,
-                    "url": redact_url(&subscription.config.url),
-                    "reason": reason,
-                    "failing_since": failing_since.map(rfc3339),
-                }),
-            )
-        };
+        let activity = Activity::new(
+            "",
+            ActivityKind::EndpointDisabled(EndpointDisabled {
+                subscription_id: subscription.id,
+                url: redact_url(&subscription.config.url),
+                reason: reason.to_owned(),
+                failing_since: failing_since.map(rfc3339),
+            }),
+        )
+        .at(now);
         let n = notification(
             &activity,
             None,

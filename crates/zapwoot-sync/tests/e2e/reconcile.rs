@@ -58,10 +58,10 @@ matrix! {
         }
         let mut announced = false;
         while let Ok(a) = activity.try_recv() {
-            if a.kind == "reconciled" {
+            if a.name() == "reconciled" {
                 announced = true;
-                assert_eq!(a.data["recorded"], 5);
-                assert_eq!(a.data["direction"], "chatwoot_to_whatsapp");
+                assert_eq!(a.data()["recorded"], 5);
+                assert_eq!(a.data()["direction"], "chatwoot_to_whatsapp");
             }
         }
         assert!(announced);

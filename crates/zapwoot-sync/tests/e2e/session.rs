@@ -35,8 +35,8 @@ async fn logout_posts_one_private_note_and_exposes_the_state() {
     let runtime = h.engine.runtime(h.instance_id).unwrap();
     assert_eq!(runtime.connection_state(), Some(ConnectionState::LoggedOut));
     let first = activity.try_recv().unwrap();
-    assert_eq!(first.kind, "instance.status");
-    assert_eq!(first.data["state"], "logged_out");
+    assert_eq!(first.name(), "instance.status");
+    assert_eq!(first.data()["state"], "logged_out");
     assert!(h.sent_endpoints().is_empty());
     h.assert_clean();
 }
@@ -58,7 +58,7 @@ async fn every_effect_is_published_on_the_activity_bus() {
     let mut kinds = Vec::new();
     while let Ok(a) = activity.try_recv() {
         assert_eq!(a.instance, "alpha");
-        kinds.push(a.kind);
+        kinds.push(a.name());
     }
     assert_eq!(
         kinds,

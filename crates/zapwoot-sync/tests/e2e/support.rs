@@ -190,13 +190,7 @@ pub async fn harness_tweaked(
             (FakeGateway::Wuzapi(fake), Arc::new(client))
         }
     };
-    let mut new = NewInstance::new(
-        "alpha",
-        kind.as_str(),
-        "http://gateway.invalid",
-        chatwoot.url(),
-        1,
-    );
+    let mut new = NewInstance::new("alpha", kind, "http://gateway.invalid", chatwoot.url(), 1);
     new.secrets.insert(
         "chatwoot_api_token".into(),
         SecretString::new(chatwoot.admin_token()),

@@ -256,7 +256,7 @@ both_dbs! {
         verify(&keyring(SECRET), &notice[0]).unwrap();
         let mut announced = false;
         while let Ok(a) = activity.try_recv() {
-            announced |= a.kind == "endpoint.disabled";
+            announced |= a.name() == "endpoint.disabled";
         }
         assert!(announced, "on the activity stream too");
         // Nothing more goes to a disabled subscription.
@@ -294,9 +294,9 @@ both_dbs! {
         assert!(s.disabled_reason.unwrap().contains("5.0 days"));
         let mut announced = 0;
         while let Ok(a) = activity.try_recv() {
-            if a.kind == "endpoint.disabled" {
+            if a.name() == "endpoint.disabled" {
                 announced += 1;
-                assert_eq!(a.data["subscription_id"], sub);
+                assert_eq!(a.data()["subscription_id"], sub);
             }
         }
         assert_eq!(announced, 1);

@@ -1,4 +1,5 @@
-//! Per-instance behaviour options (the `options` object of the instance document).
+//! Per-instance behaviour options (the `options` object of the instance document), stored
+//! typed with the instance and read by the sync engine.
 
 use serde::{Deserialize, Serialize};
 
@@ -43,11 +44,12 @@ pub enum RevokePolicy {
 /// Instance options. Unknown keys are ignored; missing keys take defaults.
 ///
 /// ```
-/// let options = zapwoot_sync::InstanceOptions::from_json(&serde_json::json!({
+/// let options: zapwoot_store::InstanceOptions = serde_json::from_value(serde_json::json!({
 ///     "conversation": "reopen", "from_me": "private_note", "groups": false
-/// }));
-/// assert_eq!(options.conversation, zapwoot_sync::ConversationPolicy::Reopen);
+/// }))?;
+/// assert_eq!(options.conversation, zapwoot_store::ConversationPolicy::Reopen);
 /// assert!(options.sign_agent_name, "defaults fill the rest");
+/// # Ok::<(), serde_json::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
@@ -76,6 +78,10 @@ pub struct InstanceOptions {
     /// Origins (`http://minio:9000`) whose loopback or private addresses media may be
     /// fetched from; elsewhere media URLs must resolve to public addresses.
     pub media_origins: Vec<String>,
+    /// The bridged number's JID, when the gateway does not say it (GOWA ≤ v7 tells own
+    /// messages only by comparing with it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub own_jid: Option<String>,
 }
 
 impl Default for InstanceOptions {
@@ -92,6 +98,7 @@ impl Default for InstanceOptions {
             chatwoot_rate_per_second: 40,
             gateway_concurrency: 4,
             media_origins: Vec::new(),
+            own_jid: None,
         }
     }
 }
@@ -118,7 +125,7 @@ impl InstanceOptions {
             ));
         }
         for origin in &self.media_origins {
-            let ok = reqwest::Url::parse(origin).is_ok_and(|u| {
+            let ok = url::Url::parse(origin).is_ok_and(|u| {
                 matches!(u.scheme(), "http" | "https")
                     && u.host_str().is_some()
                     && u.path() == "/"
@@ -133,19 +140,5 @@ impl InstanceOptions {
             }
         }
         None
-    }
-
-    /// `media_origins` as origins.
-    pub(crate) fn media_origins(&self) -> Vec<crate::media::Origin> {
-        self.media_origins
-            .iter()
-            .filter_map(|o| crate::media::Origin::parse(o))
-            .collect()
-    }
-
-    /// Reads options from the instance document's JSON (defaults for anything missing).
-    #[must_use]
-    pub fn from_json(value: &serde_json::Value) -> Self {
-        serde_json::from_value(value.clone()).unwrap_or_default()
     }
 }

@@ -1,0 +1,234 @@
+//! The typed payload of each activity kind: the `data` object of stream records and outbound
+//! webhooks. Fields are added, never renamed or removed; `tests/golden` pins each shape.
+
+use serde::Serialize;
+
+/// What happened, with its details: one variant per activity type.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum ActivityKind {
+    /// `message.received`: a WhatsApp message reached Chatwoot.
+    MessageReceived(MessageReceived),
+    /// `message.sent`: an agent's message (one part of it) reached WhatsApp.
+    MessageSent(MessageSent),
+    /// `message.status`: WhatsApp reported a receipt for a message.
+    MessageStatus(MessageStatusChange),
+    /// `message.deleted`: a message was deleted for everyone.
+    MessageDeleted(MessageDeleted),
+    /// `message.edited`: a WhatsApp message was edited.
+    MessageEdited(MessageEdited),
+    /// `reaction`: a reaction was added or removed.
+    Reaction(Reaction),
+    /// `conversation.status`: a bridged conversation changed status in Chatwoot.
+    ConversationStatus(ConversationStatus),
+    /// `instance.status`: the WhatsApp session changed state.
+    InstanceStatus(InstanceStatus),
+    /// `delivery.failed`: an agent's message could not be sent to WhatsApp.
+    DeliveryFailed(DeliveryFailed),
+    /// `reconciled`: a reconciliation pass ended.
+    Reconciled(ReconciledPass),
+    /// `import`: a history import made progress.
+    Import(ImportProgress),
+    /// `endpoint.test`: a test event for one subscription.
+    EndpointTest(EndpointTest),
+    /// `endpoint.disabled`: a subscription was disabled after failing too long.
+    EndpointDisabled(EndpointDisabled),
+}
+
+impl ActivityKind {
+    /// The activity type, as it appears in `type`.
+    #[must_use]
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::MessageReceived(_) => "message.received",
+            Self::MessageSent(_) => "message.sent",
+            Self::MessageStatus(_) => "message.status",
+            Self::MessageDeleted(_) => "message.deleted",
+            Self::MessageEdited(_) => "message.edited",
+            Self::Reaction(_) => "reaction",
+            Self::ConversationStatus(_) => "conversation.status",
+            Self::InstanceStatus(_) => "instance.status",
+            Self::DeliveryFailed(_) => "delivery.failed",
+            Self::Reconciled(_) => "reconciled",
+            Self::Import(_) => "import",
+            Self::EndpointTest(_) => "endpoint.test",
+            Self::EndpointDisabled(_) => "endpoint.disabled",
+        }
+    }
+}
+
+/// `message.received`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct MessageReceived {
+    /// The WhatsApp message id.
+    pub wa_message_id: String,
+    /// The chat (its ordering lane: phone JID, LID or group JID).
+    pub chat: String,
+    /// The Chatwoot conversation it went to.
+    pub chatwoot_conversation_id: u64,
+    /// The Chatwoot message created for it.
+    pub chatwoot_message_id: u64,
+    /// Sent from the bridged number itself (typed on the phone).
+    pub from_me: bool,
+    /// `text`, `image`, `video`, `audio`, `document`, `sticker`, `location`, `contacts`,
+    /// `poll`, or `unsupported`.
+    pub kind: String,
+}
+
+/// `message.sent`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct MessageSent {
+    /// The Chatwoot message.
+    pub chatwoot_message_id: u64,
+    /// Which part of it (a text with several attachments is several WhatsApp messages).
+    pub part: i32,
+    /// The WhatsApp message id the gateway gave the part.
+    pub wa_message_id: String,
+    /// The chat.
+    pub chat: String,
+}
+
+/// `message.status`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct MessageStatusChange {
+    /// The WhatsApp message id.
+    pub wa_message_id: String,
+    /// `sent`, `delivered`, `read` or `played`.
+    pub status: String,
+}
+
+/// Who deleted a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeletedBy {
+    /// An agent, in Chatwoot.
+    Agent,
+    /// The customer or the phone, on WhatsApp.
+    Whatsapp,
+}
+
+/// `message.deleted`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct MessageDeleted {
+    /// The WhatsApp message id.
+    pub wa_message_id: String,
+    /// Where it was deleted.
+    pub by: DeletedBy,
+}
+
+/// `message.edited`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct MessageEdited {
+    /// The WhatsApp id of the edited message.
+    pub target: String,
+    /// The new text.
+    pub text: Option<String>,
+}
+
+/// `reaction`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct Reaction {
+    /// The WhatsApp id of the message reacted to.
+    pub target: String,
+    /// The emoji; `None` when the reaction was removed.
+    pub emoji: Option<String>,
+    /// Reacted from the bridged number itself.
+    pub from_me: bool,
+}
+
+/// `conversation.status`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct ConversationStatus {
+    /// The Chatwoot conversation.
+    pub chatwoot_conversation_id: u64,
+    /// `open`, `resolved`, `pending` or `snoozed`.
+    pub status: String,
+}
+
+/// `instance.status`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct InstanceStatus {
+    /// `connected`, `disconnected`, `logged_out`, … (the gateway's session state).
+    pub state: String,
+    /// What the gateway said about it.
+    pub detail: String,
+}
+
+/// `delivery.failed`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct DeliveryFailed {
+    /// The Chatwoot message that was not sent.
+    pub chatwoot_message_id: u64,
+    /// Why, in words an agent understands.
+    pub reason: String,
+}
+
+/// `reconciled`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct ReconciledPass {
+    /// `whatsapp_to_chatwoot` or `chatwoot_to_whatsapp`.
+    pub direction: String,
+    /// Messages looked at.
+    pub scanned: usize,
+    /// Messages that were missing on the other side.
+    pub candidates: usize,
+    /// Missing messages queued to be bridged.
+    pub recorded: usize,
+}
+
+/// `import`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct ImportProgress {
+    /// The import job.
+    pub job_id: i64,
+    /// `running`, `done`, `failed`, …
+    pub state: String,
+    /// Days of history asked for.
+    pub days: i32,
+    /// Chats imported so far.
+    pub chats_done: i32,
+    /// Chats to import.
+    pub chats_total: usize,
+    /// Messages found in the gateway's history.
+    pub messages_found: i32,
+    /// Messages queued to be bridged.
+    pub messages_queued: i32,
+    /// Why the job failed.
+    pub error: Option<String>,
+}
+
+/// `endpoint.test`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct EndpointTest {
+    /// The subscription tested.
+    pub subscription_id: i64,
+    /// A fixed text.
+    pub message: String,
+}
+
+/// `endpoint.disabled`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct EndpointDisabled {
+    /// The subscription disabled.
+    pub subscription_id: i64,
+    /// Its URL, credentials masked.
+    pub url: String,
+    /// The last failure.
+    pub reason: String,
+    /// When it started failing (RFC 3339).
+    pub failing_since: Option<String>,
+}
