@@ -95,7 +95,11 @@ async fn crash_loop(db: Db, chats: usize, per_chat: usize, kills: usize, seed: u
         sent_once(&w.wuzapi).len(),
         logs.lines().rev().take(40).collect::<Vec<_>>().join("\n")
     );
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    bridge
+        .as_ref()
+        .expect("a bridge runs at the end")
+        .wait_idle_within(limit)
+        .await;
     assert_in_chatwoot_once_in_order(&chatwoot, &inbound);
     assert_on_whatsapp_once_in_order(&w.wuzapi, &outbound);
 }

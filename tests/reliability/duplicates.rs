@@ -15,7 +15,7 @@ async fn duplicates_and_disorder(db: Db) {
     let mut chatwoot = FakeChatwootConfig::default();
     chatwoot.webhook_order = WebhookOrder::Shuffled;
     chatwoot.duplicate_every = Some(2);
-    let (w, _bridge) = world_with(&db, chatwoot, FakeWuzapiConfig::default()).await;
+    let (w, bridge) = world_with(&db, chatwoot, FakeWuzapiConfig::default()).await;
     let mut rng = Rng::new(0xd00d);
     let chats = 20;
     let mut messages = Vec::new();
@@ -76,7 +76,8 @@ async fn duplicates_and_disorder(db: Db) {
         "{} of {replies} sent",
         sent_once(&w.wuzapi).len()
     );
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    // Idle, then count: a late duplicate would be counted, not missed.
+    bridge.wait_idle().await;
 
     let mut seen: BTreeMap<String, usize> = BTreeMap::new();
     for m in incoming(&w.chatwoot) {

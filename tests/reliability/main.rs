@@ -19,8 +19,7 @@
     dead_code
 )]
 
-#[path = "../../bins/zapwoot/tests/blackbox/support.rs"]
-mod support;
+use zapwoot_testkit as support;
 
 mod common;
 
@@ -31,22 +30,6 @@ mod duplicates;
 mod outage;
 mod replicas;
 mod soak;
-
-/// The `zapwoot` binary next to this test's build (`target/<profile>/zapwoot`).
-fn zapwoot_binary() -> std::path::PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let profile_dir = exe
-        .parent()
-        .and_then(std::path::Path::parent)
-        .expect("a test binary lives in target/<profile>/deps");
-    let binary = profile_dir.join(format!("zapwoot{}", std::env::consts::EXE_SUFFIX));
-    assert!(
-        binary.exists(),
-        "{} is missing: run the suite with the workspace (scripts/test.sh) or `cargo test -p zapwoot -p zapwoot-reliability`",
-        binary.display()
-    );
-    binary
-}
 
 /// The long variants (`ZAPWOOT_LONG=1`).
 fn long() -> bool {

@@ -97,7 +97,7 @@ async fn outages(db: Db) {
         incoming(&w.chatwoot).len(),
         sent_once(&w.wuzapi).len()
     );
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    bridge.wait_idle().await;
     assert_in_chatwoot_once_in_order(&w.chatwoot, &inbound);
     assert_on_whatsapp_once_in_order(&w.wuzapi, &outbound);
     let (status, dead) = bridge

@@ -74,6 +74,7 @@ async fn two_replicas_share_postgres_and_survive_losing_one() {
             .collect::<Vec<_>>()
             .join("\n")
     );
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Both replicas share the store: idle for one is idle for both.
+    second.wait_idle().await;
     assert_in_chatwoot_once_in_order(&w.chatwoot, &inbound);
 }

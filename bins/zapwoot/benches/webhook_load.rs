@@ -18,14 +18,9 @@
     dead_code
 )]
 
-#[path = "../tests/blackbox/support.rs"]
-mod support;
+use zapwoot_testkit as support;
 
 /// The `zapwoot` binary under test (the support module runs it).
-fn zapwoot_binary() -> std::path::PathBuf {
-    std::path::PathBuf::from(env!("CARGO_BIN_EXE_zapwoot"))
-}
-
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 

@@ -15,10 +15,6 @@ mod hardening;
 mod support;
 
 /// The `zapwoot` binary under test (the support module runs it).
-fn zapwoot_binary() -> std::path::PathBuf {
-    std::path::PathBuf::from(env!("CARGO_BIN_EXE_zapwoot"))
-}
-
 use std::collections::HashSet;
 use std::time::Duration;
 
@@ -1068,7 +1064,7 @@ async fn agent_messages_written_while_the_bridge_was_down_are_sent_after_restart
     bridge
         .eventually("the 5 agent messages sent", || texts().len() >= 5)
         .await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    bridge.wait_idle().await;
     let sent = texts();
     assert_eq!(sent.len(), 5, "{sent:?}");
     for conversation in &conversations {
@@ -1217,7 +1213,7 @@ async fn gowa_history_is_imported_and_lost_webhooks_recovered(db: Db) {
     bridge
         .eventually("the lost message in Chatwoot", || contents().len() == 4)
         .await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    bridge.wait_idle().await;
     assert_eq!(
         contents().last().map(String::as_str),
         Some("webhook perdido")
@@ -1279,7 +1275,7 @@ async fn wuzapi_history_is_imported_and_lost_webhooks_recovered(db: Db) {
     bridge
         .eventually("the lost message in Chatwoot", || contents().len() == 3)
         .await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    bridge.wait_idle().await;
     assert_eq!(contents(), ["anteontem", "ontem", "webhook perdido"]);
 }
 
@@ -1583,8 +1579,10 @@ async fn kill_9_mid_load_loses_and_doubles_nothing(db: Db) {
         assert_eq!(status, 200, "{answer}");
         acked.push(answer["event_id"].as_i64().unwrap());
     }
-    // Work is in flight (Chatwoot is slow): kill without any shutdown.
-    tokio::time::sleep(Duration::from_millis(150)).await;
+    // Work is in flight (Chatwoot is slow): kill without any shutdown, once the relay runs.
+    bridge
+        .eventually("the relay to start", || !incoming(&chatwoot).is_empty())
+        .await;
     let delivered_before = incoming(&chatwoot).len();
     assert!(
         delivered_before < 100,
@@ -1733,7 +1731,7 @@ async fn restart_and_settle(
             incoming(chatwoot).len() >= total
         })
         .await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    bridge.wait_idle().await;
     let contents: Vec<String> = incoming(chatwoot)
         .iter()
         .map(|m| m["content"].as_str().unwrap().to_owned())
