@@ -1,8 +1,8 @@
-//! The running bridge: shared state, the accept loop and graceful shutdown.
+//! The running bridge: the accept loop, the background loops and graceful shutdown.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context as _, Result};
@@ -11,17 +11,15 @@ use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
-use zapwoot_store::{Instance, RouteKind, Store};
-use zapwoot_sync::webhooks::{WebhookDispatcher, WebhookPolicy};
-use zapwoot_sync::{ActivityBus, ActivityKind, Engine, InstanceRuntime};
+use zapwoot_store::Store;
+use zapwoot_sync::ActivityKind;
 
-use crate::activity_log::ActivityLog;
-use crate::admin_token::AdminToken;
-use crate::body_budget::BodyBudget;
 use crate::cli::{Global, Serve};
 use crate::connections::ConnectionLimit;
-use crate::log_throttle::LogThrottle;
-use crate::metrics::Metrics;
+use crate::state::{RECONCILE_GATE, State};
+
+/// How long a client may take to send a request's headers.
+const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How long in-flight requests and events get to finish after SIGTERM/Ctrl-C.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
@@ -40,45 +38,6 @@ const RECONCILE_WINDOW: Duration = Duration::from_secs(3600);
 /// At start (after a bridge outage of unknown length), the look-back for resolved
 /// conversations; every open one is looked at anyway.
 const RECONCILE_AT_START: Duration = Duration::from_secs(24 * 3600);
-/// Longest a Chatwoot webhook waits for the start-up reconciliation, and longest that pass
-/// holds them (a Chatwoot that is down must not keep the bridge from recording).
-const RECONCILE_GATE: Duration = Duration::from_secs(20);
-
-/// Where a webhook route key leads.
-#[derive(Debug, Clone)]
-pub(crate) struct Route {
-    pub(crate) id: i64,
-    pub(crate) name: String,
-    pub(crate) gateway_url: String,
-}
-
-impl Route {
-    pub(crate) fn of(instance: &Instance) -> Self {
-        Self {
-            id: instance.id,
-            name: instance.config.name.clone(),
-            gateway_url: instance.config.gateway_url.clone(),
-        }
-    }
-}
-
-fn route_hash(key: &str) -> [u8; 32] {
-    let mut hash = [0; 32];
-    hash.copy_from_slice(ring::digest::digest(&ring::digest::SHA256, key.as_bytes()).as_ref());
-    hash
-}
-
-/// How long a client may take to send a request's headers.
-const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// Largest accepted bodies, and open connections per client address.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Limits {
-    pub(crate) gateway_body: usize,
-    pub(crate) chatwoot_body: usize,
-    pub(crate) admin_body: usize,
-    pub(crate) connections_per_address: usize,
-}
 
 /// How long processed events keep their bodies and rows.
 #[derive(Debug, Clone, Copy)]
@@ -87,186 +46,29 @@ pub(crate) struct Retention {
     pub(crate) events: Duration,
 }
 
-/// Everything a request handler needs.
-#[derive(Debug)]
+/// The running bridge: the router [`State`] and what only the background loops own.
 pub(crate) struct App {
-    pub(crate) store: Store,
-    pub(crate) engine: Arc<Engine>,
-    /// Sends outbound webhooks to subscriptions.
-    pub(crate) webhooks: Arc<WebhookDispatcher>,
-    pub(crate) admin_token: Option<AdminToken>,
-    pub(crate) public_url: String,
-    pub(crate) limits: Limits,
-    pub(crate) retention: Retention,
-    pub(crate) body_budget: BodyBudget,
-    /// Throttles the log line of rejected webhook signatures (the metric counts them all).
-    pub(crate) signature_log: LogThrottle,
-    pub(crate) metrics: Arc<Metrics>,
-    pub(crate) activity: Arc<ActivityLog>,
-    /// Turns true when the server stops (ends live streams).
-    pub(crate) stopping: watch::Sender<bool>,
-    /// `updated_at` of each instance as last applied.
-    seen: std::sync::Mutex<HashMap<i64, i64>>,
-    /// Last upstream check per instance id: the `instance test` report and when it ran.
-    pub(crate) probes: std::sync::Mutex<HashMap<i64, (serde_json::Value, i64)>>,
-    /// Asks the prober to check an instance now.
-    probe_now: tokio::sync::mpsc::UnboundedSender<i64>,
-    probe_requests: std::sync::Mutex<Option<tokio::sync::mpsc::UnboundedReceiver<i64>>>,
-    /// Webhook route keys (by SHA-256) of every applied instance, so a webhook needs no
-    /// database read or secret unsealing to find its instance.
-    routes: RwLock<HashMap<(RouteKind, [u8; 32]), Route>>,
-    /// GOWA multi-device routing: `(gateway base URL, device id)` → instance id.
-    devices: RwLock<HashMap<(String, String), i64>>,
-    /// Instances with an import running in this process.
-    pub(crate) importing: std::sync::Mutex<std::collections::HashSet<i64>>,
-    /// Turns true once the start-up Chatwoot reconciliation is over (or gave up waiting).
-    reconciled: watch::Sender<bool>,
+    /// What request handlers share.
+    pub(crate) state: Arc<State>,
+    /// How long event bodies and rows are kept (the prune loop).
+    retention: Retention,
+    /// Requests to check an instance's upstreams now (the probe loop).
+    probe_requests: tokio::sync::mpsc::UnboundedReceiver<i64>,
 }
 
 impl App {
     /// Builds the state over an open store and starts numbering activity.
-    pub(crate) fn new(store: Store, serve: &Serve, public_url: String) -> Result<Arc<Self>> {
-        let bus = ActivityBus::default();
-        let metrics = Arc::new(Metrics::default());
-        let activity = ActivityLog::start(&bus, 1024, Arc::clone(&metrics));
+    pub(crate) fn new(store: Store, serve: &Serve, public_url: String) -> Result<Self> {
         let (probe_now, probe_requests) = tokio::sync::mpsc::unbounded_channel();
-        let webhooks =
-            WebhookDispatcher::new(store.clone(), bus.clone(), WebhookPolicy::default())?;
-        Ok(Arc::new(Self {
-            webhooks,
-            engine: Engine::new(store.clone(), bus),
-            store,
-            admin_token: AdminToken::new(serve.admin_token.as_deref()),
-            public_url,
-            limits: Limits {
-                gateway_body: serve.max_gateway_body,
-                chatwoot_body: serve.max_chatwoot_body,
-                admin_body: 1024 * 1024,
-                connections_per_address: serve.max_connections_per_address,
-            },
-            body_budget: BodyBudget::new(
-                serve.max_inflight_body,
-                serve.max_gateway_body.max(serve.max_chatwoot_body),
-            ),
-            signature_log: LogThrottle::new(Duration::from_secs(60)),
+        let state = State::new(store, serve, public_url, probe_now)?;
+        Ok(Self {
+            state,
             retention: Retention {
                 bodies: Duration::from_secs(u64::from(serve.retain_bodies_days) * 86_400),
                 events: Duration::from_secs(u64::from(serve.retain_events_days) * 86_400),
             },
-            metrics,
-            activity,
-            stopping: watch::channel(false).0,
-            seen: std::sync::Mutex::new(HashMap::new()),
-            probes: std::sync::Mutex::new(HashMap::new()),
-            probe_now,
-            probe_requests: std::sync::Mutex::new(Some(probe_requests)),
-            routes: RwLock::new(HashMap::new()),
-            devices: RwLock::new(HashMap::new()),
-            importing: std::sync::Mutex::new(std::collections::HashSet::new()),
-            reconciled: watch::channel(false).0,
-        }))
-    }
-
-    /// Waits (at most [`RECONCILE_GATE`]) until the start-up Chatwoot reconciliation has
-    /// recorded what was missed while the bridge was down.
-    pub(crate) async fn wait_until_reconciled(&self) {
-        let mut ready = self.reconciled.subscribe();
-        let _ = tokio::time::timeout(RECONCILE_GATE, ready.wait_for(|done| *done)).await;
-    }
-
-    /// Starts, replaces or stops the worker runtime of `instance` after a change. Returns why
-    /// it cannot run, if it cannot.
-    pub(crate) fn apply_instance(&self, instance: &Instance) -> Option<String> {
-        let config = &instance.config;
-        if let Ok(mut seen) = self.seen.lock() {
-            seen.insert(instance.id, instance.updated_at_ms);
-        }
-        if let Ok(mut routes) = self.routes.write() {
-            routes.retain(|_, r| r.id != instance.id);
-            for kind in [RouteKind::Gateway, RouteKind::Chatwoot] {
-                let hash = route_hash(instance.route_key(kind).expose());
-                routes.insert((kind, hash), Route::of(instance));
-            }
-        }
-        if let Ok(mut devices) = self.devices.write() {
-            devices.retain(|_, id| *id != instance.id);
-            if let Some(device) = &config.gateway_device_id {
-                devices.insert((config.gateway_url.clone(), device.clone()), instance.id);
-            }
-        }
-        if !config.enabled {
-            self.engine.remove_runtime(instance.id);
-            return Some("disabled".to_owned());
-        }
-        match InstanceRuntime::connect(instance) {
-            Ok(mut runtime) => {
-                crate::metered::meter(&mut runtime, &self.metrics);
-                self.engine.set_runtime(runtime);
-                let _ = self.probe_now.send(instance.id);
-                None
-            }
-            Err(e) => {
-                self.engine.remove_runtime(instance.id);
-                Some(e.to_string())
-            }
-        }
-    }
-
-    /// Forgets a deleted instance.
-    pub(crate) fn forget_instance(&self, id: i64) {
-        self.engine.remove_runtime(id);
-        if let Ok(mut seen) = self.seen.lock() {
-            seen.remove(&id);
-        }
-        if let Ok(mut probes) = self.probes.lock() {
-            probes.remove(&id);
-        }
-        if let Ok(mut routes) = self.routes.write() {
-            routes.retain(|_, r| r.id != id);
-        }
-        if let Ok(mut devices) = self.devices.write() {
-            devices.retain(|_, v| *v != id);
-        }
-    }
-
-    /// Where `key` leads, from the applied instances (`None`: ask the store).
-    pub(crate) fn route(&self, kind: RouteKind, key: &str) -> Option<Route> {
-        let hash = route_hash(key);
-        self.routes
-            .read()
-            .ok()
-            .and_then(|r| r.get(&(kind, hash)).cloned())
-    }
-
-    /// The instance serving GOWA device `device` on the server at `gateway_url`.
-    pub(crate) fn device_instance(&self, gateway_url: &str, device: &str) -> Option<i64> {
-        self.devices
-            .read()
-            .ok()
-            .and_then(|d| d.get(&(gateway_url.to_owned(), device.to_owned())).copied())
-    }
-
-    /// Brings the running instances in line with the store: starts new and changed ones,
-    /// stops deleted ones.
-    pub(crate) async fn sync_instances(&self) -> Result<()> {
-        let instances = self.store.instances().await?;
-        let seen = self.seen.lock().map(|s| s.clone()).unwrap_or_default();
-        let current: HashMap<i64, i64> =
-            instances.iter().map(|i| (i.id, i.updated_at_ms)).collect();
-        for id in seen.keys().filter(|id| !current.contains_key(id)) {
-            self.forget_instance(*id);
-        }
-        for instance in &instances {
-            if seen.get(&instance.id) == Some(&instance.updated_at_ms) {
-                continue;
-            }
-            if let Some(reason) = self.apply_instance(instance) {
-                tracing::warn!(instance = %instance.config.name, %reason, "instance not running");
-            } else {
-                tracing::info!(instance = %instance.config.name, "instance running");
-            }
-        }
-        Ok(())
+            probe_requests,
+        })
     }
 }
 
@@ -334,10 +136,10 @@ pub(crate) async fn serve(
         }
     }
     let app = App::new(store, &serve, public_url)?;
-    if app.admin_token.is_none() {
+    if app.state.admin_token.is_none() {
         tracing::warn!("ZAPWOOT_ADMIN_TOKEN not set: the admin API (/api/v1) is off");
     }
-    tracing::info!(%addr, backend = ?app.store.backend(), "zapwoot listening");
+    tracing::info!(%addr, backend = ?app.state.store.backend(), "zapwoot listening");
     println!("zapwoot listening on http://{addr}");
     run(app, listener, shutdown_signal()).await
 }
@@ -345,17 +147,22 @@ pub(crate) async fn serve(
 /// Serves `listener` and runs the workers until `stop` completes; then stops accepting,
 /// lets open requests finish and in-flight events complete, each within [`SHUTDOWN_GRACE`].
 pub(crate) async fn run(
-    app: Arc<App>,
+    app: App,
     listener: TcpListener,
     stop: impl std::future::Future<Output = ()>,
 ) -> Result<()> {
+    let App {
+        state: app,
+        retention,
+        probe_requests,
+    } = app;
     app.sync_instances().await?;
     let (stop_tx, stop_rx) = watch::channel(false);
     let workers = tokio::spawn(Arc::clone(&app.engine).run(stop_rx.clone()));
     let webhooks = tokio::spawn(Arc::clone(&app.webhooks).run(stop_rx.clone()));
     let reloader = tokio::spawn(reload_loop(Arc::clone(&app), stop_rx));
-    let prober = tokio::spawn(probe_loop(Arc::clone(&app)));
-    let pruner = tokio::spawn(prune_loop(Arc::clone(&app)));
+    let prober = tokio::spawn(probe_loop(Arc::clone(&app), probe_requests));
+    let pruner = tokio::spawn(prune_loop(Arc::clone(&app), retention));
     let reconciler = tokio::spawn(reconcile_loop(Arc::clone(&app)));
     let graceful = GracefulShutdown::new();
     let mut builder = auto::Builder::new(TokioExecutor::new());
@@ -436,10 +243,7 @@ pub(crate) async fn run(
 /// Checks each running instance's upstreams (Chatwoot profile and inbox, gateway session)
 /// every [`PROBE_EVERY`], and at once when an instance starts; `/readyz` and `/metrics` report
 /// the results.
-async fn probe_loop(app: Arc<App>) {
-    let Some(mut requests) = app.probe_requests.lock().ok().and_then(|mut r| r.take()) else {
-        return;
-    };
+async fn probe_loop(app: Arc<State>, mut requests: tokio::sync::mpsc::UnboundedReceiver<i64>) {
     let mut tick = tokio::time::interval(PROBE_EVERY);
     loop {
         let ids: Vec<i64> = tokio::select! {
@@ -466,15 +270,11 @@ async fn probe_loop(app: Arc<App>) {
 
 /// Applies the retention at start and then every [`PRUNE_EVERY`]. Only done and ignored
 /// events are touched; failed and dead ones stay for inspection and replay.
-async fn prune_loop(app: Arc<App>) {
+async fn prune_loop(app: Arc<State>, retention: Retention) {
     let mut tick = tokio::time::interval(PRUNE_EVERY);
     loop {
         tick.tick().await;
-        match app
-            .store
-            .prune(app.retention.bodies, app.retention.events)
-            .await
-        {
+        match app.store.prune(retention.bodies, retention.events).await {
             Ok(report) if report.bodies_cleared + report.events_deleted > 0 => tracing::info!(
                 bodies_cleared = report.bodies_cleared,
                 events_deleted = report.events_deleted,
@@ -490,7 +290,7 @@ async fn prune_loop(app: Arc<App>) {
 /// day of WhatsApp chats (the bridge may have been down for a while), every
 /// [`RECONCILE_EVERY`] for recent activity, and when a gateway session reconnects (webhooks
 /// of the time it was away are lost).
-async fn reconcile_loop(app: Arc<App>) {
+async fn reconcile_loop(app: Arc<State>) {
     let mut activity = app.engine.activity().subscribe();
     // Chatwoot first, while its webhooks wait: missed agent messages are recorded before
     // newer ones, so each chat keeps its order.
@@ -548,7 +348,7 @@ async fn reconcile_loop(app: Arc<App>) {
     }
 }
 
-async fn reconcile_all(app: &App, window: Duration) {
+async fn reconcile_all(app: &State, window: Duration) {
     for instance in app.store.instances().await.unwrap_or_default() {
         if app.engine.runtime(instance.id).is_none() {
             continue;
@@ -561,7 +361,7 @@ async fn reconcile_all(app: &App, window: Duration) {
 }
 
 /// Picks up instance changes made by other processes (the CLI, other replicas).
-async fn reload_loop(app: Arc<App>, mut stop: watch::Receiver<bool>) {
+async fn reload_loop(app: Arc<State>, mut stop: watch::Receiver<bool>) {
     loop {
         tokio::select! {
             () = tokio::time::sleep(RELOAD_EVERY) => {}

@@ -150,7 +150,7 @@ async fn run_in(dir: &std::path::Path) -> Result<()> {
     );
 
     let activity = Arc::new(Mutex::new(Vec::new()));
-    let mut receiver = app.engine.activity().subscribe();
+    let mut receiver = app.state.engine.activity().subscribe();
     let sink = Arc::clone(&activity);
     let printer = tokio::spawn(async move {
         while let Ok(a) = receiver.recv().await {
@@ -161,7 +161,7 @@ async fn run_in(dir: &std::path::Path) -> Result<()> {
         }
     });
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(app::run(Arc::clone(&app), listener, async {
+    let server = tokio::spawn(app::run(app, listener, async {
         let _ = stop_rx.await;
     }));
     let demo = Demo {

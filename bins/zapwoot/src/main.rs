@@ -23,6 +23,7 @@ mod log_throttle;
 mod metered;
 mod metrics;
 mod sealing;
+mod state;
 mod subscriptions;
 
 use anyhow::Result;

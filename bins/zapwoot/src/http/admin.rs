@@ -9,16 +9,16 @@ use serde_json::{Value, json};
 use zapwoot_store::{EventFilter, EventRecord, EventStatus, Instance, Source};
 
 use super::{Body, body, error, json_response, sse, store_error, subscriptions};
-use crate::app::App;
 use crate::document::to_document;
 use crate::instances::{self, Failure};
+use crate::state::State;
 
 /// Whether `req` carries the admin token.
-pub(super) fn is_admin(app: &App, req: &Request<Incoming>) -> bool {
+pub(super) fn is_admin(app: &State, req: &Request<Incoming>) -> bool {
     authorized(app, req).is_ok()
 }
 
-fn authorized(app: &App, req: &Request<Incoming>) -> Result<(), Response<Body>> {
+fn authorized(app: &State, req: &Request<Incoming>) -> Result<(), Response<Body>> {
     let Some(expected) = &app.admin_token else {
         return Err(error(
             StatusCode::NOT_FOUND,
@@ -74,7 +74,7 @@ pub(super) fn failure(f: Failure) -> Response<Body> {
 
 /// Dispatches `/api/v1/{rest}`.
 pub(crate) async fn handle(
-    app: &Arc<App>,
+    app: &Arc<State>,
     req: Request<Incoming>,
     rest: &[String],
 ) -> Response<Body> {
@@ -115,7 +115,7 @@ pub(crate) async fn handle(
     }
 }
 
-async fn list_instances(app: &App) -> Response<Body> {
+async fn list_instances(app: &State) -> Response<Body> {
     match app.store.instances().await {
         Ok(all) => {
             let docs: Vec<Value> = all
@@ -128,7 +128,7 @@ async fn list_instances(app: &App) -> Response<Body> {
     }
 }
 
-fn instance_answer(app: &App, status: StatusCode, instance: &Instance) -> Response<Body> {
+fn instance_answer(app: &State, status: StatusCode, instance: &Instance) -> Response<Body> {
     let mut doc = to_document(instance, true, &app.public_url);
     let problem = app.apply_instance(instance);
     if let Value::Object(map) = &mut doc {
@@ -138,7 +138,7 @@ fn instance_answer(app: &App, status: StatusCode, instance: &Instance) -> Respon
     json_response(status, &doc)
 }
 
-async fn create_instance(app: &App, req: Request<Incoming>) -> Response<Body> {
+async fn create_instance(app: &State, req: Request<Incoming>) -> Response<Body> {
     let bytes = match body::read(req, app.limits.admin_body).await {
         Ok(b) => b,
         Err(r) => return r,
@@ -156,7 +156,7 @@ async fn create_instance(app: &App, req: Request<Incoming>) -> Response<Body> {
     }
 }
 
-async fn show_instance(app: &App, name: &str) -> Response<Body> {
+async fn show_instance(app: &State, name: &str) -> Response<Body> {
     match instances::get(&app.store, name).await {
         Ok(instance) => {
             let mut doc = to_document(&instance, true, &app.public_url);
@@ -172,7 +172,7 @@ async fn show_instance(app: &App, name: &str) -> Response<Body> {
     }
 }
 
-async fn update_instance(app: &App, name: &str, req: Request<Incoming>) -> Response<Body> {
+async fn update_instance(app: &State, name: &str, req: Request<Incoming>) -> Response<Body> {
     let bytes = match body::read(req, app.limits.admin_body).await {
         Ok(b) => b,
         Err(r) => return r,
@@ -190,7 +190,7 @@ async fn update_instance(app: &App, name: &str, req: Request<Incoming>) -> Respo
     }
 }
 
-async fn delete_instance(app: &App, name: &str) -> Response<Body> {
+async fn delete_instance(app: &State, name: &str) -> Response<Body> {
     let instance = match instances::get(&app.store, name).await {
         Ok(i) => i,
         Err(f) => return failure(f),
@@ -206,7 +206,7 @@ async fn delete_instance(app: &App, name: &str) -> Response<Body> {
     }
 }
 
-async fn provision(app: &App, name: &str) -> Response<Body> {
+async fn provision(app: &State, name: &str) -> Response<Body> {
     match instances::provision(&app.store, name, &app.public_url).await {
         Ok((instance, notes)) => {
             tracing::info!(instance = %name, inbox = ?instance.config.chatwoot_inbox_id, "instance provisioned");
@@ -228,7 +228,7 @@ async fn provision(app: &App, name: &str) -> Response<Body> {
     }
 }
 
-async fn test_instance(app: &App, name: &str) -> Response<Body> {
+async fn test_instance(app: &State, name: &str) -> Response<Body> {
     match instances::get(&app.store, name).await {
         Ok(instance) => json_response(StatusCode::OK, &instances::test(&instance).await.0),
         Err(f) => failure(f),
@@ -236,7 +236,7 @@ async fn test_instance(app: &App, name: &str) -> Response<Body> {
 }
 
 /// `POST /instances/{name}/reconcile` `{"hours"?: 24}`: recover what upstreams never posted.
-async fn reconcile(app: &App, name: &str, req: Request<Incoming>) -> Response<Body> {
+async fn reconcile(app: &State, name: &str, req: Request<Incoming>) -> Response<Body> {
     let bytes = match body::read(req, app.limits.admin_body).await {
         Ok(b) => b,
         Err(r) => return r,
@@ -295,7 +295,7 @@ async fn reconcile(app: &App, name: &str, req: Request<Incoming>) -> Response<Bo
 /// `POST /instances/{name}/import` `{"days": N}`: import the last N days of the gateway's
 /// chats in the background (resuming an unfinished import of the same length); answers the
 /// job, which `GET /imports/{id}` and the activity stream (`import`) follow.
-async fn import(app: &Arc<App>, name: &str, req: Request<Incoming>) -> Response<Body> {
+async fn import(app: &Arc<State>, name: &str, req: Request<Incoming>) -> Response<Body> {
     let bytes = match body::read(req, app.limits.admin_body).await {
         Ok(b) => b,
         Err(r) => return r,
@@ -367,7 +367,7 @@ async fn import(app: &Arc<App>, name: &str, req: Request<Incoming>) -> Response<
     json_response(StatusCode::ACCEPTED, &answer)
 }
 
-async fn list_imports(app: &App, q: &HashMap<String, String>) -> Response<Body> {
+async fn list_imports(app: &State, q: &HashMap<String, String>) -> Response<Body> {
     let instances = match app.store.instances().await {
         Ok(i) => i,
         Err(e) => return store_error(&e),
@@ -395,7 +395,7 @@ async fn list_imports(app: &App, q: &HashMap<String, String>) -> Response<Body> 
     }
 }
 
-async fn show_import(app: &App, id: &str) -> Response<Body> {
+async fn show_import(app: &State, id: &str) -> Response<Body> {
     let id = match parse_id(id) {
         Ok(id) => id,
         Err(r) => return r,
@@ -464,7 +464,7 @@ fn event_json(event: &EventRecord, names: &HashMap<i64, &Instance>, with_body: b
     value
 }
 
-async fn list_events(app: &App, q: &HashMap<String, String>) -> Response<Body> {
+async fn list_events(app: &State, q: &HashMap<String, String>) -> Response<Body> {
     let instances = match app.store.instances().await {
         Ok(i) => i,
         Err(e) => return store_error(&e),
@@ -528,7 +528,7 @@ pub(super) fn parse_id(id: &str) -> Result<i64, Response<Body>> {
         .map_err(|_| error(StatusCode::BAD_REQUEST, "bad_id", "ids are integers"))
 }
 
-async fn show_event(app: &App, id: &str) -> Response<Body> {
+async fn show_event(app: &State, id: &str) -> Response<Body> {
     let id = match parse_id(id) {
         Ok(id) => id,
         Err(r) => return r,
@@ -548,7 +548,7 @@ async fn show_event(app: &App, id: &str) -> Response<Body> {
     json_response(StatusCode::OK, &event_json(&event, &names, true))
 }
 
-async fn retry_event(app: &App, id: &str) -> Response<Body> {
+async fn retry_event(app: &State, id: &str) -> Response<Body> {
     let id = match parse_id(id) {
         Ok(id) => id,
         Err(r) => return r,

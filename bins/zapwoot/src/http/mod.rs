@@ -17,7 +17,7 @@ use http_body_util::{BodyExt as _, Full};
 use hyper::body::Incoming;
 use serde_json::{Value, json};
 
-use crate::app::App;
+use crate::state::State;
 
 /// Every response body.
 pub(crate) type Body = UnsyncBoxBody<Bytes, Infallible>;
@@ -78,7 +78,7 @@ pub(crate) fn store_error(e: &zapwoot_store::StoreError) -> Response<Body> {
 
 /// Dispatches one request.
 pub(crate) async fn route(
-    app: Arc<App>,
+    app: Arc<State>,
     req: Request<Incoming>,
     peer: std::net::IpAddr,
 ) -> Response<Body> {

@@ -7,14 +7,14 @@ use serde_json::{Value, json};
 use zapwoot_store::EventStatus;
 
 use super::{Body, json_response, text_response};
-use crate::app::App;
 use crate::metrics::labels;
+use crate::state::State;
 
 /// Ready when the store accepts writes. Anyone may ask (load balancers, orchestrators) and
 /// gets only `ok` or 503; with the admin token, the body also lists each instance: running or
 /// why not, the gateway's last reported session state, the last upstream check, and the age
 /// of its oldest unprocessed event — names, numbers and upstream answers stay behind the token.
-pub(crate) async fn readyz(app: &App, detailed: bool) -> Response<Body> {
+pub(crate) async fn readyz(app: &State, detailed: bool) -> Response<Body> {
     if let Err(e) = app.store.check_writable().await {
         tracing::warn!(error = %e, "readiness: store not writable");
         return json_response(
@@ -52,7 +52,7 @@ pub(crate) async fn readyz(app: &App, detailed: bool) -> Response<Body> {
 }
 
 /// Prometheus text format.
-pub(crate) async fn metrics(app: &App) -> Response<Body> {
+pub(crate) async fn metrics(app: &State) -> Response<Body> {
     let mut out = String::new();
     app.metrics.render(&mut out);
     let instances = app.store.instances().await.unwrap_or_default();

@@ -13,7 +13,7 @@ use tokio::sync::broadcast;
 
 use super::Body;
 use crate::activity_log::Numbered;
-use crate::app::App;
+use crate::state::State as RouterState;
 
 const HEARTBEAT: Duration = Duration::from_secs(15);
 
@@ -78,7 +78,7 @@ async fn next(mut state: State) -> Option<(Result<Frame<Bytes>, std::convert::In
 
 /// The stream, optionally for one instance, after `last_event_id`.
 pub(crate) fn stream(
-    app: &Arc<App>,
+    app: &Arc<RouterState>,
     last_event_id: u64,
     instance: Option<String>,
 ) -> Response<Body> {

@@ -12,8 +12,8 @@ use zapwoot_store::{DeliveryFilter, DeliveryState, ReplayRange, SecretString, St
 
 use super::admin::{failure, parse_id, query};
 use super::{Body, body, error, json_response, store_error};
-use crate::app::App;
 use crate::instances;
+use crate::state::State;
 use crate::subscriptions::{
     DEFAULT_OVERLAP, delivery_view, from_document, generate_secret, now_ms, parse_secret,
     parse_time, send_test, view,
@@ -21,7 +21,7 @@ use crate::subscriptions::{
 
 /// Dispatches `/api/v1/subscriptions/{rest}` (`rest` after `subscriptions`).
 pub(crate) async fn handle(
-    app: &Arc<App>,
+    app: &Arc<State>,
     req: Request<Incoming>,
     rest: &[&str],
 ) -> Response<Body> {
@@ -67,7 +67,7 @@ fn no_subscription(id: i64) -> Response<Body> {
 }
 
 /// The request's JSON object; an empty body counts as `{}`.
-async fn document(app: &App, req: Request<Incoming>) -> Result<Value, Response<Body>> {
+async fn document(app: &State, req: Request<Incoming>) -> Result<Value, Response<Body>> {
     let bytes = body::read(req, app.limits.admin_body).await?;
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(json!({}));
@@ -75,7 +75,7 @@ async fn document(app: &App, req: Request<Incoming>) -> Result<Value, Response<B
     instances::parse_document(&bytes).map_err(failure)
 }
 
-async fn list(app: &App) -> Response<Body> {
+async fn list(app: &State) -> Response<Body> {
     match app.store.subscriptions().await {
         Ok(all) => json_response(
             StatusCode::OK,
@@ -85,7 +85,7 @@ async fn list(app: &App) -> Response<Body> {
     }
 }
 
-async fn create(app: &App, req: Request<Incoming>) -> Response<Body> {
+async fn create(app: &State, req: Request<Incoming>) -> Response<Body> {
     let doc = match document(app, req).await {
         Ok(d) => d,
         Err(r) => return r,
@@ -118,7 +118,7 @@ async fn create(app: &App, req: Request<Incoming>) -> Response<Body> {
     json_response(StatusCode::CREATED, &value)
 }
 
-async fn show(app: &App, id: i64) -> Response<Body> {
+async fn show(app: &State, id: i64) -> Response<Body> {
     match app.store.subscription(id).await {
         Ok(Some(s)) => json_response(StatusCode::OK, &view(&s)),
         Ok(None) => no_subscription(id),
@@ -126,7 +126,7 @@ async fn show(app: &App, id: i64) -> Response<Body> {
     }
 }
 
-async fn update(app: &App, id: i64, req: Request<Incoming>) -> Response<Body> {
+async fn update(app: &State, id: i64, req: Request<Incoming>) -> Response<Body> {
     let doc = match document(app, req).await {
         Ok(d) => d,
         Err(r) => return r,
@@ -156,7 +156,7 @@ async fn update(app: &App, id: i64, req: Request<Incoming>) -> Response<Body> {
     show(app, id).await
 }
 
-async fn delete(app: &App, id: i64) -> Response<Body> {
+async fn delete(app: &State, id: i64) -> Response<Body> {
     match app.store.delete_subscription(id).await {
         Ok(true) => json_response(StatusCode::OK, &json!({ "deleted": id })),
         Ok(false) => no_subscription(id),
@@ -168,7 +168,7 @@ fn bad_filter(message: &str) -> Response<Body> {
     error(StatusCode::BAD_REQUEST, "bad_filter", message)
 }
 
-async fn deliveries(app: &App, id: i64, q: &HashMap<String, String>) -> Response<Body> {
+async fn deliveries(app: &State, id: i64, q: &HashMap<String, String>) -> Response<Body> {
     match app.store.subscription(id).await {
         Ok(Some(_)) => {}
         Ok(None) => return no_subscription(id),
@@ -213,7 +213,7 @@ async fn deliveries(app: &App, id: i64, q: &HashMap<String, String>) -> Response
     }
 }
 
-async fn delivery(app: &App, id: i64, delivery: &str) -> Response<Body> {
+async fn delivery(app: &State, id: i64, delivery: &str) -> Response<Body> {
     let delivery = match parse_id(delivery) {
         Ok(d) => d,
         Err(r) => return r,
@@ -229,7 +229,7 @@ async fn delivery(app: &App, id: i64, delivery: &str) -> Response<Body> {
     }
 }
 
-async fn replay_one(app: &App, id: i64, delivery: &str) -> Response<Body> {
+async fn replay_one(app: &State, id: i64, delivery: &str) -> Response<Body> {
     let delivery = match parse_id(delivery) {
         Ok(d) => d,
         Err(r) => return r,
@@ -255,7 +255,7 @@ async fn replay_one(app: &App, id: i64, delivery: &str) -> Response<Body> {
     }
 }
 
-async fn replay_range(app: &App, id: i64, req: Request<Incoming>) -> Response<Body> {
+async fn replay_range(app: &State, id: i64, req: Request<Incoming>) -> Response<Body> {
     let doc = match document(app, req).await {
         Ok(d) => d,
         Err(r) => return r,
@@ -309,7 +309,7 @@ async fn replay_range(app: &App, id: i64, req: Request<Incoming>) -> Response<Bo
     }
 }
 
-async fn rotate(app: &App, id: i64, req: Request<Incoming>) -> Response<Body> {
+async fn rotate(app: &State, id: i64, req: Request<Incoming>) -> Response<Body> {
     let doc = match document(app, req).await {
         Ok(d) => d,
         Err(r) => return r,
@@ -351,7 +351,7 @@ async fn rotate(app: &App, id: i64, req: Request<Incoming>) -> Response<Body> {
     }
 }
 
-async fn test(app: &App, id: i64) -> Response<Body> {
+async fn test(app: &State, id: i64) -> Response<Body> {
     match send_test(&app.store, id).await {
         Ok(delivery) => {
             app.webhooks.notify();

@@ -14,9 +14,9 @@ use zapwoot_sync::InstanceRuntime;
 use zapwoot_sync::ingest::{self, IngestError, WebhookHeaders};
 
 use super::{Body, body, error, json_response, store_error};
-use crate::app::{App, Route};
 use crate::body_budget::BodyLease;
 use crate::metrics::labels;
+use crate::state::{Route, State};
 
 /// How long a webhook waits for room in the in-flight body budget before 503.
 const BUSY_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
@@ -25,7 +25,7 @@ fn header_bytes<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a [u8]> {
     headers.get(name).map(http::HeaderValue::as_bytes)
 }
 
-fn ingest_error(app: &App, instance: &str, source: &str, e: &IngestError) -> Response<Body> {
+fn ingest_error(app: &State, instance: &str, source: &str, e: &IngestError) -> Response<Body> {
     match e {
         IngestError::Unauthorized(reason) => {
             app.metrics.inc(
@@ -60,7 +60,7 @@ fn ingest_error(app: &App, instance: &str, source: &str, e: &IngestError) -> Res
 /// Finds the instance (applied instances first, then the store for ones another process
 /// just created) and its running runtime, or the error answer.
 async fn resolve(
-    app: &App,
+    app: &State,
     kind: RouteKind,
     key: &str,
 ) -> Result<(Route, Arc<InstanceRuntime>), Response<Body>> {
@@ -88,7 +88,7 @@ async fn resolve(
     Ok((route, runtime))
 }
 
-async fn record(app: &App, event: NewEvent) -> Response<Body> {
+async fn record(app: &State, event: NewEvent) -> Response<Body> {
     match app.store.record_inbound(event).await {
         Ok(recorded) => {
             app.engine.notify();
@@ -109,7 +109,7 @@ async fn record(app: &App, event: NewEvent) -> Response<Body> {
     }
 }
 
-fn observe(app: &App, source: &str, instance: &str, started: Instant, response: &Response<Body>) {
+fn observe(app: &State, source: &str, instance: &str, started: Instant, response: &Response<Body>) {
     app.metrics.inc(
         "zapwoot_webhooks_total",
         labels(&[
@@ -127,7 +127,7 @@ fn observe(app: &App, source: &str, instance: &str, started: Instant, response: 
 
 /// A gateway webhook (wuzapi or GOWA).
 pub(crate) async fn gateway(
-    app: &App,
+    app: &State,
     key: &str,
     req: Request<Incoming>,
     peer: IpAddr,
@@ -151,7 +151,7 @@ struct Received<'a> {
 /// The steps both routes share: cap, route key, budget, body. On failure: the instance name
 /// (empty when unknown) and the answer.
 async fn receive<'a>(
-    app: &'a App,
+    app: &'a State,
     kind: RouteKind,
     key: &str,
     max: usize,
@@ -185,7 +185,7 @@ async fn receive<'a>(
 }
 
 async fn gateway_inner(
-    app: &App,
+    app: &State,
     key: &str,
     req: Request<Incoming>,
     peer: IpAddr,
@@ -255,7 +255,7 @@ async fn gateway_inner(
 
 /// A Chatwoot API-inbox callback.
 pub(crate) async fn chatwoot(
-    app: &App,
+    app: &State,
     key: &str,
     req: Request<Incoming>,
     peer: IpAddr,
@@ -267,7 +267,7 @@ pub(crate) async fn chatwoot(
 }
 
 async fn chatwoot_inner(
-    app: &App,
+    app: &State,
     key: &str,
     req: Request<Incoming>,
     peer: IpAddr,
