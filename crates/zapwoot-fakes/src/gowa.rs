@@ -490,33 +490,19 @@ fn flat(payload: &Map<String, Value>) -> Value {
 /// Unix seconds as GOWA prints times (`2026-11-21T08:47:41Z`).
 /// `YYYY-MM-DDTHH:MM:SS` + `Z` or `±HH:MM` (fractions ignored) → unix seconds.
 fn parse_rfc3339(text: &str) -> Option<i64> {
-    let n = |r: std::ops::Range<usize>| text.get(r)?.parse::<i64>().ok();
-    let (y, mo, d, h, mi, se) = (
-        n(0..4)?,
-        n(5..7)?,
-        n(8..10)?,
-        n(11..13)?,
-        n(14..16)?,
-        n(17..19)?,
-    );
-    let rest = text.get(19..)?;
-    let rest = rest
-        .strip_prefix('.')
-        .map_or(rest, |f| f.trim_start_matches(|c: char| c.is_ascii_digit()));
-    let offset = match rest {
-        "Z" | "" => 0,
-        _ => {
-            let sign = if rest.starts_with('-') { -1 } else { 1 };
-            sign * (rest.get(1..3)?.parse::<i64>().ok()? * 3600
-                + rest.get(4..6)?.parse::<i64>().ok()? * 60)
-        }
-    };
-    let yy = if mo <= 2 { y - 1 } else { y };
-    let era = yy.div_euclid(400);
-    let yoe = yy - era * 400;
-    let doy = (153 * ((mo + 9) % 12) + 2) / 5 + d - 1;
-    let days = era * 146_097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719_468;
-    Some(days * 86_400 + h * 3600 + mi * 60 + se - offset)
+    let text = text.trim();
+    if text.len() < 19 {
+        return None; // a date alone is not a time
+    }
+    let instant = text.parse::<jiff::Timestamp>().ok().or_else(|| {
+        // No offset: UTC.
+        text.parse::<jiff::civil::DateTime>()
+            .ok()?
+            .to_zoned(jiff::tz::TimeZone::UTC)
+            .ok()
+            .map(|z| z.timestamp())
+    })?;
+    Some(instant.as_second())
 }
 
 /// `GET /chats`: chats of the storage, most recent first, paged.

@@ -50,55 +50,23 @@ pub(crate) fn unsigned(value: &Value, key: &str) -> Option<u64> {
 /// RFC 3339 (`2026-06-18T13:02:14-03:00`, fractions allowed) → unix seconds. Go's zero
 /// time (`0001-01-01T00:00:00Z`) gives `None`.
 pub(crate) fn rfc3339(text: &str) -> Option<i64> {
+    if !has_rfc3339_offset(text) {
+        return None;
+    }
+    // Before 1971 is a zero time (Go's `0001-01-01T00:00:00Z`), not a real one.
+    text.parse::<jiff::Timestamp>()
+        .ok()
+        .map(jiff::Timestamp::as_second)
+        .filter(|secs| *secs >= 365 * 86_400)
+}
+
+/// RFC 3339 wants `Z` or `±HH:MM` at the end; ISO 8601's `+0300` is refused as before.
+fn has_rfc3339_offset(text: &str) -> bool {
     let b = text.as_bytes();
-    let num = |r: std::ops::Range<usize>| std::str::from_utf8(b.get(r)?).ok()?.parse::<i64>().ok();
-    if b.len() < 20
-        || b.get(4) != Some(&b'-')
-        || b.get(7) != Some(&b'-')
-        || !matches!(b.get(10), Some(b'T' | b' '))
-    {
-        return None;
-    }
-    let (year, month, day, hour, minute, second) = (
-        num(0..4)?,
-        num(5..7)?,
-        num(8..10)?,
-        num(11..13)?,
-        num(14..16)?,
-        num(17..19)?,
-    );
-    if year < 1971
-        || !(1..=12).contains(&month)
-        || !(1..=31).contains(&day)
-        || hour > 23
-        || minute > 59
-        || second > 60
-    {
-        return None;
-    }
-    let mut rest = b.get(19..)?;
-    if let Some((b'.', tail)) = rest.split_first() {
-        rest = tail.get(tail.iter().take_while(|c| c.is_ascii_digit()).count()..)?;
-    }
-    let offset = match rest {
-        [b'Z' | b'z'] => 0,
-        [sign @ (b'+' | b'-'), h1, h2, b':', m1, m2] => {
-            let digit = |c: &u8| c.is_ascii_digit().then(|| i64::from(c - b'0'));
-            let minutes = (digit(h1)? * 10 + digit(h2)?) * 60 + digit(m1)? * 10 + digit(m2)?;
-            if *sign == b'-' {
-                -minutes * 60
-            } else {
-                minutes * 60
-            }
-        }
-        _ => return None,
-    };
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let doy = (153 * ((month + 9) % 12) + 2) / 5 + day - 1;
-    let days = era * 146_097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719_468;
-    Some(days * 86_400 + hour * 3600 + minute * 60 + second - offset)
+    matches!(b.last(), Some(b'Z' | b'z'))
+        || (b.len() >= 6
+            && matches!(b.get(b.len() - 6), Some(b'+' | b'-'))
+            && b.get(b.len() - 3) == Some(&b':'))
 }
 
 #[cfg(test)]

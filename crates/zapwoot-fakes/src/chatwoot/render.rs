@@ -13,27 +13,10 @@ fn unix(t: f64) -> i64 {
 
 /// `2026-06-18T13:02:14.512Z`.
 pub(crate) fn iso(t: f64) -> String {
-    let secs = unix(t);
     #[allow(clippy::cast_possible_truncation)]
-    let millis = ((t - t.floor()) * 1000.0) as i64;
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    // Civil from days (Howard Hinnant).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{millis:03}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
+    let millis = (t * 1000.0).floor() as i64;
+    let instant = jiff::Timestamp::from_millisecond(millis).unwrap_or(jiff::Timestamp::UNIX_EPOCH);
+    format!("{instant:.3}")
 }
 
 pub(crate) fn account(state: &State) -> Value {
