@@ -566,7 +566,7 @@ fn handle(core: &Core, req: &FakeRequest) -> Reply {
         }
         (Method::POST, "/webhook") => {
             let mut state = core.state();
-            // Only `webhookurl` is read; a `webhook` key stores an empty URL (spec §2.1).
+            // Only `webhookurl` is read; a `webhook` key stores an empty URL, as upstream does.
             state.webhook = field_str(&body, "webhookurl")
                 .unwrap_or_default()
                 .to_owned();

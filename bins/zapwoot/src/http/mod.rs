@@ -1,4 +1,4 @@
-//! HTTP: the router, JSON answers and the error shape of ARCHITECTURE §4.
+//! HTTP: the router, JSON answers and the error shape the README documents.
 
 mod admin;
 mod body;

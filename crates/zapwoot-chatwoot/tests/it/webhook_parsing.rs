@@ -1,4 +1,4 @@
-//! Parsing realistic webhook bodies (tests/fixtures, written from the upstream contract §3.5)
+//! Parsing realistic webhook bodies (tests/fixtures, written from what Chatwoot posts)
 //! and hostile ones.
 
 use proptest::prelude::*;

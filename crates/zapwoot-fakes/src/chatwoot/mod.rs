@@ -347,7 +347,7 @@ impl Core {
         Ok(id)
     }
 
-    /// What upstream does when an API-inbox message webhook fails (§3.3).
+    /// What upstream does when an API-inbox message webhook fails.
     pub(crate) fn mark_delivery_failed(&self, message_id: u64, error: &str) {
         let mut state = self.state();
         let Some(m) = state.messages.get_mut(&message_id) else {

@@ -1,4 +1,4 @@
-//! GOWA webhooks, all three generations (see the GOWA contract §1, §4, §5):
+//! GOWA webhooks, all three generations:
 //! flat (≤ v7.x, no `event` for messages), envelope with media as object/string
 //! (v8.0–v8.3.0), and the current envelope (≥ v8.3.1, media `{path, caption}`).
 

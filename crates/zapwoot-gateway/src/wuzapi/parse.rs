@@ -1,5 +1,5 @@
 //! wuzapi webhooks: form-encoded (`jsonData`, `userID`, `instanceName`, old builds `token`) or
-//! JSON, carrying whatsmeow event structs (see the wuzapi contract §2–3).
+//! JSON, carrying whatsmeow event structs.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
