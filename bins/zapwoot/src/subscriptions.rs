@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use zapwoot_store::{Delivery, NewSubscription, SecretString, Store, Subscription};
 use zapwoot_sync::webhooks::{test_notification, url_refusal};
@@ -103,6 +104,71 @@ fn invalid(field: &str, message: impl Into<String>) -> Failure {
     Failure::Invalid(field.to_owned(), message.into())
 }
 
+/// The subscription document as written: every field optional here (what a new subscription
+/// needs is checked after parsing), unknown fields refused.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SubscriptionDocument {
+    #[serde(default)]
+    url: Option<String>,
+    #[serde(default)]
+    events: Option<Vec<String>>,
+    /// Absent: unchanged; `null`: every instance.
+    #[serde(default, deserialize_with = "present")]
+    instances: Option<Option<Vec<String>>>,
+    #[serde(default)]
+    secret: Option<Value>,
+    #[serde(default)]
+    headers: Option<BTreeMap<String, Value>>,
+    #[serde(default)]
+    allow_private_network: Option<bool>,
+    #[serde(default)]
+    ordered: Option<bool>,
+    #[serde(default)]
+    enabled: Option<bool>,
+}
+
+/// A field that is present, even as `null` (`Some(None)`).
+fn present<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    T::deserialize(deserializer).map(Some)
+}
+
+/// What each field must be, for answers about values of the wrong type.
+fn expected(field: &str) -> &'static str {
+    match field {
+        "url" => "an http(s) URL",
+        "events" => "a non-empty list of event names or patterns",
+        "instances" => "a list of instance names, or null for all",
+        "headers" => "an object of header names to string values",
+        "secret" => "must be a whsec_ secret (base64 of 24 to 64 bytes)",
+        _ => "true or false",
+    }
+}
+
+fn parse_document(doc: &Value) -> Result<SubscriptionDocument, Failure> {
+    if !doc.is_object() {
+        return Err(Failure::Malformed("expected a JSON object".to_owned()));
+    }
+    serde_path_to_error::deserialize(doc).map_err(|e| {
+        let path = e.path().to_string();
+        let field = path.split('.').next().unwrap_or_default().to_owned();
+        let message = e.into_inner().to_string();
+        // serde names an unknown field as "unknown field `name`, expected …".
+        if let Some(unknown) = message
+            .strip_prefix("unknown field `")
+            .and_then(|rest| rest.split_once('`'))
+            .map(|(name, _)| name.to_owned())
+        {
+            return invalid(&unknown, "unknown field");
+        }
+        invalid(&field, expected(&field))
+    })
+}
+
 /// Builds the subscription a document describes, over `base` (a change) or from nothing (a
 /// new one: `url` and `events` required; a secret generated when none is given). Returns the
 /// settings and the `enabled` flag when the document has one.
@@ -110,44 +176,27 @@ pub(crate) fn from_document(
     doc: &Value,
     base: Option<&Subscription>,
 ) -> Result<(NewSubscription, Option<bool>), Failure> {
-    let Some(map) = doc.as_object() else {
-        return Err(Failure::Malformed("expected a JSON object".to_owned()));
-    };
-    let known = [
-        "url",
-        "events",
-        "instances",
-        "secret",
-        "headers",
-        "allow_private_network",
-        "ordered",
-        "enabled",
-    ];
-    if let Some(unknown) = map.keys().find(|k| !known.contains(&k.as_str())) {
-        return Err(invalid(unknown, "unknown field"));
-    }
+    let doc = parse_document(doc)?;
     let mut config = match base {
         Some(s) => s.config.clone(),
         None => {
-            let secret = match map.get("secret") {
+            let secret = match &doc.secret {
                 Some(v) => parse_secret(v)?,
                 None => generate_secret()?,
             };
             NewSubscription::new(String::new(), Vec::new(), SecretString::new(secret))
         }
     };
-    if base.is_some() && map.contains_key("secret") {
+    if base.is_some() && doc.secret.is_some() {
         return Err(invalid(
             "secret",
             "change a secret with POST /api/v1/subscriptions/{id}/rotate",
         ));
     }
-    if let Some(url) = map.get("url") {
-        let mut url = url
-            .as_str()
-            .filter(|u| u.starts_with("http://") || u.starts_with("https://"))
-            .ok_or_else(|| invalid("url", "an http(s) URL"))?
-            .to_owned();
+    if let Some(mut url) = doc.url {
+        if !(url.starts_with("http://") || url.starts_with("https://")) {
+            return Err(invalid("url", "an http(s) URL"));
+        }
         // A masked URL sent back (`https://***@host`) keeps the credentials it had.
         if let Some(range) = userinfo_range(&url).filter(|r| &url[r.clone()] == "***") {
             let old = userinfo_range(&config.url).map(|r| config.url[r].to_owned());
@@ -165,12 +214,14 @@ pub(crate) fn from_document(
     } else if base.is_none() {
         return Err(invalid("url", "required http(s) URL"));
     }
-    if let Some(events) = map.get("events") {
-        config.events = string_list(events)
-            .filter(|e| !e.is_empty())
-            .ok_or_else(|| invalid("events", "a non-empty list of event names or patterns"))?;
-        if let Some(bad) = config
-            .events
+    if let Some(events) = doc.events {
+        if events.is_empty() {
+            return Err(invalid(
+                "events",
+                "a non-empty list of event names or patterns",
+            ));
+        }
+        if let Some(bad) = events
             .iter()
             .find(|e| e.is_empty() || e.contains(char::is_whitespace))
         {
@@ -179,60 +230,32 @@ pub(crate) fn from_document(
                 format!("{bad:?} is not an event name or pattern"),
             ));
         }
+        config.events = events;
     } else if base.is_none() {
         return Err(invalid(
             "events",
             "required non-empty list of event names or patterns",
         ));
     }
-    if let Some(instances) = map.get("instances") {
-        config.instances =
-            if instances.is_null() {
-                None
-            } else {
-                Some(string_list(instances).ok_or_else(|| {
-                    invalid("instances", "a list of instance names, or null for all")
-                })?)
-            };
+    if let Some(instances) = doc.instances {
+        config.instances = instances;
     }
-    if let Some(headers) = map.get("headers") {
+    if let Some(headers) = &doc.headers {
         config.headers = parse_headers(headers)?;
     }
-    if let Some(flag) = map.get("allow_private_network") {
-        config.allow_private_network = flag
-            .as_bool()
-            .ok_or_else(|| invalid("allow_private_network", "true or false"))?;
+    if let Some(flag) = doc.allow_private_network {
+        config.allow_private_network = flag;
     }
-    if let Some(flag) = map.get("ordered") {
-        config.ordered = flag
-            .as_bool()
-            .ok_or_else(|| invalid("ordered", "true or false"))?;
+    if let Some(flag) = doc.ordered {
+        config.ordered = flag;
     }
-    let enabled = match map.get("enabled") {
-        None => None,
-        Some(v) => Some(
-            v.as_bool()
-                .ok_or_else(|| invalid("enabled", "true or false"))?,
-        ),
-    };
     if let Some(refusal) = url_refusal(&config.url, config.allow_private_network) {
         return Err(invalid("url", refusal));
     }
-    Ok((config, enabled))
+    Ok((config, doc.enabled))
 }
 
-fn string_list(value: &Value) -> Option<Vec<String>> {
-    value
-        .as_array()?
-        .iter()
-        .map(|v| v.as_str().map(str::to_owned))
-        .collect()
-}
-
-fn parse_headers(value: &Value) -> Result<BTreeMap<String, String>, Failure> {
-    let map = value
-        .as_object()
-        .ok_or_else(|| invalid("headers", "an object of header names to values"))?;
+fn parse_headers(map: &BTreeMap<String, Value>) -> Result<BTreeMap<String, String>, Failure> {
     let mut headers = BTreeMap::new();
     for (name, v) in map {
         let Some(text) = v.as_str() else {
@@ -374,6 +397,21 @@ mod tests {
                 json!({"url": "https://x.example", "events": ["*"], "colour": "red"}),
                 "colour",
             ),
+            // Values of the wrong type name their field.
+            (json!({"url": 7, "events": ["*"]}), "url"),
+            (json!({"url": "https://x.example", "events": "*"}), "events"),
+            (
+                json!({"url": "https://x.example", "events": ["*"], "instances": "alpha"}),
+                "instances",
+            ),
+            (
+                json!({"url": "https://x.example", "events": ["*"], "headers": {"X-N": 1}}),
+                "headers",
+            ),
+            (
+                json!({"url": "https://x.example", "events": ["*"], "ordered": "yes"}),
+                "ordered",
+            ),
         ] {
             match from_document(&doc, None) {
                 Err(Failure::Invalid(f, _)) => assert_eq!(f, field, "{doc}"),
@@ -386,5 +424,16 @@ mod tests {
         let lan =
             json!({"url": "http://10.0.0.1/", "events": ["*"], "allow_private_network": true});
         assert!(from_document(&lan, None).is_ok());
+        assert!(matches!(
+            from_document(&json!(["not", "an", "object"]), None),
+            Err(Failure::Malformed(_))
+        ));
+        // `instances`: absent keeps, null means every instance, a list limits.
+        let some = json!({"url": "https://x.example", "events": ["*"], "instances": ["alpha"]});
+        let (config, _) = from_document(&some, None).unwrap_or_else(|_| unreachable!());
+        assert_eq!(config.instances, Some(vec!["alpha".to_owned()]));
+        let all = json!({"url": "https://x.example", "events": ["*"], "instances": null});
+        let (config, _) = from_document(&all, None).unwrap_or_else(|_| unreachable!());
+        assert_eq!(config.instances, None);
     }
 }
