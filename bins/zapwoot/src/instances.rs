@@ -8,9 +8,9 @@ use zapwoot_sync::{GatewayClient, InstanceRuntime, secret_names};
 
 use crate::document::{self, to_document, to_new_instance};
 
-/// Why an instance operation failed.
+/// Why an admin operation (instances, subscriptions) failed, with its HTTP answer.
 #[derive(Debug)]
-pub(crate) enum Failure {
+pub(crate) enum AdminError {
     /// 422: a field is invalid.
     Invalid(String, String),
     /// 400: the body is not JSON.
@@ -25,7 +25,7 @@ pub(crate) enum Failure {
     Store(StoreError),
 }
 
-impl From<StoreError> for Failure {
+impl From<StoreError> for AdminError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::Conflict(what) => Self::Conflict(what),
@@ -34,13 +34,13 @@ impl From<StoreError> for Failure {
     }
 }
 
-impl From<document::Invalid> for Failure {
+impl From<document::Invalid> for AdminError {
     fn from((field, message): document::Invalid) -> Self {
         Self::Invalid(field, message)
     }
 }
 
-impl std::fmt::Display for Failure {
+impl std::fmt::Display for AdminError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Self::Invalid(field, message) => write!(f, "invalid {field}: {message}"),
@@ -54,21 +54,21 @@ impl std::fmt::Display for Failure {
 }
 
 /// Parses a JSON document.
-pub(crate) fn parse_document(bytes: &[u8]) -> Result<Value, Failure> {
+pub(crate) fn parse_document(bytes: &[u8]) -> Result<Value, AdminError> {
     let value: Value =
-        serde_json::from_slice(bytes).map_err(|e| Failure::Malformed(e.to_string()))?;
+        serde_json::from_slice(bytes).map_err(|e| AdminError::Malformed(e.to_string()))?;
     if value.is_object() {
         Ok(value)
     } else {
-        Err(Failure::Malformed("expected a JSON object".to_owned()))
+        Err(AdminError::Malformed("expected a JSON object".to_owned()))
     }
 }
 
 /// Creates an instance from a document.
-pub(crate) async fn create(store: &Store, doc: &Value) -> Result<Instance, Failure> {
+pub(crate) async fn create(store: &Store, doc: &Value) -> Result<Instance, AdminError> {
     let new = to_new_instance(doc)?;
     if store.instance(&new.name).await?.is_some() {
-        return Err(Failure::Conflict(format!(
+        return Err(AdminError::Conflict(format!(
             "an instance named {:?} exists",
             new.name
         )));
@@ -77,21 +77,25 @@ pub(crate) async fn create(store: &Store, doc: &Value) -> Result<Instance, Failu
 }
 
 /// The named instance.
-pub(crate) async fn get(store: &Store, name: &str) -> Result<Instance, Failure> {
+pub(crate) async fn get(store: &Store, name: &str) -> Result<Instance, AdminError> {
     store
         .instance(name)
         .await?
-        .ok_or_else(|| Failure::NotFound(name.to_owned()))
+        .ok_or_else(|| AdminError::NotFound(name.to_owned()))
 }
 
 /// Merges `patch` (JSON merge patch; `"***"` keeps a secret) into the named instance.
-pub(crate) async fn update(store: &Store, name: &str, patch: &Value) -> Result<Instance, Failure> {
+pub(crate) async fn update(
+    store: &Store,
+    name: &str,
+    patch: &Value,
+) -> Result<Instance, AdminError> {
     let current = get(store, name).await?;
     let mut doc = to_document(&current, false, "");
     document::merge(&mut doc, patch);
     let new = to_new_instance(&doc)?;
     if new.name != name && store.instance(&new.name).await?.is_some() {
-        return Err(Failure::Conflict(format!(
+        return Err(AdminError::Conflict(format!(
             "an instance named {:?} exists",
             new.name
         )));
@@ -99,11 +103,11 @@ pub(crate) async fn update(store: &Store, name: &str, patch: &Value) -> Result<I
     store
         .update_instance(name, new)
         .await?
-        .ok_or_else(|| Failure::NotFound(name.to_owned()))
+        .ok_or_else(|| AdminError::NotFound(name.to_owned()))
 }
 
-fn upstream(what: &str, e: &dyn std::fmt::Display) -> Failure {
-    Failure::Upstream(format!("{what}: {e}"))
+fn upstream(what: &str, e: &dyn std::fmt::Display) -> AdminError {
+    AdminError::Upstream(format!("{what}: {e}"))
 }
 
 /// Creates the Chatwoot API inbox (or points the configured one at us), stores its webhook
@@ -113,7 +117,7 @@ pub(crate) async fn provision(
     store: &Store,
     name: &str,
     public_url: &str,
-) -> Result<(Instance, Vec<String>), Failure> {
+) -> Result<(Instance, Vec<String>), AdminError> {
     let instance = get(store, name).await?;
     let doc = to_document(&instance, true, public_url);
     let chatwoot_hook = doc
@@ -212,7 +216,7 @@ pub(crate) async fn provision(
     let updated = store
         .update_instance(name, config)
         .await?
-        .ok_or_else(|| Failure::NotFound(name.to_owned()))?;
+        .ok_or_else(|| AdminError::NotFound(name.to_owned()))?;
     notes.extend(security_warnings(&updated));
     Ok((updated, notes))
 }
@@ -316,19 +320,19 @@ pub(crate) async fn test(instance: &Instance) -> (Value, bool) {
 }
 
 /// The engine's runtime for `instance`, connected when the engine has none (the CLI).
-fn ensure_runtime(engine: &zapwoot_sync::Engine, instance: &Instance) -> Result<(), Failure> {
+fn ensure_runtime(engine: &zapwoot_sync::Engine, instance: &Instance) -> Result<(), AdminError> {
     if engine.runtime(instance.id).is_none() {
         let runtime = zapwoot_sync::InstanceRuntime::connect(instance)
-            .map_err(|e| Failure::Conflict(format!("the instance cannot run: {e}")))?;
+            .map_err(|e| AdminError::Conflict(format!("the instance cannot run: {e}")))?;
         engine.set_runtime(runtime);
     }
     Ok(())
 }
 
-fn sync_failure(e: zapwoot_sync::SyncError) -> Failure {
+fn sync_failure(e: zapwoot_sync::SyncError) -> AdminError {
     match e {
-        zapwoot_sync::SyncError::Store(e) => Failure::Store(e),
-        other => Failure::Conflict(other.to_string()),
+        zapwoot_sync::SyncError::Store(e) => AdminError::Store(e),
+        other => AdminError::Conflict(other.to_string()),
     }
 }
 
@@ -340,7 +344,7 @@ pub(crate) async fn reconcile(
     engine: &zapwoot_sync::Engine,
     instance: &Instance,
     since: std::time::SystemTime,
-) -> Result<Vec<zapwoot_sync::Reconciled>, Failure> {
+) -> Result<Vec<zapwoot_sync::Reconciled>, AdminError> {
     ensure_runtime(engine, instance)?;
     let chatwoot = engine
         .reconcile_chatwoot(instance.id, since)
@@ -358,7 +362,7 @@ pub(crate) async fn start_import(
     engine: &zapwoot_sync::Engine,
     instance: &Instance,
     days: u32,
-) -> Result<zapwoot_store::ImportJob, Failure> {
+) -> Result<zapwoot_store::ImportJob, AdminError> {
     ensure_runtime(engine, instance)?;
     engine
         .start_import(instance.id, days)

@@ -9,7 +9,7 @@ use serde_json::{Map, Value, json};
 use zapwoot_store::{Delivery, NewSubscription, SecretString, Store, Subscription};
 use zapwoot_sync::webhooks::{test_notification, url_refusal};
 
-use crate::instances::Failure;
+use crate::instances::AdminError;
 
 /// How long a rotated-out secret still signs, unless the request says otherwise.
 pub(crate) const DEFAULT_OVERLAP: Duration = Duration::from_secs(24 * 3600);
@@ -100,8 +100,8 @@ pub(crate) fn delivery_view(d: &Delivery) -> Value {
     })
 }
 
-fn invalid(field: &str, message: impl Into<String>) -> Failure {
-    Failure::Invalid(field.to_owned(), message.into())
+fn invalid(field: &str, message: impl Into<String>) -> AdminError {
+    AdminError::Invalid(field.to_owned(), message.into())
 }
 
 /// The subscription document as written: every field optional here (what a new subscription
@@ -149,9 +149,9 @@ fn expected(field: &str) -> &'static str {
     }
 }
 
-fn parse_document(doc: &Value) -> Result<SubscriptionDocument, Failure> {
+fn parse_document(doc: &Value) -> Result<SubscriptionDocument, AdminError> {
     if !doc.is_object() {
-        return Err(Failure::Malformed("expected a JSON object".to_owned()));
+        return Err(AdminError::Malformed("expected a JSON object".to_owned()));
     }
     serde_path_to_error::deserialize(doc).map_err(|e| {
         let path = e.path().to_string();
@@ -175,7 +175,7 @@ fn parse_document(doc: &Value) -> Result<SubscriptionDocument, Failure> {
 pub(crate) fn from_document(
     doc: &Value,
     base: Option<&Subscription>,
-) -> Result<(NewSubscription, Option<bool>), Failure> {
+) -> Result<(NewSubscription, Option<bool>), AdminError> {
     let doc = parse_document(doc)?;
     let mut config = match base {
         Some(s) => s.config.clone(),
@@ -255,7 +255,7 @@ pub(crate) fn from_document(
     Ok((config, doc.enabled))
 }
 
-fn parse_headers(map: &BTreeMap<String, Value>) -> Result<BTreeMap<String, String>, Failure> {
+fn parse_headers(map: &BTreeMap<String, Value>) -> Result<BTreeMap<String, String>, AdminError> {
     let mut headers = BTreeMap::new();
     for (name, v) in map {
         let Some(text) = v.as_str() else {
@@ -278,7 +278,7 @@ fn parse_headers(map: &BTreeMap<String, Value>) -> Result<BTreeMap<String, Strin
 }
 
 /// A `whsec_` secret from a document.
-pub(crate) fn parse_secret(value: &Value) -> Result<String, Failure> {
+pub(crate) fn parse_secret(value: &Value) -> Result<String, AdminError> {
     // Standard Webhooks: `whsec_` + base64 of 24 to 64 random bytes.
     let valid = value.as_str().filter(|s| {
         s.starts_with("whsec_")
@@ -295,19 +295,19 @@ pub(crate) fn parse_secret(value: &Value) -> Result<String, Failure> {
 }
 
 /// A fresh random `whsec_` secret.
-pub(crate) fn generate_secret() -> Result<String, Failure> {
+pub(crate) fn generate_secret() -> Result<String, AdminError> {
     zapwoot_signing::Secret::generate()
         .map(|s| s.expose_standard())
-        .map_err(|_| Failure::Upstream("the system random generator failed".to_owned()))
+        .map_err(|_| AdminError::Upstream("the system random generator failed".to_owned()))
 }
 
 /// Records a test event for subscription `id`; returns the delivery id.
-pub(crate) async fn send_test(store: &Store, id: i64) -> Result<i64, Failure> {
+pub(crate) async fn send_test(store: &Store, id: i64) -> Result<i64, AdminError> {
     let now = now_ms();
     store
         .deliver_to(id, test_notification(id, now))
         .await?
-        .ok_or_else(|| Failure::NotFound(format!("subscription {id}")))
+        .ok_or_else(|| AdminError::NotFound(format!("subscription {id}")))
 }
 
 pub(crate) fn now_ms() -> i64 {
@@ -414,7 +414,7 @@ mod tests {
             ),
         ] {
             match from_document(&doc, None) {
-                Err(Failure::Invalid(f, _)) => assert_eq!(f, field, "{doc}"),
+                Err(AdminError::Invalid(f, _)) => assert_eq!(f, field, "{doc}"),
                 other => unreachable!(
                     "{doc} should be refused: {:?}",
                     other.map(|_| ()).err().map(|e| e.to_string())
@@ -426,7 +426,7 @@ mod tests {
         assert!(from_document(&lan, None).is_ok());
         assert!(matches!(
             from_document(&json!(["not", "an", "object"]), None),
-            Err(Failure::Malformed(_))
+            Err(AdminError::Malformed(_))
         ));
         // `instances`: absent keeps, null means every instance, a list limits.
         let some = json!({"url": "https://x.example", "events": ["*"], "instances": ["alpha"]});

@@ -49,7 +49,7 @@ pub(super) fn read_document(file: Option<&PathBuf>) -> Result<Vec<u8>> {
     }
 }
 
-pub(super) fn fail(f: &instances::Failure) -> anyhow::Error {
+pub(super) fn fail(f: &instances::AdminError) -> anyhow::Error {
     anyhow::anyhow!("{f}")
 }
 

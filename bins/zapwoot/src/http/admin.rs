@@ -10,7 +10,7 @@ use zapwoot_store::{EventFilter, EventRecord, EventStatus, Instance, Source};
 
 use super::{Body, body, error, json_response, sse, store_error, subscriptions};
 use crate::document::to_document;
-use crate::instances::{self, Failure};
+use crate::instances::{self, AdminError};
 use crate::state::State;
 
 /// Whether `req` carries the admin token.
@@ -50,25 +50,25 @@ pub(super) fn query(req: &Request<Incoming>) -> HashMap<String, String> {
         .unwrap_or_default()
 }
 
-pub(super) fn failure(f: Failure) -> Response<Body> {
+pub(super) fn failure(f: AdminError) -> Response<Body> {
     match f {
-        Failure::Invalid(field, message) => json_response(
+        AdminError::Invalid(field, message) => json_response(
             StatusCode::UNPROCESSABLE_ENTITY,
             &json!({ "error": { "code": "invalid_field", "message": format!("{field}: {message}"), "field": field } }),
         ),
-        Failure::Malformed(m) => error(
+        AdminError::Malformed(m) => error(
             StatusCode::BAD_REQUEST,
             "malformed",
             format!("malformed JSON: {m}"),
         ),
-        Failure::NotFound(name) => error(
+        AdminError::NotFound(name) => error(
             StatusCode::NOT_FOUND,
             "not_found",
             format!("no instance named {name:?}"),
         ),
-        Failure::Conflict(m) => error(StatusCode::CONFLICT, "conflict", m),
-        Failure::Upstream(m) => error(StatusCode::BAD_GATEWAY, "upstream_error", m),
-        Failure::Store(e) => store_error(&e),
+        AdminError::Conflict(m) => error(StatusCode::CONFLICT, "conflict", m),
+        AdminError::Upstream(m) => error(StatusCode::BAD_GATEWAY, "upstream_error", m),
+        AdminError::Store(e) => store_error(&e),
     }
 }
 
@@ -201,7 +201,7 @@ async fn delete_instance(app: &State, name: &str) -> Response<Body> {
             tracing::info!(instance = %name, "instance deleted");
             json_response(StatusCode::OK, &json!({ "deleted": name }))
         }
-        Ok(false) => failure(Failure::NotFound(name.to_owned())),
+        Ok(false) => failure(AdminError::NotFound(name.to_owned())),
         Err(e) => store_error(&e),
     }
 }
@@ -254,14 +254,14 @@ async fn reconcile(app: &State, name: &str, req: Request<Incoming>) -> Response<
                     .as_object()
                     .and_then(|m| m.keys().find(|k| *k != "hours").cloned())
                     .unwrap_or_default();
-                return failure(Failure::Invalid(field, "unknown field".to_owned()));
+                return failure(AdminError::Invalid(field, "unknown field".to_owned()));
             }
             Ok(doc) => match doc.get("hours") {
                 None => 24,
                 Some(h) => match h.as_u64().filter(|h| (1..=24 * 90).contains(h)) {
                     Some(h) => h,
                     None => {
-                        return failure(Failure::Invalid(
+                        return failure(AdminError::Invalid(
                             "hours".to_owned(),
                             "1 to 2160: how far back to look at conversations".to_owned(),
                         ));
@@ -310,7 +310,7 @@ async fn import(app: &Arc<State>, name: &str, req: Request<Incoming>) -> Respons
         .filter(|d| (1..=365).contains(d))
         .and_then(|d| u32::try_from(d).ok())
     else {
-        return failure(Failure::Invalid(
+        return failure(AdminError::Invalid(
             "days".to_owned(),
             "required: 1 to 365 days of history".to_owned(),
         ));
@@ -375,7 +375,7 @@ async fn list_imports(app: &State, q: &HashMap<String, String>) -> Response<Body
     let filter = match q.get("instance") {
         Some(name) => match instances.iter().find(|i| i.config.name == *name) {
             Some(i) => Some(i.id),
-            None => return failure(Failure::NotFound(name.clone())),
+            None => return failure(AdminError::NotFound(name.clone())),
         },
         None => None,
     };
@@ -477,7 +477,7 @@ async fn list_events(app: &State, q: &HashMap<String, String>) -> Response<Body>
     );
     if let Some(name) = q.get("instance") {
         let Some(instance) = instances.iter().find(|i| i.config.name == *name) else {
-            return failure(Failure::NotFound(name.clone()));
+            return failure(AdminError::NotFound(name.clone()));
         };
         filter = filter.instance(instance.id);
     }

@@ -265,12 +265,12 @@ async fn replay_range(app: &State, id: i64, req: Request<Incoming>) -> Response<
             None | Some(Value::Null) => Ok(None),
             Some(Value::Number(n)) => Ok(n.as_i64()),
             Some(Value::String(s)) => parse_time(s).map(Some).ok_or_else(|| {
-                failure(instances::Failure::Invalid(
+                failure(instances::AdminError::Invalid(
                     key.to_owned(),
                     "RFC 3339 or unix milliseconds".to_owned(),
                 ))
             }),
-            Some(_) => Err(failure(instances::Failure::Invalid(
+            Some(_) => Err(failure(instances::AdminError::Invalid(
                 key.to_owned(),
                 "RFC 3339 or unix milliseconds".to_owned(),
             ))),
@@ -279,7 +279,7 @@ async fn replay_range(app: &State, id: i64, req: Request<Incoming>) -> Response<
     let since = match time("since") {
         Ok(Some(t)) => t,
         Ok(None) => {
-            return failure(instances::Failure::Invalid(
+            return failure(instances::AdminError::Invalid(
                 "since".to_owned(),
                 "required: the start of the range".to_owned(),
             ));
@@ -327,7 +327,7 @@ async fn rotate(app: &State, id: i64, req: Request<Incoming>) -> Response<Body> 
         Some(v) => match v.as_u64().filter(|h| *h <= 24 * 30) {
             Some(h) => Duration::from_secs(h * 3600),
             None => {
-                return failure(instances::Failure::Invalid(
+                return failure(instances::AdminError::Invalid(
                     "overlap_hours".to_owned(),
                     "hours (0 to 720) the old secret keeps signing".to_owned(),
                 ));
@@ -357,7 +357,7 @@ async fn test(app: &State, id: i64) -> Response<Body> {
             app.webhooks.notify();
             json_response(StatusCode::ACCEPTED, &json!({ "delivery_id": delivery }))
         }
-        Err(instances::Failure::NotFound(_)) => no_subscription(id),
+        Err(instances::AdminError::NotFound(_)) => no_subscription(id),
         Err(f) => failure(f),
     }
 }
