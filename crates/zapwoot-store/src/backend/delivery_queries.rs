@@ -4,10 +4,9 @@
 use diesel::prelude::*;
 
 use crate::backend::FirstRow as _;
-use diesel::sql_types::BigInt;
 
 use super::super::{Conn, delivery_claim_sql, write_tx};
-use super::IdRow;
+use super::{Held, Release, delivery_leases};
 use crate::StoreError;
 use crate::backend::Replay;
 use crate::delivery::{DeliveryLease, DeliveryState, Notification, ReplayRange};
@@ -128,29 +127,7 @@ pub(crate) fn claim_deliveries(
     lease_ms: i64,
     limit: i64,
 ) -> Result<Vec<DeliveryRow>, StoreError> {
-    write_tx(c, |c| {
-        let ids: Vec<i64> = diesel::sql_query(delivery_claim_sql())
-            .bind::<BigInt, _>(now)
-            .bind::<BigInt, _>(limit)
-            .load::<IdRow>(c)?
-            .into_iter()
-            .map(|row| row.id)
-            .collect();
-        if ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        let mut rows = diesel::update(deliveries::table.filter(deliveries::id.eq_any(&ids)))
-            .set((
-                deliveries::status.eq(DeliveryState::Running.as_str()),
-                deliveries::lease_owner.eq(owner),
-                deliveries::lease_expires_at.eq(now.saturating_add(lease_ms)),
-                deliveries::attempts.eq(deliveries::attempts + 1),
-            ))
-            .returning(DeliveryRow::as_returning())
-            .get_results(c)?;
-        rows.sort_by_key(|row| row.id);
-        Ok(rows)
-    })
+    delivery_leases::claim(c, delivery_claim_sql(), owner, now, lease_ms, limit)
 }
 
 /// The subscriptions with these ids.
@@ -176,26 +153,21 @@ pub(crate) fn finish_delivery(
 ) -> Result<(Option<i64>, bool), StoreError> {
     write_tx(c, |c| {
         let finished_at = matches!(state, DeliveryState::Done | DeliveryState::Dead).then_some(now);
-        let changed = diesel::update(
-            deliveries::table
-                .filter(deliveries::id.eq(lease.delivery_id))
-                .filter(deliveries::status.eq(DeliveryState::Running.as_str()))
-                .filter(deliveries::lease_owner.eq(&lease.owner))
-                .filter(deliveries::attempts.eq(lease.attempt)),
-        )
-        .set((
-            deliveries::status.eq(state.as_str()),
-            deliveries::lease_owner.eq(None::<String>),
-            deliveries::lease_expires_at.eq(None::<i64>),
-            deliveries::next_attempt_at.eq(next_attempt_at),
-            deliveries::finished_at.eq(finished_at),
-            deliveries::last_error.eq(&attempt.error),
-        ))
-        .returning(deliveries::subscription_id)
-        .get_results::<i64>(c)?;
-        let Some(subscription_id) = changed.first().copied() else {
-            return Err(StoreError::LeaseLost(lease.delivery_id));
+        let held = Held {
+            id: lease.delivery_id,
+            owner: &lease.owner,
+            attempt: lease.attempt,
         };
+        let subscription_id = delivery_leases::release(
+            c,
+            held,
+            Release {
+                status: state.as_str(),
+                next_attempt_at,
+                finished_at,
+                last_error: attempt.error.as_deref(),
+            },
+        )?;
         diesel::insert_into(delivery_attempts::table)
             .values(attempt)
             .execute(c)?;
@@ -369,17 +341,6 @@ pub(crate) fn replay_range(
         .set(requeue!(now))
         .execute(c)?)
     })
-}
-
-/// Makes every running delivery's lease expire now; returns how many.
-pub(crate) fn expire_delivery_leases(c: &mut Conn, now: i64) -> Result<usize, StoreError> {
-    Ok(diesel::update(
-        deliveries::table
-            .filter(deliveries::status.eq(DeliveryState::Running.as_str()))
-            .filter(deliveries::lease_expires_at.gt(now)),
-    )
-    .set(deliveries::lease_expires_at.eq(now))
-    .execute(c)?)
 }
 
 /// Deletes finished deliveries (and their attempts) older than `cutoff`.

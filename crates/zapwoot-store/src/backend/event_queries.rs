@@ -62,58 +62,26 @@ pub(crate) fn claim(
     lease_ms: i64,
     limit: i64,
 ) -> Result<Vec<EventRow>, StoreError> {
-    write_tx(c, |c| {
-        let ids: Vec<i64> = diesel::sql_query(claim_sql())
-            .bind::<BigInt, _>(now)
-            .bind::<BigInt, _>(limit)
-            .load::<IdRow>(c)?
-            .into_iter()
-            .map(|row| row.id)
-            .collect();
-        if ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        let mut rows = diesel::update(events::table.filter(events::id.eq_any(&ids)))
-            .set((
-                events::status.eq(EventStatus::Running.as_str()),
-                events::lease_owner.eq(owner),
-                events::lease_expires_at.eq(now.saturating_add(lease_ms)),
-                events::attempts.eq(events::attempts + 1),
-            ))
-            .returning(EventRow::as_returning())
-            .get_results(c)?;
-        rows.sort_by_key(|row| row.id);
-        Ok(rows)
-    })
+    event_leases::claim(c, claim_sql(), owner, now, lease_ms, limit)
+}
+
+fn held(lease: &Lease) -> Held<'_> {
+    Held {
+        id: lease.event_id,
+        owner: &lease.owner,
+        attempt: lease.attempt,
+    }
 }
 
 /// Extends `lease` to `until`; `false` when the lease is no longer held.
 pub(crate) fn renew_lease(c: &mut Conn, lease: &Lease, until: i64) -> Result<bool, StoreError> {
-    write_tx(c, |c| {
-        let updated = diesel::update(
-            events::table
-                .filter(events::id.eq(lease.event_id))
-                .filter(events::status.eq(EventStatus::Running.as_str()))
-                .filter(events::lease_owner.eq(&lease.owner))
-                .filter(events::attempts.eq(lease.attempt)),
-        )
-        .set(events::lease_expires_at.eq(until))
-        .execute(c)?;
-        Ok(updated == 1)
-    })
+    event_leases::renew(c, held(lease), until)
 }
 
-/// Makes every running event's lease expire now; returns how many.
+/// Makes every running event's and delivery's lease expire now; returns how many.
 pub(crate) fn expire_leases(c: &mut Conn, now: i64) -> Result<usize, StoreError> {
     write_tx(c, |c| {
-        let events = diesel::update(
-            events::table
-                .filter(events::status.eq(EventStatus::Running.as_str()))
-                .filter(events::lease_expires_at.gt(now)),
-        )
-        .set(events::lease_expires_at.eq(now))
-        .execute(c)?;
-        Ok(events + expire_delivery_leases(c, now)?)
+        Ok(event_leases::expire(c, now)? + delivery_leases::expire(c, now)?)
     })
 }
 
@@ -166,25 +134,16 @@ fn finish(c: &mut Conn, outcome: &Outcome) -> Result<(), StoreError> {
         EventStatus::Done | EventStatus::Dead | EventStatus::Ignored
     )
     .then_some(*now);
-    let changed = diesel::update(
-        events::table
-            .filter(events::id.eq(lease.event_id))
-            .filter(events::status.eq(EventStatus::Running.as_str()))
-            .filter(events::lease_owner.eq(&lease.owner))
-            .filter(events::attempts.eq(lease.attempt)),
-    )
-    .set((
-        events::status.eq(status.as_str()),
-        events::lease_owner.eq(None::<String>),
-        events::lease_expires_at.eq(None::<i64>),
-        events::last_error.eq(error.as_deref()),
-        events::finished_at.eq(finished_at),
-        events::next_attempt_at.eq(next_attempt_at.unwrap_or(*now)),
-    ))
-    .execute(c)?;
-    if changed == 0 {
-        return Err(StoreError::LeaseLost(lease.event_id));
-    }
+    event_leases::release(
+        c,
+        held(lease),
+        Release {
+            status: status.as_str(),
+            next_attempt_at: next_attempt_at.unwrap_or(*now),
+            finished_at,
+            last_error: error.as_deref(),
+        },
+    )?;
     apply_effects(c, effects, *now)
 }
 

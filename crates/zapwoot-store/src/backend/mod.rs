@@ -12,6 +12,7 @@ use diesel::{PgConnection, SqliteConnection};
 
 use crate::StoreError;
 
+pub(crate) mod lease_queue;
 pub(crate) mod postgres;
 pub(crate) mod sqlite;
 

@@ -39,6 +39,15 @@ struct IdRow {
     id: i64,
 }
 
+crate::backend::lease_queue::lease_queue!(event_leases, events, crate::rows::EventRow, id);
+crate::backend::lease_queue::lease_queue!(
+    delivery_leases,
+    deliveries,
+    crate::rows::DeliveryRow,
+    subscription_id
+);
+use crate::backend::lease_queue::{Held, Release};
+
 #[path = "instance_queries.rs"]
 mod instance_queries;
 pub(crate) use instance_queries::*;
