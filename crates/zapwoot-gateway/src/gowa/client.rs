@@ -7,14 +7,10 @@ use reqwest::multipart::Form;
 use reqwest::{Method, RequestBuilder, Url};
 use serde_json::{Value, json};
 
-use crate::gateway::{
-    BoxFuture, Gateway, Health, MediaFile, MessageRef, Outgoing, OutgoingBody, Sent,
-};
+use crate::gateway::{Health, OutgoingBody, Sent};
 use crate::http;
 use crate::json::{flag, text, text_any};
-use crate::{
-    ChatSummary, Delivery, Error, GatewayKind, HistoryMessage, Jid, Media, MediaSource, history,
-};
+use crate::{Delivery, Error, Jid};
 
 /// Builds a [`GowaClient`].
 #[must_use = "has no effect unless built"]
@@ -169,7 +165,7 @@ impl GowaClient {
         self.call(request, is_send).await
     }
 
-    async fn get(&self, path: &str, query: &[(&str, &str)]) -> Result<Value, Error> {
+    pub(super) async fn get(&self, path: &str, query: &[(&str, &str)]) -> Result<Value, Error> {
         let request = self.request(Method::GET, self.url(path, query)?);
         self.call(request, false).await
     }
@@ -399,112 +395,6 @@ impl GowaClient {
         })
     }
 
-    /// `GET /chats`, every page: the chats whose last message is at or after `since` (unix
-    /// seconds).
-    ///
-    /// # Errors
-    /// As [`send_message`](Self::send_message).
-    pub async fn chats_since(&self, since: i64) -> Result<Vec<ChatSummary>, Error> {
-        let mut chats = Vec::new();
-        let mut offset = 0usize;
-        loop {
-            let offset_text = offset.to_string();
-            let results = self
-                .get("chats", &[("limit", "100"), ("offset", &offset_text)])
-                .await?;
-            let page = results
-                .get("data")
-                .and_then(Value::as_array)
-                .cloned()
-                .unwrap_or_default();
-            for chat in &page {
-                let Some(jid) = text(chat, "jid").and_then(|j| Jid::parse(j).ok()) else {
-                    continue;
-                };
-                let last = text(chat, "last_message_time").and_then(crate::json::rfc3339);
-                if last.is_some_and(|t| t < since) {
-                    continue;
-                }
-                chats.push(ChatSummary {
-                    jid,
-                    name: text(chat, "name").map(str::to_owned),
-                    last_message_at: last,
-                });
-            }
-            offset += page.len();
-            let total = results
-                .pointer("/pagination/total")
-                .and_then(Value::as_u64)
-                .and_then(|t| usize::try_from(t).ok());
-            if page.len() < 100 || total.is_some_and(|t| offset >= t) {
-                return Ok(chats);
-            }
-        }
-    }
-
-    /// `GET /chat/{jid}/messages?start_time=&end_time=`, every page, oldest first: the
-    /// messages of `chat` sent in `[since, until)` (unix seconds), each turned into the
-    /// `message` webhook GOWA (≥ v8) posts for it — `device_id` is the session's own JID, as in
-    /// webhooks, so the dedupe keys match.
-    ///
-    /// # Errors
-    /// As [`send_message`](Self::send_message).
-    pub async fn chat_messages(
-        &self,
-        chat: &Jid,
-        since: i64,
-        until: i64,
-    ) -> Result<Vec<HistoryMessage>, Error> {
-        let device = self
-            .status()
-            .await?
-            .jid
-            .map(|j| j.to_non_device().to_string())
-            .unwrap_or_default();
-        // `@` unencoded in the path: builds before v9.2 did not percent-decode it.
-        let path = format!("chat/{chat}/messages");
-        let (start, end) = (history::rfc3339(since), history::rfc3339(until));
-        let mut rows = Vec::new();
-        let mut offset = 0usize;
-        loop {
-            let offset_text = offset.to_string();
-            let results = self
-                .get(
-                    &path,
-                    &[
-                        ("limit", "100"),
-                        ("offset", &offset_text),
-                        ("start_time", &start),
-                        ("end_time", &end),
-                    ],
-                )
-                .await?;
-            let page = results
-                .get("data")
-                .and_then(Value::as_array)
-                .cloned()
-                .unwrap_or_default();
-            offset += page.len();
-            let full = page.len() >= 100;
-            rows.extend(page);
-            if !full {
-                break;
-            }
-        }
-        // GOWA lists newest first; reversed, then a stable sort by time, keeps its order for
-        // messages of the same second (timestamps have second precision).
-        let mut messages: Vec<HistoryMessage> = rows
-            .iter()
-            .rev()
-            .filter_map(|row| history_message(row, chat, &device))
-            .filter(|m| m.timestamp >= since && m.timestamp < until)
-            .collect();
-        messages.sort_by_key(|m| m.timestamp);
-        let mut seen = std::collections::HashSet::new();
-        messages.retain(|m| seen.insert(m.id.clone()));
-        Ok(messages)
-    }
-
     /// `PATCH /devices/{device}/webhook` (GOWA ≥ 8.10): `device`'s events go to `url` instead
     /// of the server-wide webhook, signed with `secret` when given (else the global secret).
     /// `device` is the device id or its JID. Older servers answer 404.
@@ -552,7 +442,7 @@ impl GowaClient {
         Ok(url)
     }
 
-    async fn fetch_url(
+    pub(super) async fn fetch_url(
         &self,
         url: Url,
         max_bytes: u64,
@@ -669,149 +559,5 @@ fn classify(status: u16, code: Option<String>, message: String) -> Error {
             code,
             message,
         },
-    }
-}
-
-/// One row of `/chat/{jid}/messages` as its `message` webhook body.
-fn history_message(row: &Value, chat: &Jid, device: &str) -> Option<HistoryMessage> {
-    let id = text(row, "id")?.to_owned();
-    let timestamp = text(row, "timestamp").and_then(crate::json::rfc3339)?;
-    let mut payload = serde_json::Map::new();
-    payload.insert("id".into(), json!(id));
-    payload.insert(
-        "chat_id".into(),
-        json!(text(row, "chat_jid").unwrap_or(&chat.to_string())),
-    );
-    payload.insert("from".into(), json!(text(row, "sender_jid")));
-    payload.insert("from_name".into(), json!(text(row, "sender_display_name")));
-    payload.insert("timestamp".into(), json!(history::rfc3339(timestamp)));
-    payload.insert("is_from_me".into(), json!(flag(row, "is_from_me")));
-    let content = text(row, "content");
-    match text(row, "media_type") {
-        Some(kind @ ("image" | "video" | "audio" | "document" | "sticker")) => {
-            payload.insert(
-                kind.into(),
-                json!({ "url": text(row, "url"), "filename": text(row, "filename"), "caption": content }),
-            );
-            if let Some(caption) = content {
-                payload.insert("body".into(), json!(caption));
-            }
-        }
-        _ => {
-            payload.insert("body".into(), json!(content.unwrap_or_default()));
-        }
-    }
-    let webhook = json!({ "event": "message", "device_id": device, "payload": payload });
-    Some(HistoryMessage {
-        id,
-        timestamp,
-        content_type: "application/json",
-        webhook: webhook.to_string().into_bytes(),
-    })
-}
-
-impl Gateway for GowaClient {
-    fn kind(&self) -> GatewayKind {
-        GatewayKind::Gowa
-    }
-
-    fn chats(&self, since: i64) -> BoxFuture<'_, Result<Vec<ChatSummary>, Error>> {
-        Box::pin(self.chats_since(since))
-    }
-
-    fn history<'a>(
-        &'a self,
-        chat: &'a Jid,
-        since: i64,
-        until: i64,
-    ) -> BoxFuture<'a, Result<Vec<HistoryMessage>, Error>> {
-        Box::pin(self.chat_messages(chat, since, until))
-    }
-
-    fn send<'a>(
-        &'a self,
-        to: &'a Jid,
-        message: &'a Outgoing,
-    ) -> BoxFuture<'a, Result<Sent, Error>> {
-        Box::pin(self.send_body(
-            to,
-            &message.body,
-            message.reply_to.as_ref().map(|r| r.id.as_str()),
-        ))
-    }
-
-    fn react<'a>(
-        &'a self,
-        chat: &'a Jid,
-        target: &'a MessageRef,
-        emoji: Option<&'a str>,
-    ) -> BoxFuture<'a, Result<(), Error>> {
-        Box::pin(self.reaction(chat, &target.id, emoji.unwrap_or("")))
-    }
-
-    fn edit<'a>(
-        &'a self,
-        chat: &'a Jid,
-        message_id: &'a str,
-        text: &'a str,
-    ) -> BoxFuture<'a, Result<(), Error>> {
-        Box::pin(self.update(chat, message_id, text))
-    }
-
-    fn revoke<'a>(
-        &'a self,
-        chat: &'a Jid,
-        message_id: &'a str,
-    ) -> BoxFuture<'a, Result<(), Error>> {
-        Box::pin(Self::revoke(self, chat, message_id))
-    }
-
-    fn mark_read<'a>(
-        &'a self,
-        chat: &'a Jid,
-        _sender: Option<&'a Jid>,
-        message_ids: &'a [String],
-    ) -> BoxFuture<'a, Result<(), Error>> {
-        Box::pin(async move {
-            // GOWA has no chat-level read: mark each message.
-            for id in message_ids {
-                self.read(chat, id).await?;
-            }
-            Ok(())
-        })
-    }
-
-    fn fetch_media<'a>(
-        &'a self,
-        media: &'a Media,
-        max_bytes: u64,
-    ) -> BoxFuture<'a, Result<MediaFile, Error>> {
-        Box::pin(async move {
-            let (bytes, served, name) = match &media.source {
-                MediaSource::GowaPath(path) => {
-                    let (bytes, mime) = self.fetch_url(self.static_url(path)?, max_bytes).await?;
-                    (bytes, mime, None)
-                }
-                MediaSource::GowaDownload { message_id, chat } => {
-                    self.download_message_media(message_id, chat, max_bytes)
-                        .await?
-                }
-                MediaSource::Inline(bytes) => (bytes.clone(), None, None),
-                _ => {
-                    return Err(Error::MediaUnavailable(
-                        "no statics path or message to download".into(),
-                    ));
-                }
-            };
-            http::media_file(media, bytes, served, name, max_bytes)
-        })
-    }
-
-    fn avatar<'a>(&'a self, jid: &'a Jid) -> BoxFuture<'a, Result<Option<String>, Error>> {
-        Box::pin(Self::avatar(self, jid))
-    }
-
-    fn health(&self) -> BoxFuture<'_, Result<Health, Error>> {
-        Box::pin(self.status())
     }
 }

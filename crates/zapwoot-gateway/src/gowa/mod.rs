@@ -1,6 +1,8 @@
 //! aldinokemal/go-whatsapp-web-multidevice (GOWA): webhook parsing and the REST client.
 
 mod client;
+mod gateway_impl;
+mod history;
 mod parse;
 
 pub use client::{GowaClient, GowaClientBuilder};

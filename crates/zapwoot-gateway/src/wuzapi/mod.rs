@@ -1,6 +1,7 @@
 //! asternic/wuzapi: webhook parsing and the REST client.
 
 mod client;
+mod gateway_impl;
 mod history;
 mod parse;
 

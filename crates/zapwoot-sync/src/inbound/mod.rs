@@ -1,0 +1,90 @@
+//! WhatsApp → Chatwoot.
+
+use zapwoot_chatwoot::MessageType;
+use zapwoot_gateway::InboundEvent;
+use zapwoot_store::MessageMap;
+
+use crate::error::Failure;
+use crate::step::{Ctx, Outcome};
+
+mod connection;
+mod message;
+mod updates;
+
+use connection::connection;
+use message::message;
+use updates::{edit, reaction, receipt, revoke};
+
+/// `source_id` prefixes of messages the bridge itself created in Chatwoot.
+pub(crate) const OWN_SOURCE_PREFIXES: [&str; 4] = ["WAID:", "WAREACT:", "WAEDIT:", "ZAPWOOT:"];
+
+pub(crate) async fn handle(
+    ctx: &mut Ctx<'_>,
+    content_type: &str,
+    body: &[u8],
+) -> Result<Outcome, Failure> {
+    let events = ctx
+        .rt
+        .kind
+        .parse(content_type, body, ctx.rt.own_jid.as_ref())
+        .map(|w| w.events)
+        .map_err(|e| Failure::permanent(format!("unparseable gateway webhook: {e}")))?;
+    let mut effects = Vec::new();
+    let mut ignored = Vec::new();
+    for event in events {
+        match handle_event(ctx, event).await? {
+            Outcome::Done(mut more) => effects.append(&mut more),
+            Outcome::Ignored(reason) => ignored.push(reason),
+        }
+    }
+    if effects.is_empty() && !ignored.is_empty() {
+        return Ok(Outcome::Ignored(ignored.join("; ")));
+    }
+    Ok(Outcome::Done(effects))
+}
+
+async fn handle_event(ctx: &mut Ctx<'_>, event: InboundEvent) -> Result<Outcome, Failure> {
+    match event {
+        InboundEvent::Message(m) => message(ctx, &m).await,
+        InboundEvent::Receipt(r) => receipt(ctx, &r).await,
+        InboundEvent::Reaction(r) => reaction(ctx, &r).await,
+        InboundEvent::Edit(e) => edit(ctx, &e).await,
+        InboundEvent::Revoke(r) => revoke(ctx, &r).await,
+        InboundEvent::Connection(c) => connection(ctx, &c).await,
+        other => Ok(Outcome::Ignored(format!(
+            "{} events are not bridged",
+            other.kind()
+        ))),
+    }
+}
+
+fn id64(id: u64) -> i64 {
+    i64::try_from(id).unwrap_or(i64::MAX)
+}
+
+fn mapped_cw(map: &MessageMap) -> Option<(u64, u64)> {
+    let m = &map.message;
+    Some((
+        u64::try_from(m.chatwoot_conversation_id?).ok()?,
+        u64::try_from(m.chatwoot_message_id?).ok()?,
+    ))
+}
+
+/// The first mapped Chatwoot message of a WhatsApp id.
+async fn target(ctx: &Ctx<'_>, wa_id: &str) -> Result<Option<(u64, u64)>, Failure> {
+    Ok(ctx
+        .messages_by_wa_id(wa_id)
+        .await?
+        .iter()
+        .find_map(mapped_cw))
+}
+
+/// `true` for Chatwoot messages this bridge created itself.
+pub(crate) fn is_own_source(source_id: Option<&str>) -> bool {
+    source_id.is_some_and(|s| OWN_SOURCE_PREFIXES.iter().any(|p| s.starts_with(p)))
+}
+
+/// `message_type` values the bridge sends to WhatsApp.
+pub(crate) fn is_sendable(kind: &MessageType) -> bool {
+    matches!(kind, MessageType::Outgoing | MessageType::Template)
+}
