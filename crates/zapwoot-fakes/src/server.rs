@@ -351,3 +351,30 @@ macro_rules! common_fake_api {
     };
 }
 pub(crate) use common_fake_api;
+
+/// Locks a fake's state. A panic while it was held leaves data consistent enough for a test
+/// double, so a poisoned lock is taken over rather than propagated.
+pub(crate) fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// `value` with every object's keys sorted, as Go marshals maps (serde_json keeps insertion
+/// order): both gateways are Go servers.
+pub(crate) fn go_sorted(value: &serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match value {
+        Value::Object(map) => {
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort();
+            Value::Object(
+                keys.into_iter()
+                    .map(|k| (k.clone(), go_sorted(&map[k])))
+                    .collect(),
+            )
+        }
+        Value::Array(items) => Value::Array(items.iter().map(go_sorted).collect()),
+        other => other.clone(),
+    }
+}

@@ -13,7 +13,6 @@
 
 use std::time::{Duration, Instant};
 
-use diesel::{Connection as _, PgConnection, RunQueryDsl as _};
 use zapwoot_store::{
     NewEvent, NewInstance, Sealer, SealingKey, SecretString, Source, Store, StoreOptions,
 };
@@ -113,17 +112,9 @@ fn main() {
         let url = format!("sqlite://{}", dir.join(format!("w{writers}.db")).display());
         cases.push(runtime.block_on(run_case("sqlite", &url, writers, seconds)));
         if let Some(base) = &pg {
-            let schema = format!("bench_{}_{writers}", std::process::id());
-            let mut conn = PgConnection::establish(base).unwrap();
-            diesel::sql_query(format!("CREATE SCHEMA {schema}"))
-                .execute(&mut conn)
-                .unwrap();
-            let sep = if base.contains('?') { '&' } else { '?' };
-            let url = format!("{base}{sep}options=-csearch_path%3D{schema}");
-            cases.push(runtime.block_on(run_case("postgres", &url, writers, seconds)));
-            diesel::sql_query(format!("DROP SCHEMA {schema} CASCADE"))
-                .execute(&mut conn)
-                .unwrap();
+            // A fresh schema (and role) on the server, dropped after the case.
+            let db = zapwoot_testkit::Db::postgres_at(base);
+            cases.push(runtime.block_on(run_case("postgres", &db.url(), writers, seconds)));
         }
     }
     let _ = std::fs::remove_dir_all(&dir);

@@ -2,7 +2,8 @@
 //! `zapwoot` binary as a child process driven over its admin API ([`Bridge`]), and waiting for
 //! conditions instead of sleeping — above all [`Bridge::wait_idle`], which waits until no
 //! event and no outbound delivery is open, so an "exactly once" assertion made after it fails
-//! on a late duplicate instead of missing it.
+//! on a late duplicate instead of missing it. [`on_both_databases!`] runs a test on both
+//! backends.
 //!
 //! ```no_run
 //! # async fn example() {
@@ -19,6 +20,7 @@
     clippy::indexing_slicing
 )]
 
+mod both;
 mod bridge;
 mod db;
 

@@ -1,67 +1,30 @@
 //! Test databases for both backends and the `both_backends!` macro.
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
 
-use diesel::{Connection as _, PgConnection, RunQueryDsl as _};
+use diesel::{Connection as _, PgConnection};
 use zapwoot_store::{NewInstance, Sealer, SealingKey, SecretString, Store, StoreOptions};
 
-static COUNTER: AtomicU32 = AtomicU32::new(0);
-
-fn unique(prefix: &str) -> String {
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .subsec_nanos();
-    format!(
-        "{prefix}_{}_{}_{}",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed),
-        nanos
-    )
-}
-
-/// A throwaway database: a SQLite file in a fresh folder, or a fresh PostgreSQL schema.
+/// A throwaway database (`zapwoot_testkit::Db`: a SQLite file in a fresh folder, or a fresh
+/// PostgreSQL schema) with the store's ways to open it.
 pub struct TestDb {
     pub url: String,
-    dir: Option<PathBuf>,
-    pg: Option<(String, String)>,
+    /// Dropped with the handle: removes the file or schema.
+    _db: zapwoot_testkit::Db,
 }
 
 impl TestDb {
-    pub fn sqlite() -> Self {
-        let dir = std::env::temp_dir().join(unique("zapwoot-store-test"));
-        std::fs::create_dir_all(&dir).unwrap();
-        let url = format!("sqlite://{}", dir.join("store.db").display());
+    /// For `on_both_databases!`: the suite's handle on a fresh database.
+    pub async fn ready(db: zapwoot_testkit::Db) -> Self {
         Self {
-            url,
-            dir: Some(dir),
-            pg: None,
-        }
-    }
-
-    pub fn postgres() -> Self {
-        let base = std::env::var("ZAPWOOT_TEST_DATABASE_URL").expect(
-            "PostgreSQL tests need ZAPWOOT_TEST_DATABASE_URL: run scripts/test.sh, which starts a throwaway server",
-        );
-        let schema = unique("t");
-        let mut conn = PgConnection::establish(&base).unwrap();
-        diesel::sql_query(format!("CREATE SCHEMA {schema}"))
-            .execute(&mut conn)
-            .unwrap();
-        let sep = if base.contains('?') { '&' } else { '?' };
-        let url = format!("{base}{sep}options=-csearch_path%3D{schema}");
-        Self {
-            url,
-            dir: None,
-            pg: Some((base, schema)),
+            url: db.url(),
+            _db: db,
         }
     }
 
     /// The SQLite file's path (SQLite only).
     pub fn sqlite_path(&self) -> Option<PathBuf> {
-        self.dir.as_ref().map(|d| d.join("store.db"))
+        self.url.strip_prefix("sqlite://").map(PathBuf::from)
     }
 
     pub async fn open(&self) -> Store {
@@ -70,19 +33,6 @@ impl TestDb {
 
     pub async fn open_with(&self, options: StoreOptions) -> Store {
         Store::open(&self.url, options).await.unwrap()
-    }
-}
-
-impl Drop for TestDb {
-    fn drop(&mut self) {
-        if let Some(dir) = &self.dir {
-            let _ = std::fs::remove_dir_all(dir);
-        }
-        if let Some((base, schema)) = &self.pg
-            && let Ok(mut conn) = PgConnection::establish(base)
-        {
-            let _ = diesel::sql_query(format!("DROP SCHEMA {schema} CASCADE")).execute(&mut conn);
-        }
     }
 }
 
@@ -117,30 +67,12 @@ pub async fn instance_id(store: &Store, name: &str) -> i64 {
     store.create_instance(new_instance(name)).await.unwrap().id
 }
 
-/// Defines each test once per backend: `mod sqlite { … }` and `mod postgres { … }`.
+/// Defines each test once per backend (`name::sqlite`, `name::postgres`), given a [`TestDb`].
 macro_rules! both_backends {
-    ($(async fn $name:ident($db:ident) $body:block)*) => {
-        mod sqlite {
-            #[allow(unused_imports)]
-            use super::*;
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $name() {
-                    let $db = crate::support::TestDb::sqlite();
-                    $body
-                }
-            )*
-        }
-        mod postgres {
-            #[allow(unused_imports)]
-            use super::*;
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $name() {
-                    let $db = crate::support::TestDb::postgres();
-                    $body
-                }
-            )*
+    ($($tests:tt)*) => {
+        zapwoot_testkit::on_both_databases! {
+            @with crate::support::TestDb::ready, crate::support::TestDb;
+            $($tests)*
         }
     };
 }

@@ -1,11 +1,8 @@
 //! The harness: store + fakes + engine + webhook pumps.
 
-use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
-use diesel::{Connection as _, PgConnection, RunQueryDsl as _};
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
 use zapwoot_fakes::{
@@ -24,72 +21,10 @@ use zapwoot_sync::{
     ActivityBus, ChatwootApi, Engine, InstanceOptions, InstanceRuntime, RetryPolicy,
 };
 
-static COUNTER: AtomicU32 = AtomicU32::new(0);
-
 pub const CUSTOMER: &str = "5511987654321@s.whatsapp.net";
 pub const OWN: &str = "5511900000000@s.whatsapp.net";
 
-pub enum Db {
-    Sqlite(PathBuf),
-    Postgres(String, String),
-}
-
-impl Db {
-    pub fn sqlite() -> Self {
-        let dir = std::env::temp_dir().join(format!(
-            "zapwoot-sync-e2e-{}-{}",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::Relaxed)
-        ));
-        std::fs::create_dir_all(&dir).unwrap();
-        Self::Sqlite(dir)
-    }
-
-    pub fn postgres() -> Self {
-        let base = std::env::var("ZAPWOOT_TEST_DATABASE_URL")
-            .expect("PostgreSQL tests need ZAPWOOT_TEST_DATABASE_URL (scripts/test.sh)");
-        let nanos = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap()
-            .subsec_nanos();
-        let schema = format!(
-            "e2e_{}_{}_{nanos}",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::Relaxed)
-        );
-        let mut conn = PgConnection::establish(&base).unwrap();
-        diesel::sql_query(format!("CREATE SCHEMA {schema}"))
-            .execute(&mut conn)
-            .unwrap();
-        Self::Postgres(base, schema)
-    }
-
-    pub fn url(&self) -> String {
-        match self {
-            Self::Sqlite(dir) => format!("sqlite://{}", dir.join("zapwoot.db").display()),
-            Self::Postgres(base, schema) => {
-                let sep = if base.contains('?') { '&' } else { '?' };
-                format!("{base}{sep}options=-csearch_path%3D{schema}")
-            }
-        }
-    }
-}
-
-impl Drop for Db {
-    fn drop(&mut self) {
-        match self {
-            Self::Sqlite(dir) => {
-                let _ = std::fs::remove_dir_all(dir);
-            }
-            Self::Postgres(base, schema) => {
-                if let Ok(mut conn) = PgConnection::establish(base) {
-                    let _ = diesel::sql_query(format!("DROP SCHEMA {schema} CASCADE"))
-                        .execute(&mut conn);
-                }
-            }
-        }
-    }
-}
+pub use zapwoot_testkit::Db;
 
 pub enum FakeGateway {
     Wuzapi(FakeWuzapi),

@@ -21,18 +21,12 @@ const OTHER: &str = "5511976543210@s.whatsapp.net";
 
 /// Defines each test for SQLite and PostgreSQL (wuzapi; the gateway does not matter here).
 macro_rules! both_dbs {
-    ($(async fn $name:ident($h:ident) $body:block)*) => {
-        $(
-            mod $name {
-                #[allow(unused_imports)]
-                use super::*;
-                async fn run($h: crate::support::Harness) $body
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn sqlite() { run(crate::support::harness(crate::support::Db::sqlite(), zapwoot_gateway::GatewayKind::Wuzapi).await).await }
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn postgres() { run(crate::support::harness(crate::support::Db::postgres(), zapwoot_gateway::GatewayKind::Wuzapi).await).await }
-            }
-        )*
+    ($($tests:tt)*) => {
+        zapwoot_testkit::on_both_databases! {
+            @with |db| crate::support::harness(db, zapwoot_gateway::GatewayKind::Wuzapi),
+                crate::support::Harness;
+            $($tests)*
+        }
     };
 }
 
