@@ -44,9 +44,9 @@ impl NewSubscription {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Subscription {
-    /// Store id.
+    /// The subscription's id, assigned by the store (the `{id}` of `/api/v1/subscriptions/{id}`).
     pub id: i64,
-    /// Fields as created.
+    /// Its settings as stored now (creation plus any later update).
     pub config: NewSubscription,
     /// Deliveries are attempted only while enabled.
     pub enabled: bool,

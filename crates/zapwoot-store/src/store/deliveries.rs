@@ -23,7 +23,8 @@ impl Store {
     /// [`Effect::Notify`](crate::Effect::Notify) instead). Returns how many were recorded.
     ///
     /// # Errors
-    /// Query errors.
+    /// [`StoreError::Unavailable`] when no connection can be had, [`StoreError::Query`] when
+    /// the database refuses the statement.
     pub async fn notify(&self, notifications: Vec<Notification>) -> Result<usize, StoreError> {
         let now = now_ms();
         self.run(move |db| dispatch!(db, |c, q| q::notify(c, &notifications, now)))
@@ -34,7 +35,8 @@ impl Store {
     /// Returns the delivery id, or `None` when there is no such subscription.
     ///
     /// # Errors
-    /// Query errors.
+    /// [`StoreError::Unavailable`] when no connection can be had, [`StoreError::Query`] when
+    /// the database refuses the statement.
     pub async fn deliver_to(
         &self,
         subscription_id: i64,
@@ -150,7 +152,8 @@ impl Store {
     /// caller announces a disabling once).
     ///
     /// # Errors
-    /// Query errors.
+    /// [`StoreError::Unavailable`] when no connection can be had, [`StoreError::Query`] when
+    /// the database refuses the statement.
     pub async fn disable_subscription(&self, id: i64, reason: &str) -> Result<bool, StoreError> {
         let reason = reason.to_owned();
         let now = now_ms();
@@ -161,7 +164,8 @@ impl Store {
     /// Deliveries matching `filter`, newest first, each with its attempts.
     ///
     /// # Errors
-    /// Query errors.
+    /// [`StoreError::Unavailable`] when no connection can be had, [`StoreError::Query`] when
+    /// the database refuses the statement.
     pub async fn deliveries(&self, filter: DeliveryFilter) -> Result<Vec<Delivery>, StoreError> {
         self.run(move |db| {
             dispatch!(db, |c, q| {
@@ -177,7 +181,8 @@ impl Store {
     /// One delivery with its attempts.
     ///
     /// # Errors
-    /// Query errors.
+    /// [`StoreError::Unavailable`] when no connection can be had, [`StoreError::Query`] when
+    /// the database refuses the statement.
     pub async fn delivery(&self, id: i64) -> Result<Option<Delivery>, StoreError> {
         self.run(move |db| {
             dispatch!(db, |c, q| {
@@ -212,7 +217,8 @@ impl Store {
     /// Sends again the deliveries of a subscription recorded in `range`; returns how many.
     ///
     /// # Errors
-    /// Query errors.
+    /// [`StoreError::Unavailable`] when no connection can be had, [`StoreError::Query`] when
+    /// the database refuses the statement.
     pub async fn replay_deliveries(
         &self,
         subscription_id: i64,
@@ -226,7 +232,8 @@ impl Store {
     /// Open deliveries (pending, running, failed) per subscription and state.
     ///
     /// # Errors
-    /// Query errors.
+    /// [`StoreError::Unavailable`] when no connection can be had, [`StoreError::Query`] when
+    /// the database refuses the statement.
     pub async fn open_delivery_counts(&self) -> Result<Vec<(i64, DeliveryState, i64)>, StoreError> {
         let rows = self
             .run(|db| dispatch!(db, |c, q| q::open_delivery_counts(c)))

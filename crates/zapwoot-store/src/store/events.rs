@@ -42,7 +42,8 @@ impl Store {
     /// Each claimed event is leased for `lease`.
     ///
     /// # Errors
-    /// Query errors.
+    /// [`StoreError::Unavailable`] when no connection can be had, [`StoreError::Query`] when
+    /// the database refuses the statement.
     pub async fn claim(
         &self,
         owner: &str,
@@ -171,7 +172,8 @@ impl Store {
     /// One event, with its body (unless pruned).
     ///
     /// # Errors
-    /// Query errors.
+    /// [`StoreError::Unavailable`] when no connection can be had, [`StoreError::Query`] when
+    /// the database refuses the statement.
     pub async fn event(&self, id: i64) -> Result<Option<EventRecord>, StoreError> {
         let row = self
             .run(move |db| dispatch!(db, |c, q| q::event(c, id)))
@@ -183,7 +185,8 @@ impl Store {
     /// `before_id` to get the next.
     ///
     /// # Errors
-    /// Query errors.
+    /// [`StoreError::Unavailable`] when no connection can be had, [`StoreError::Query`] when
+    /// the database refuses the statement.
     pub async fn list_events(&self, filter: EventFilter) -> Result<Vec<EventRecord>, StoreError> {
         let rows = self
             .run(move |db| dispatch!(db, |c, q| q::list_events(c, &filter)))
@@ -194,7 +197,8 @@ impl Store {
     /// How many events are in each status (every status present, zero included).
     ///
     /// # Errors
-    /// Query errors.
+    /// [`StoreError::Unavailable`] when no connection can be had, [`StoreError::Query`] when
+    /// the database refuses the statement.
     pub async fn count_by_status(
         &self,
         instance_id: Option<i64>,
@@ -237,7 +241,8 @@ impl Store {
     /// workers share the database. Returns how many leases were expired.
     ///
     /// # Errors
-    /// Query errors.
+    /// [`StoreError::Unavailable`] when no connection can be had, [`StoreError::Query`] when
+    /// the database refuses the statement.
     pub async fn expire_leases(&self) -> Result<usize, StoreError> {
         let now = now_ms();
         self.run(move |db| dispatch!(db, |c, q| q::expire_leases(c, now)))
@@ -247,7 +252,8 @@ impl Store {
     /// Event counts for metrics, one per `(instance, source, kind, status)` present.
     ///
     /// # Errors
-    /// Query errors.
+    /// [`StoreError::Unavailable`] when no connection can be had, [`StoreError::Query`] when
+    /// the database refuses the statement.
     pub async fn event_counts(&self) -> Result<Vec<EventCount>, StoreError> {
         let rows = self
             .run(|db| dispatch!(db, |c, q| q::event_counts(c)))
@@ -270,7 +276,8 @@ impl Store {
     /// has waited: the queue lag for metrics and readiness.
     ///
     /// # Errors
-    /// Query errors.
+    /// [`StoreError::Unavailable`] when no connection can be had, [`StoreError::Query`] when
+    /// the database refuses the statement.
     pub async fn oldest_unprocessed_age(&self) -> Result<BTreeMap<i64, Duration>, StoreError> {
         let rows = self
             .run(|db| dispatch!(db, |c, q| q::oldest_unprocessed(c)))
@@ -290,7 +297,8 @@ impl Store {
     /// running, failed and dead events are never touched.
     ///
     /// # Errors
-    /// Query errors.
+    /// [`StoreError::Unavailable`] when no connection can be had, [`StoreError::Query`] when
+    /// the database refuses the statement.
     pub async fn prune(
         &self,
         body_age: Duration,

@@ -10,7 +10,8 @@ impl Store {
     /// `chats` in order.
     ///
     /// # Errors
-    /// Query errors.
+    /// [`StoreError::Unavailable`] when no connection can be had, [`StoreError::Query`] when
+    /// the database refuses the statement.
     pub async fn create_import(
         &self,
         instance_id: i64,
@@ -40,7 +41,8 @@ impl Store {
     /// Saves a job's progress and state; `false` if the job is gone.
     ///
     /// # Errors
-    /// Query errors.
+    /// [`StoreError::Unavailable`] when no connection can be had, [`StoreError::Query`] when
+    /// the database refuses the statement.
     pub async fn save_import(&self, job: &ImportJob) -> Result<bool, StoreError> {
         let now = now_ms();
         let progress = ImportProgress {
@@ -60,7 +62,8 @@ impl Store {
     /// One job.
     ///
     /// # Errors
-    /// Query errors.
+    /// [`StoreError::Unavailable`] when no connection can be had, [`StoreError::Query`] when
+    /// the database refuses the statement.
     pub async fn import_job(&self, id: i64) -> Result<Option<ImportJob>, StoreError> {
         self.run(move |db| dispatch!(db, |c, q| q::import_job(c, id)))
             .await?
@@ -71,7 +74,8 @@ impl Store {
     /// The newest job of `instance_id` that did not finish (to resume).
     ///
     /// # Errors
-    /// Query errors.
+    /// [`StoreError::Unavailable`] when no connection can be had, [`StoreError::Query`] when
+    /// the database refuses the statement.
     pub async fn unfinished_import(
         &self,
         instance_id: i64,
@@ -85,7 +89,8 @@ impl Store {
     /// The latest 100 jobs, newest first, of one instance or all.
     ///
     /// # Errors
-    /// Query errors.
+    /// [`StoreError::Unavailable`] when no connection can be had, [`StoreError::Query`] when
+    /// the database refuses the statement.
     pub async fn imports(&self, instance_id: Option<i64>) -> Result<Vec<ImportJob>, StoreError> {
         self.run(move |db| dispatch!(db, |c, q| q::list_imports(c, instance_id)))
             .await?

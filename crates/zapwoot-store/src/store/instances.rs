@@ -124,7 +124,8 @@ impl Store {
     /// Deletes the instance named `name` and everything recorded for it; `false` if absent.
     ///
     /// # Errors
-    /// Query errors.
+    /// [`StoreError::Unavailable`] when no connection can be had, [`StoreError::Query`] when
+    /// the database refuses the statement.
     pub async fn delete_instance(&self, name: &str) -> Result<bool, StoreError> {
         let name = name.to_owned();
         self.run(move |db| dispatch!(db, |c, q| q::delete_instance(c, &name)))

@@ -34,7 +34,8 @@ impl Store {
     /// Every part mapped to WhatsApp message `wa_message_id`, by part.
     ///
     /// # Errors
-    /// Query errors.
+    /// [`StoreError::Unavailable`] when no connection can be had, [`StoreError::Query`] when
+    /// the database refuses the statement.
     pub async fn messages_by_wa_id(
         &self,
         instance_id: i64,
@@ -50,7 +51,8 @@ impl Store {
     /// Every part mapped to Chatwoot message `chatwoot_message_id`, by part.
     ///
     /// # Errors
-    /// Query errors.
+    /// [`StoreError::Unavailable`] when no connection can be had, [`StoreError::Query`] when
+    /// the database refuses the statement.
     pub async fn messages_by_chatwoot_id(
         &self,
         instance_id: i64,
@@ -73,7 +75,8 @@ impl Store {
     /// above `status` or there is no such message yet.
     ///
     /// # Errors
-    /// Query errors.
+    /// [`StoreError::Unavailable`] when no connection can be had, [`StoreError::Query`] when
+    /// the database refuses the statement.
     pub async fn raise_delivery(
         &self,
         instance_id: i64,
@@ -99,7 +102,8 @@ impl Store {
     /// Inserts or updates a conversation mapping (by Chatwoot conversation id).
     ///
     /// # Errors
-    /// Query errors.
+    /// [`StoreError::Unavailable`] when no connection can be had, [`StoreError::Query`] when
+    /// the database refuses the statement.
     pub async fn save_conversation(
         &self,
         conversation: NewConversation,
@@ -114,7 +118,8 @@ impl Store {
     /// The newest conversation mapped to `chat_jid`.
     ///
     /// # Errors
-    /// Query errors.
+    /// [`StoreError::Unavailable`] when no connection can be had, [`StoreError::Query`] when
+    /// the database refuses the statement.
     pub async fn conversation_for_chat(
         &self,
         instance_id: i64,
@@ -131,7 +136,8 @@ impl Store {
     /// changed at or after `active_since_ms`. Oldest first.
     ///
     /// # Errors
-    /// Query errors.
+    /// [`StoreError::Unavailable`] when no connection can be had, [`StoreError::Query`] when
+    /// the database refuses the statement.
     pub async fn conversations_to_reconcile(
         &self,
         instance_id: i64,
@@ -152,7 +158,8 @@ impl Store {
     /// The mapping of Chatwoot conversation `chatwoot_conversation_id`.
     ///
     /// # Errors
-    /// Query errors.
+    /// [`StoreError::Unavailable`] when no connection can be had, [`StoreError::Query`] when
+    /// the database refuses the statement.
     pub async fn conversation_by_chatwoot_id(
         &self,
         instance_id: i64,
@@ -174,7 +181,8 @@ impl Store {
     /// identity are about to be linked).
     ///
     /// # Errors
-    /// Query errors.
+    /// [`StoreError::Unavailable`] when no connection can be had, [`StoreError::Query`] when
+    /// the database refuses the statement.
     pub async fn find_identities(
         &self,
         instance_id: i64,
@@ -189,7 +197,8 @@ impl Store {
     /// The identity linked to Chatwoot contact `contact_id`.
     ///
     /// # Errors
-    /// Query errors.
+    /// [`StoreError::Unavailable`] when no connection can be had, [`StoreError::Query`] when
+    /// the database refuses the statement.
     pub async fn identity_by_contact(
         &self,
         instance_id: i64,

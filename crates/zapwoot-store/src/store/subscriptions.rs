@@ -97,7 +97,8 @@ impl Store {
     /// Deletes a subscription and its deliveries; `false` if absent.
     ///
     /// # Errors
-    /// Query errors.
+    /// [`StoreError::Unavailable`] when no connection can be had, [`StoreError::Query`] when
+    /// the database refuses the statement.
     pub async fn delete_subscription(&self, id: i64) -> Result<bool, StoreError> {
         self.run(move |db| dispatch!(db, |c, q| q::delete_subscription(c, id)))
             .await
@@ -157,7 +158,8 @@ impl Store {
     /// failures and the reason it was disabled.
     ///
     /// # Errors
-    /// Query errors.
+    /// [`StoreError::Unavailable`] when no connection can be had, [`StoreError::Query`] when
+    /// the database refuses the statement.
     pub async fn set_subscription_enabled(
         &self,
         id: i64,
