@@ -1,9 +1,10 @@
 //! Errors: calls ([`Error`]) and webhook parsing ([`ParseError`]).
 
-/// Whether a failed send may nevertheless have reached WhatsApp.
+/// Whether a failed send may nevertheless have reached WhatsApp (the outcome of a send the
+/// gateway did not confirm).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
-pub enum Delivery {
+pub enum SendOutcome {
     /// The request never got to do anything (connection refused, 4xx, validation).
     NotSent,
     /// Outcome unknown (timeout after the request was sent, GOWA 504 `GATEWAY_TIMEOUT`):
@@ -27,7 +28,7 @@ pub enum Error {
         /// What failed, secrets scrubbed.
         message: String,
         /// Whether it may have been sent.
-        delivery: Delivery,
+        outcome: SendOutcome,
         /// The HTTP client's error (its URL removed).
         #[source]
         source: reqwest::Error,
@@ -42,7 +43,7 @@ pub enum Error {
         /// The gateway's message.
         message: String,
         /// Whether it may have been sent.
-        delivery: Delivery,
+        outcome: SendOutcome,
     },
     /// The WhatsApp session is logged out or not connected: an operator must act.
     #[error("WhatsApp session not connected: {0}")]
@@ -105,10 +106,10 @@ impl Error {
 
     /// Whether the failed call may have delivered the message anyway.
     #[must_use]
-    pub fn delivery(&self) -> Delivery {
+    pub fn send_outcome(&self) -> SendOutcome {
         match self {
-            Self::Transport { delivery, .. } | Self::Status { delivery, .. } => *delivery,
-            _ => Delivery::NotSent,
+            Self::Transport { outcome, .. } | Self::Status { outcome, .. } => *outcome,
+            _ => SendOutcome::NotSent,
         }
     }
 

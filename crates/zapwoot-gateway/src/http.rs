@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use reqwest::{RequestBuilder, Response, Url};
 
-use crate::{Delivery, Error};
+use crate::{Error, SendOutcome};
 
 /// rustls on the ring provider, verifying against the platform's trust store.
 pub(crate) fn http_client(timeout: Duration) -> Result<reqwest::Client, Error> {
@@ -49,10 +49,10 @@ pub(crate) fn base_url(text: &str) -> Result<Url, Error> {
 /// Sends a request; transport failures are classified (connect errors were not sent).
 pub(crate) async fn send(request: RequestBuilder, secret: &str) -> Result<Response, Error> {
     request.send().await.map_err(|e| Error::Transport {
-        delivery: if e.is_connect() {
-            Delivery::NotSent
+        outcome: if e.is_connect() {
+            SendOutcome::NotSent
         } else {
-            Delivery::MaybeSent
+            SendOutcome::MaybeSent
         },
         message: scrub(&e.to_string(), secret),
         source: e.without_url(),
@@ -76,7 +76,7 @@ pub(crate) async fn read_capped(mut response: Response, max: u64) -> Result<Vec<
     let mut out = Vec::new();
     while let Some(chunk) = response.chunk().await.map_err(|e| Error::Transport {
         message: e.to_string(),
-        delivery: Delivery::NotSent,
+        outcome: SendOutcome::NotSent,
         source: e.without_url(),
     })? {
         if (out.len() + chunk.len()) as u64 > max {

@@ -12,7 +12,7 @@ mod kind;
 pub mod gowa;
 pub mod wuzapi;
 
-pub use error::{Delivery, Error, ParseError};
+pub use error::{Error, ParseError, SendOutcome};
 pub use event::{
     Connection, ConnectionState, ContactCard, Content, DeleteForMe, Edit, GroupAction,
     GroupParticipants, InboundEvent, Media, MediaSource, Message, Origin, Presence, PresenceState,

@@ -1,6 +1,6 @@
 //! Outbound webhook deliveries (the outbox): a [`Notification`] is fanned out to every enabled
 //! subscription whose filter matches, as one [`Delivery`] row each, in the same transaction as
-//! the change that caused it. Not to be confused with [`DeliveryStatus`](crate::DeliveryStatus),
+//! the change that caused it. Not to be confused with [`ReceiptLevel`](crate::ReceiptLevel),
 //! the WhatsApp receipt of a message.
 
 use crate::Subscription;

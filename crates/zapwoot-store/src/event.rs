@@ -1,6 +1,6 @@
 //! Events: every inbound webhook, as inbox, work queue and audit log.
 
-use crate::mapping::{DeliveryStatus, IdentityRecord, NewConversation, NewMessage};
+use crate::mapping::{IdentityRecord, NewConversation, NewMessage, ReceiptLevel};
 
 /// Where an event came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -301,7 +301,7 @@ pub enum Effect {
         /// WhatsApp message id (every part is raised).
         wa_message_id: String,
         /// New status.
-        status: DeliveryStatus,
+        status: ReceiptLevel,
     },
     /// Insert or update a conversation mapping (by Chatwoot conversation id).
     Conversation(NewConversation),

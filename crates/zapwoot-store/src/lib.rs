@@ -32,8 +32,8 @@ pub use event::{
 pub use import::{ImportJob, ImportState};
 pub use instance::{Instance, NewInstance, RouteKind};
 pub use mapping::{
-    ConversationMap, DeliveryStatus, Direction, Identity, IdentityKeys, IdentityRecord, MessageMap,
-    MessageState, NewConversation, NewMessage,
+    ConversationMap, Direction, Identity, IdentityKeys, IdentityRecord, MessageMap, MessageState,
+    NewConversation, NewMessage, ReceiptLevel,
 };
 pub use options::{
     ConversationPolicy, FromMe, InstanceOptions, MAX_MEDIA_BYTES_LIMIT, RevokePolicy,

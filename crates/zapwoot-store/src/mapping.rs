@@ -26,9 +26,10 @@ impl Direction {
     }
 }
 
-/// WhatsApp delivery status, ordered: a message only ever moves up.
+/// How far a WhatsApp message got by its receipts (sent, delivered, read, played), ordered:
+/// a message only ever moves up. "Delivery" in this crate means an outbound webhook row.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum DeliveryStatus {
+pub enum ReceiptLevel {
     /// No receipt yet.
     Unknown = 0,
     /// Accepted by WhatsApp.
@@ -41,7 +42,7 @@ pub enum DeliveryStatus {
     Played = 4,
 }
 
-impl DeliveryStatus {
+impl ReceiptLevel {
     pub(crate) fn rank(self) -> i32 {
         self as i32
     }
@@ -145,7 +146,7 @@ pub struct MessageMap {
     /// The mapping's fields.
     pub message: NewMessage,
     /// Highest delivery status seen.
-    pub delivery: DeliveryStatus,
+    pub delivery: ReceiptLevel,
     /// Created, unix milliseconds.
     pub created_at_ms: i64,
     /// Updated, unix milliseconds.

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use zapwoot_gateway::Delivery;
+use zapwoot_gateway::SendOutcome;
 
 /// Why a step did not finish, deciding what happens to the event.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -74,7 +74,7 @@ impl From<zapwoot_gateway::Error> for Failure {
             zapwoot_gateway::Error::TooLarge { limit } => {
                 Self::permanent(format!("media larger than {limit} bytes"))
             }
-            e if e.delivery() == Delivery::MaybeSent => Self::permanent(format!(
+            e if e.send_outcome() == SendOutcome::MaybeSent => Self::permanent(format!(
                 "gateway timed out; the message may have been sent: {e}"
             )),
             e if e.is_retryable() || e.status() == Some(408) => {

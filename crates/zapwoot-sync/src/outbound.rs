@@ -230,7 +230,7 @@ async fn send(ctx: &mut Ctx<'_>, webhook: &WebhookMessage) -> Result<Outcome, Fa
             // the request went out is retried instead of reported as "may have been sent".
             Err(e)
                 if outgoing.id.is_some()
-                    && e.delivery() == zapwoot_gateway::Delivery::MaybeSent =>
+                    && e.send_outcome() == zapwoot_gateway::SendOutcome::MaybeSent =>
             {
                 return Err(give_up_if_final(
                     ctx,

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use crate::gateway::{Health, OutgoingBody, Sent};
 use crate::http;
 use crate::json::{flag, text, text_any};
-use crate::{Delivery, Error, Jid};
+use crate::{Error, Jid, SendOutcome};
 
 /// Builds a [`GowaClient`].
 #[must_use = "has no effect unless built"]
@@ -142,10 +142,10 @@ impl GowaClient {
         let bytes = response.bytes().await.map_err(|e| Error::Transport {
             message: e.to_string(),
             source: e.without_url(),
-            delivery: if is_send {
-                Delivery::MaybeSent
+            outcome: if is_send {
+                SendOutcome::MaybeSent
             } else {
-                Delivery::NotSent
+                SendOutcome::NotSent
             },
         })?;
         let value: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
@@ -173,7 +173,7 @@ impl GowaClient {
     /// `POST /send/message` (with `reply_message_id`, honoured when GOWA knows that message).
     ///
     /// # Errors
-    /// [`Error`] as classified; 504 is [`Delivery::MaybeSent`].
+    /// [`Error`] as classified; 504 is [`SendOutcome::MaybeSent`].
     pub async fn send_message(
         &self,
         phone: &Jid,
@@ -551,10 +551,10 @@ fn classify(status: u16, code: Option<String>, message: String) -> Error {
         }
         _ => Error::Status {
             status,
-            delivery: if status == 504 {
-                Delivery::MaybeSent
+            outcome: if status == 504 {
+                SendOutcome::MaybeSent
             } else {
-                Delivery::NotSent
+                SendOutcome::NotSent
             },
             code,
             message,

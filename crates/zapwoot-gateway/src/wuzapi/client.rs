@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use crate::gateway::{Health, MessageRef, OutgoingBody, Sent};
 use crate::http;
 use crate::json::{flag, text, text_any, unsigned};
-use crate::{Delivery, Error, Jid};
+use crate::{Error, Jid, SendOutcome};
 
 /// Reply context for sends: the quoted message id and, in groups, its author.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -89,7 +89,7 @@ impl WuzapiClient {
         let bytes = response.bytes().await.map_err(|e| Error::Transport {
             message: e.to_string(),
             source: e.without_url(),
-            delivery: Delivery::MaybeSent,
+            outcome: SendOutcome::MaybeSent,
         })?;
         let value: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
         if (200..300).contains(&status)
@@ -461,6 +461,6 @@ fn classify(status: u16, message: String) -> Error {
         status,
         code: None,
         message,
-        delivery: Delivery::NotSent,
+        outcome: SendOutcome::NotSent,
     }
 }

@@ -5,8 +5,8 @@ use http::Method;
 use zapwoot_fakes::{FakeGowa, FakeGowaConfig, GowaGeneration, Receiver};
 use zapwoot_gateway::gowa::{self, GowaClient};
 use zapwoot_gateway::{
-    Content, Delivery, Error, File, Gateway, InboundEvent, Jid, MessageRef, Outgoing, OutgoingBody,
-    ReceiptStatus,
+    Content, Error, File, Gateway, InboundEvent, Jid, MessageRef, Outgoing, OutgoingBody,
+    ReceiptStatus, SendOutcome,
 };
 use zapwoot_signing::{Keyring, Secret};
 
@@ -199,8 +199,8 @@ async fn errors_are_classified() {
     fake.faults().fail(Method::POST, "/send/message", 504, 1);
     let err = gateway.send(&to, &Outgoing::text("x")).await.unwrap_err();
     assert_eq!(
-        err.delivery(),
-        Delivery::MaybeSent,
+        err.send_outcome(),
+        SendOutcome::MaybeSent,
         "504: the send may have happened"
     );
     assert!(err.is_retryable());

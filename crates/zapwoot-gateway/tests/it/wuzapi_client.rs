@@ -8,8 +8,8 @@ use zapwoot_fakes::{
 };
 use zapwoot_gateway::wuzapi::{self, WuzapiClient};
 use zapwoot_gateway::{
-    Content, Delivery, Error, File, Gateway, InboundEvent, Jid, MediaSource, MessageRef, Outgoing,
-    OutgoingBody, ReceiptStatus,
+    Content, Error, File, Gateway, InboundEvent, Jid, MediaSource, MessageRef, Outgoing,
+    OutgoingBody, ReceiptStatus, SendOutcome,
 };
 use zapwoot_signing::{Keyring, Secret};
 
@@ -202,7 +202,7 @@ async fn errors_are_classified() {
 
     fake.faults().fail(Method::POST, "/chat/send/text", 500, 1);
     let err = gateway.send(&to, &Outgoing::text("x")).await.unwrap_err();
-    assert!(err.is_retryable() && err.delivery() == Delivery::NotSent);
+    assert!(err.is_retryable() && err.send_outcome() == SendOutcome::NotSent);
     fake.faults().inject(
         Some(Method::POST),
         "/chat/send/text",

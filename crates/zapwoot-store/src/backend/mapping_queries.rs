@@ -152,7 +152,7 @@ pub(crate) fn raise_delivery(
     c: &mut Conn,
     instance_id: i64,
     wa_message_id: &str,
-    status: DeliveryStatus,
+    status: ReceiptLevel,
     now: i64,
 ) -> Result<usize, StoreError> {
     Ok(diesel::update(

@@ -11,7 +11,7 @@ use diesel_migrations::MigrationHarness as _;
 use super::{Conn, MIGRATIONS, claim_sql, write_tx};
 use crate::backend::Replay;
 use crate::event::{Effect, EventFilter, EventStatus, Lease, Outcome, PruneReport, Recorded};
-use crate::mapping::{DeliveryStatus, IdentityKeys, NewConversation, NewMessage};
+use crate::mapping::{IdentityKeys, NewConversation, NewMessage, ReceiptLevel};
 use crate::rows::{
     ConversationRow, EventInsert, EventMetaRow, EventRow, IdentityRow, IdentityWrite, InstanceRow,
     InstanceWrite, MessageRow, SubscriptionInsert, SubscriptionRow,

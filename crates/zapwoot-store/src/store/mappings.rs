@@ -3,8 +3,8 @@
 use super::{Store, now_ms};
 use crate::backend::dispatch;
 use crate::mapping::{
-    ConversationMap, DeliveryStatus, Direction, Identity, IdentityKeys, IdentityRecord, MessageMap,
-    MessageState, NewConversation, NewMessage,
+    ConversationMap, Direction, Identity, IdentityKeys, IdentityRecord, MessageMap, MessageState,
+    NewConversation, NewMessage, ReceiptLevel,
 };
 use crate::rows::{ConversationRow, IdentityRow, MessageRow};
 use crate::{Effect, StoreError};
@@ -81,7 +81,7 @@ impl Store {
         &self,
         instance_id: i64,
         wa_message_id: &str,
-        status: DeliveryStatus,
+        status: ReceiptLevel,
     ) -> Result<bool, StoreError> {
         let wa = wa_message_id.to_owned();
         let now = now_ms();
@@ -243,7 +243,7 @@ fn to_message(row: MessageRow) -> MessageMap {
             part: row.part,
             state: MessageState::parse(&row.state),
         },
-        delivery: DeliveryStatus::from_rank(row.delivery),
+        delivery: ReceiptLevel::from_rank(row.delivery),
         created_at_ms: row.created_at,
         updated_at_ms: row.updated_at,
     }

@@ -1,8 +1,8 @@
 //! Identities, conversations, message mappings and delivery status.
 
 use zapwoot_store::{
-    DeliveryStatus, Direction, Effect, IdentityKeys, IdentityRecord, MessageState, NewConversation,
-    NewMessage, StoreError,
+    Direction, Effect, IdentityKeys, IdentityRecord, MessageState, NewConversation, NewMessage,
+    ReceiptLevel, StoreError,
 };
 
 use crate::support::instance_id;
@@ -21,20 +21,20 @@ both_backends! {
             m.part = part;
             store.record_intent(m).await.unwrap();
         }
-        assert!(store.raise_delivery(instance, "wamid-1", DeliveryStatus::Read).await.unwrap());
-        assert!(!store.raise_delivery(instance, "wamid-1", DeliveryStatus::Delivered).await.unwrap(), "read never goes back to delivered");
-        assert!(!store.raise_delivery(instance, "wamid-1", DeliveryStatus::Read).await.unwrap());
+        assert!(store.raise_delivery(instance, "wamid-1", ReceiptLevel::Read).await.unwrap());
+        assert!(!store.raise_delivery(instance, "wamid-1", ReceiptLevel::Delivered).await.unwrap(), "read never goes back to delivered");
+        assert!(!store.raise_delivery(instance, "wamid-1", ReceiptLevel::Read).await.unwrap());
         let maps = store.messages_by_wa_id(instance, "wamid-1").await.unwrap();
         assert_eq!(maps.len(), 2);
-        assert!(maps.iter().all(|m| m.delivery == DeliveryStatus::Read));
+        assert!(maps.iter().all(|m| m.delivery == ReceiptLevel::Read));
 
         store
-            .apply(vec![Effect::Delivery { instance_id: instance, wa_message_id: "wamid-1".to_owned(), status: DeliveryStatus::Sent }])
+            .apply(vec![Effect::Delivery { instance_id: instance, wa_message_id: "wamid-1".to_owned(), status: ReceiptLevel::Sent }])
             .await
             .unwrap();
-        assert_eq!(store.messages_by_wa_id(instance, "wamid-1").await.unwrap()[0].delivery, DeliveryStatus::Read);
-        assert!(store.raise_delivery(instance, "wamid-1", DeliveryStatus::Played).await.unwrap());
-        assert!(!store.raise_delivery(instance, "unknown", DeliveryStatus::Read).await.unwrap());
+        assert_eq!(store.messages_by_wa_id(instance, "wamid-1").await.unwrap()[0].delivery, ReceiptLevel::Read);
+        assert!(store.raise_delivery(instance, "wamid-1", ReceiptLevel::Played).await.unwrap());
+        assert!(!store.raise_delivery(instance, "unknown", ReceiptLevel::Read).await.unwrap());
     }
 
     async fn intents_are_idempotent_and_resume(db) {

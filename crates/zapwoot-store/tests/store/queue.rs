@@ -5,8 +5,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use zapwoot_store::{
-    DeliveryStatus, Direction, Effect, EventFilter, EventStatus, MessageState, NewEvent,
-    NewMessage, Source, Store, StoreError,
+    Direction, Effect, EventFilter, EventStatus, MessageState, NewEvent, NewMessage, ReceiptLevel,
+    Source, Store, StoreError,
 };
 
 use crate::support::instance_id;
@@ -471,14 +471,14 @@ both_backends! {
         store
             .complete(&claimed[0].lease, vec![
                 Effect::Message(done),
-                Effect::Delivery { instance_id: instance, wa_message_id: "wamid-1".to_owned(), status: DeliveryStatus::Delivered },
+                Effect::Delivery { instance_id: instance, wa_message_id: "wamid-1".to_owned(), status: ReceiptLevel::Delivered },
             ])
             .await
             .unwrap();
         let maps = store.messages_by_wa_id(instance, "wamid-1").await.unwrap();
         assert_eq!(maps.len(), 1);
         assert_eq!(maps[0].message.chatwoot_message_id, Some(501));
-        assert_eq!(maps[0].delivery, DeliveryStatus::Delivered);
+        assert_eq!(maps[0].delivery, ReceiptLevel::Delivered);
         assert_eq!(maps[0].message.state, MessageState::Done);
 
         // A failing effect rolls the whole completion back: the event stays running.

@@ -3,7 +3,7 @@
 use serde_json::json;
 use zapwoot_chatwoot::{MessageStatus, NewMessage as CwMessage};
 use zapwoot_gateway::{Edit, Reaction, Receipt, ReceiptStatus, Revoke};
-use zapwoot_store::{DeliveryStatus, Direction, Effect, MessageState, NewMessage};
+use zapwoot_store::{Direction, Effect, MessageState, NewMessage, ReceiptLevel};
 
 use super::{id64, mapped_cw, target};
 use crate::RevokePolicy;
@@ -15,8 +15,8 @@ use crate::step::{Ctx, Outcome};
 
 pub(super) async fn receipt(ctx: &mut Ctx<'_>, r: &Receipt) -> Result<Outcome, Failure> {
     let (status, rank) = match r.status {
-        ReceiptStatus::Delivered => (MessageStatus::Delivered, DeliveryStatus::Delivered),
-        ReceiptStatus::Read | ReceiptStatus::Played => (MessageStatus::Read, DeliveryStatus::Read),
+        ReceiptStatus::Delivered => (MessageStatus::Delivered, ReceiptLevel::Delivered),
+        ReceiptStatus::Read | ReceiptStatus::Played => (MessageStatus::Read, ReceiptLevel::Read),
         ReceiptStatus::ReadSelf => return Ok(Outcome::Ignored("read on our own device".into())),
         _ => return Ok(Outcome::Ignored("receipt kind not bridged".into())),
     };
@@ -57,12 +57,12 @@ pub(super) async fn receipt(ctx: &mut Ctx<'_>, r: &Receipt) -> Result<Outcome, F
     Ok(Outcome::Done(effects))
 }
 
-pub(super) fn rank_name(rank: DeliveryStatus) -> &'static str {
+pub(super) fn rank_name(rank: ReceiptLevel) -> &'static str {
     match rank {
-        DeliveryStatus::Sent => "sent",
-        DeliveryStatus::Delivered => "delivered",
-        DeliveryStatus::Read => "read",
-        DeliveryStatus::Played => "played",
+        ReceiptLevel::Sent => "sent",
+        ReceiptLevel::Delivered => "delivered",
+        ReceiptLevel::Read => "read",
+        ReceiptLevel::Played => "played",
         _ => "unknown",
     }
 }
