@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use anyhow::Result;
 use tokio::sync::watch;
-use zapwoot_store::{Instance, RouteKind, Store};
+use zapwoot_store::{Instance, SecretString, Store, StoreError};
 use zapwoot_sync::webhooks::{WebhookDispatcher, WebhookPolicy};
 use zapwoot_sync::{ActivityBus, Engine, InstanceRuntime};
 
@@ -21,6 +21,37 @@ use crate::metrics::Metrics;
 /// Longest a Chatwoot webhook waits for the start-up reconciliation, and longest that pass
 /// holds them (a Chatwoot that is down must not keep the bridge from recording).
 pub(crate) const RECONCILE_GATE: Duration = Duration::from_secs(20);
+
+/// Which webhook route a key belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum RouteKind {
+    /// `POST /webhooks/gateway/{key}`.
+    Gateway,
+    /// `POST /webhooks/chatwoot/{key}`.
+    Chatwoot,
+}
+
+impl RouteKind {
+    /// `instance`'s key for this route.
+    pub(crate) fn key_of(self, instance: &Instance) -> &SecretString {
+        match self {
+            Self::Gateway => &instance.gateway_key,
+            Self::Chatwoot => &instance.chatwoot_key,
+        }
+    }
+
+    /// The instance whose key for this route is `key`, from the store.
+    pub(crate) async fn lookup(
+        self,
+        store: &Store,
+        key: &str,
+    ) -> Result<Option<Instance>, StoreError> {
+        match self {
+            Self::Gateway => store.instance_by_gateway_key(key).await,
+            Self::Chatwoot => store.instance_by_chatwoot_key(key).await,
+        }
+    }
+}
 
 /// Where a webhook route key leads.
 #[derive(Debug, Clone)]
@@ -150,7 +181,7 @@ impl State {
         if let Ok(mut routes) = self.routes.write() {
             routes.retain(|_, r| r.id != instance.id);
             for kind in [RouteKind::Gateway, RouteKind::Chatwoot] {
-                let hash = route_hash(instance.route_key(kind).expose());
+                let hash = route_hash(kind.key_of(instance).expose());
                 routes.insert((kind, hash), Route::of(instance));
             }
         }

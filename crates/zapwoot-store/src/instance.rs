@@ -6,15 +6,6 @@ use zapwoot_gateway::GatewayKind;
 
 use crate::{InstanceOptions, SecretString};
 
-/// Which webhook route a key belongs to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum RouteKind {
-    /// `POST /webhooks/gateway/{key}`.
-    Gateway,
-    /// `POST /webhooks/chatwoot/{key}`.
-    Chatwoot,
-}
-
 /// What a caller supplies to create or replace an instance.
 ///
 /// Everything in `secrets` is sealed at rest; everything else is stored in clear.
@@ -87,15 +78,4 @@ pub struct Instance {
     pub created_at_ms: i64,
     /// Last update time, unix milliseconds.
     pub updated_at_ms: i64,
-}
-
-impl Instance {
-    /// The webhook route key for `kind`.
-    #[must_use]
-    pub fn route_key(&self, kind: RouteKind) -> &SecretString {
-        match kind {
-            RouteKind::Gateway => &self.gateway_key,
-            RouteKind::Chatwoot => &self.chatwoot_key,
-        }
-    }
 }

@@ -30,7 +30,7 @@ pub use event::{
     PruneReport, Recorded, Source,
 };
 pub use import::{ImportJob, ImportState};
-pub use instance::{Instance, NewInstance, RouteKind};
+pub use instance::{Instance, NewInstance};
 pub use mapping::{
     ConversationMap, Direction, Identity, IdentityKeys, IdentityRecord, MessageMap, MessageState,
     NewConversation, NewMessage, ReceiptLevel,

@@ -9,14 +9,14 @@ use std::time::Instant;
 use http::{HeaderMap, Request, Response, StatusCode, header};
 use hyper::body::Incoming;
 use serde_json::json;
-use zapwoot_store::{NewEvent, RouteKind};
+use zapwoot_store::NewEvent;
 use zapwoot_sync::InstanceRuntime;
 use zapwoot_sync::ingest::{self, IngestError, WebhookHeaders};
 
 use super::{Body, body, error, json_response, store_error};
 use crate::body_budget::BodyLease;
 use crate::metrics::labels;
-use crate::state::{Route, State};
+use crate::state::{Route, RouteKind, State};
 
 /// How long a webhook waits for room in the in-flight body budget before 503.
 const BUSY_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
@@ -66,7 +66,7 @@ async fn resolve(
 ) -> Result<(Route, Arc<InstanceRuntime>), Response<Body>> {
     let route = match app.route(kind, key) {
         Some(route) => route,
-        None => match app.store.instance_by_route_key(kind, key).await {
+        None => match kind.lookup(&app.store, key).await {
             Ok(Some(instance)) => Route::of(&instance),
             Ok(None) => {
                 return Err(error(

@@ -50,15 +50,15 @@ pub(crate) fn instance_by_id(c: &mut Conn, id: i64) -> Result<Option<InstanceRow
 
 pub(crate) fn instance_by_key_hash(
     c: &mut Conn,
-    kind: RouteKind,
+    column: KeyColumn,
     hash: &str,
 ) -> Result<Option<InstanceRow>, StoreError> {
     let query = instances::table
         .select(InstanceRow::as_select())
         .into_boxed();
-    let query = match kind {
-        RouteKind::Gateway => query.filter(instances::gateway_key_hash.eq(hash)),
-        RouteKind::Chatwoot => query.filter(instances::chatwoot_key_hash.eq(hash)),
+    let query = match column {
+        KeyColumn::Gateway => query.filter(instances::gateway_key_hash.eq(hash)),
+        KeyColumn::Chatwoot => query.filter(instances::chatwoot_key_hash.eq(hash)),
     };
     Ok(query.first_row(c)?)
 }

@@ -66,6 +66,15 @@ impl Db {
     }
 }
 
+/// Which of an instance's two webhook key hashes a lookup reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum KeyColumn {
+    /// `gateway_key_hash`.
+    Gateway,
+    /// `chatwoot_key_hash`.
+    Chatwoot,
+}
+
 /// Outcome of a replay request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Replay {

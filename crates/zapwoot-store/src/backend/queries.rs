@@ -9,6 +9,8 @@ use diesel::sql_types::BigInt;
 use diesel_migrations::MigrationHarness as _;
 
 use super::{Conn, MIGRATIONS, claim_sql, write_tx};
+use crate::StoreError;
+use crate::backend::KeyColumn;
 use crate::backend::Replay;
 use crate::event::{Effect, EventFilter, EventStatus, Lease, Outcome, PruneReport, Recorded};
 use crate::mapping::{IdentityKeys, NewConversation, NewMessage, ReceiptLevel};
@@ -17,7 +19,6 @@ use crate::rows::{
     InstanceWrite, MessageRow, SubscriptionInsert, SubscriptionRow,
 };
 use crate::schema::{conversations, events, identities, instances, messages, subscriptions};
-use crate::{RouteKind, StoreError};
 
 const ACTIVE: [&str; 3] = ["pending", "running", "failed"];
 const FINISHED: [&str; 2] = ["done", "ignored"];

@@ -9,9 +9,10 @@ use ring::rand::{SecureRandom as _, SystemRandom};
 use serde::{Deserialize, Serialize};
 
 use super::{Store, now_ms};
+use crate::backend::KeyColumn;
 use crate::backend::dispatch;
 use crate::rows::{InstanceRow, InstanceWrite};
-use crate::{Instance, NewInstance, RouteKind, SealError, SecretString, StoreError};
+use crate::{Instance, NewInstance, SealError, SecretString, StoreError};
 
 /// Associated data for the sealed `instances.secrets` column.
 const SECRETS_CONTEXT: &str = "instances.secrets";
@@ -94,18 +95,35 @@ impl Store {
         row.map(|row| self.to_instance(row)).transpose()
     }
 
-    /// The instance whose `kind` webhook route key is `key` (looked up by hash).
+    /// The instance whose gateway webhook key (`/webhooks/gateway/{key}`) is `key`, looked
+    /// up by its hash.
     ///
     /// # Errors
     /// As [`instance`](Self::instance).
-    pub async fn instance_by_route_key(
+    pub async fn instance_by_gateway_key(&self, key: &str) -> Result<Option<Instance>, StoreError> {
+        self.instance_by_key(KeyColumn::Gateway, key).await
+    }
+
+    /// The instance whose Chatwoot webhook key (`/webhooks/chatwoot/{key}`) is `key`, looked
+    /// up by its hash.
+    ///
+    /// # Errors
+    /// As [`instance`](Self::instance).
+    pub async fn instance_by_chatwoot_key(
         &self,
-        kind: RouteKind,
+        key: &str,
+    ) -> Result<Option<Instance>, StoreError> {
+        self.instance_by_key(KeyColumn::Chatwoot, key).await
+    }
+
+    async fn instance_by_key(
+        &self,
+        column: KeyColumn,
         key: &str,
     ) -> Result<Option<Instance>, StoreError> {
         let hash = key_hash(key);
         let row = self
-            .run(move |db| dispatch!(db, |c, q| q::instance_by_key_hash(c, kind, &hash)))
+            .run(move |db| dispatch!(db, |c, q| q::instance_by_key_hash(c, column, &hash)))
             .await?;
         row.map(|row| self.to_instance(row)).transpose()
     }

@@ -1,6 +1,6 @@
 //! Instances: CRUD, route keys, cascade.
 
-use zapwoot_store::{NewEvent, RouteKind, SecretString, Source, StoreError};
+use zapwoot_store::{NewEvent, SecretString, Source, StoreError};
 
 use crate::support::new_instance;
 
@@ -31,12 +31,12 @@ both_backends! {
         assert!(store.instance("nope").await.unwrap().is_none());
 
         // Route keys find the instance by kind, and only by kind.
-        let by_gw = store.instance_by_route_key(RouteKind::Gateway, created.gateway_key.expose()).await.unwrap();
+        let by_gw = store.instance_by_gateway_key(created.gateway_key.expose()).await.unwrap();
         assert_eq!(by_gw.unwrap().id, created.id);
-        let by_cw = store.instance_by_route_key(RouteKind::Chatwoot, created.chatwoot_key.expose()).await.unwrap();
+        let by_cw = store.instance_by_chatwoot_key(created.chatwoot_key.expose()).await.unwrap();
         assert_eq!(by_cw.unwrap().id, created.id);
-        assert!(store.instance_by_route_key(RouteKind::Chatwoot, created.gateway_key.expose()).await.unwrap().is_none());
-        assert!(store.instance_by_route_key(RouteKind::Gateway, "guess").await.unwrap().is_none());
+        assert!(store.instance_by_chatwoot_key(created.gateway_key.expose()).await.unwrap().is_none());
+        assert!(store.instance_by_gateway_key("guess").await.unwrap().is_none());
 
         // Duplicate names conflict.
         let err = store.create_instance(new_instance("alpha")).await.unwrap_err();
