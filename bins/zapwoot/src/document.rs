@@ -275,3 +275,141 @@ pub(crate) fn merge(target: &mut Value, patch: &Value) {
         (t, p) => *t = p.clone(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn wuzapi_doc() -> Value {
+        json!({
+            "name": "alpha",
+            "gateway": { "kind": "wuzapi", "base_url": "http://127.0.0.1:8080/", "token": "tok-1",
+                         "hmac_key": "k".repeat(32) },
+            "chatwoot": { "base_url": "https://chat.example.com", "account_id": 3,
+                          "api_token": "cw-token", "inbox_id": 9 },
+        })
+    }
+
+    fn field_of(doc: &Value) -> String {
+        to_new_instance(doc).expect_err("must be refused").0
+    }
+
+    fn with(mut doc: Value, pointer: &str, value: Value) -> Value {
+        *doc.pointer_mut(pointer).expect("pointer into the document") = value;
+        doc
+    }
+
+    #[test]
+    fn a_wuzapi_document_becomes_an_instance_with_sealed_secrets() {
+        let new = to_new_instance(&wuzapi_doc()).unwrap();
+        assert_eq!(new.name, "alpha");
+        assert!(new.enabled, "enabled by default");
+        assert_eq!(new.gateway_kind, GatewayKind::Wuzapi);
+        assert_eq!(
+            new.gateway_url, "http://127.0.0.1:8080",
+            "trailing slash dropped"
+        );
+        assert_eq!(new.chatwoot_account_id, 3);
+        assert_eq!(new.chatwoot_inbox_id, Some(9));
+        assert_eq!(new.secrets[s::GATEWAY_TOKEN].expose(), "tok-1");
+        assert_eq!(new.secrets[s::CHATWOOT_API_TOKEN].expose(), "cw-token");
+        assert!(!new.secrets.contains_key(s::GATEWAY_PASSWORD));
+    }
+
+    #[test]
+    fn a_gowa_document_keeps_basic_auth_and_device() {
+        let doc = json!({
+            "name": "beta",
+            "gateway": { "kind": "gowa", "base_url": "http://gowa:3000", "device_id": "dev-1",
+                         "basic_auth": { "username": "admin", "password": "pw" },
+                         "webhook_secret": "whsec" },
+            "chatwoot": { "base_url": "http://chatwoot:3000", "account_id": 1, "api_token": "t" },
+        });
+        let new = to_new_instance(&doc).unwrap();
+        assert_eq!(new.gateway_kind, GatewayKind::Gowa);
+        assert_eq!(new.gateway_username.as_deref(), Some("admin"));
+        assert_eq!(new.gateway_device_id.as_deref(), Some("dev-1"));
+        assert_eq!(new.secrets[s::GATEWAY_PASSWORD].expose(), "pw");
+        assert_eq!(new.secrets[s::GATEWAY_WEBHOOK_SECRET].expose(), "whsec");
+        assert!(
+            !new.secrets.contains_key(s::GATEWAY_TOKEN),
+            "gowa has no token"
+        );
+    }
+
+    #[test]
+    fn every_refusal_names_its_field() {
+        let cases = [
+            (with(wuzapi_doc(), "/name", json!("no spaces")), "name"),
+            (with(wuzapi_doc(), "/name", json!("")), "name"),
+            (
+                with(wuzapi_doc(), "/gateway/kind", json!("baileys")),
+                "gateway.kind",
+            ),
+            (
+                with(wuzapi_doc(), "/gateway/base_url", json!("ftp://x")),
+                "gateway.base_url",
+            ),
+            (
+                with(
+                    wuzapi_doc(),
+                    "/gateway/base_url",
+                    json!("http://u:p@gw:8080"),
+                ),
+                "gateway.base_url",
+            ),
+            (
+                with(wuzapi_doc(), "/gateway/token", json!("a\r\nb")),
+                "gateway.token",
+            ),
+            (
+                with(wuzapi_doc(), "/gateway/token", json!("")),
+                "gateway.token",
+            ),
+            (
+                with(wuzapi_doc(), "/gateway/hmac_key", json!("short")),
+                "gateway.hmac_key",
+            ),
+            (
+                with(wuzapi_doc(), "/chatwoot/account_id", json!(0)),
+                "chatwoot.account_id",
+            ),
+            (
+                with(wuzapi_doc(), "/chatwoot/account_id", json!("3")),
+                "chatwoot.account_id",
+            ),
+            (
+                with(wuzapi_doc(), "/chatwoot/inbox_id", json!(-1)),
+                "chatwoot.inbox_id",
+            ),
+            (
+                with(wuzapi_doc(), "/chatwoot/api_token", json!(null)),
+                "chatwoot.api_token",
+            ),
+            (with(wuzapi_doc(), "/gateway", json!(null)), "gateway"),
+        ];
+        for (doc, field) in cases {
+            assert_eq!(field_of(&doc), field, "{doc}");
+        }
+    }
+
+    #[test]
+    fn a_masked_secret_is_not_a_new_value() {
+        let doc = with(wuzapi_doc(), "/gateway/hmac_key", json!(MASK));
+        let new = to_new_instance(&doc).unwrap();
+        assert!(!new.secrets.contains_key(s::GATEWAY_HMAC_KEY));
+    }
+
+    #[test]
+    fn merge_patches_nulls_remove_and_masks_keep() {
+        let mut target = json!({ "a": 1, "b": { "c": 2, "secret": "s3cret" }, "d": 4 });
+        merge(
+            &mut target,
+            &json!({ "a": 10, "b": { "secret": MASK, "e": 5 }, "d": null }),
+        );
+        assert_eq!(
+            target,
+            json!({ "a": 10, "b": { "c": 2, "secret": "s3cret", "e": 5 } })
+        );
+    }
+}

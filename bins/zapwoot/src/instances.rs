@@ -389,3 +389,95 @@ pub(crate) fn import_json(job: &zapwoot_store::ImportJob, instance: &str) -> Val
         "finished_at_ms": job.finished_at_ms,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use zapwoot_store::{Sealer, SealingKey, StoreOptions};
+
+    async fn store(db: &zapwoot_testkit::Db) -> Store {
+        let sealer = Sealer::new(SealingKey::from_bytes(&[7; 32]).unwrap());
+        Store::open(&db.url(), StoreOptions::with_sealer(sealer))
+            .await
+            .unwrap()
+    }
+
+    fn doc(name: &str) -> Value {
+        json!({
+            "name": name,
+            "gateway": { "kind": "wuzapi", "base_url": "http://127.0.0.1:8080", "token": "tok" },
+            "chatwoot": { "base_url": "http://127.0.0.1:3000", "account_id": 1, "api_token": "cw" },
+        })
+    }
+
+    #[test]
+    fn documents_must_be_json_objects() {
+        assert!(parse_document(br#"{"name":"a"}"#).is_ok());
+        for bad in [&b"[1]"[..], b"\"text\"", b"{not json"] {
+            assert!(matches!(parse_document(bad), Err(AdminError::Malformed(_))));
+        }
+    }
+
+    #[tokio::test]
+    async fn create_get_update_answer_conflicts_and_unknown_names() {
+        let db = zapwoot_testkit::Db::sqlite();
+        let store = store(&db).await;
+        let alpha = create(&store, &doc("alpha")).await.unwrap();
+        assert_eq!(get(&store, "alpha").await.unwrap().id, alpha.id);
+        assert!(matches!(
+            create(&store, &doc("alpha")).await,
+            Err(AdminError::Conflict(_))
+        ));
+        assert!(matches!(
+            get(&store, "nope").await,
+            Err(AdminError::NotFound(_))
+        ));
+        create(&store, &doc("beta")).await.unwrap();
+
+        // A patch keeps what it does not name (and masked secrets), and is validated whole.
+        let patched = update(
+            &store,
+            "alpha",
+            &json!({ "chatwoot": { "api_token": "***", "inbox_id": 4 } }),
+        )
+        .await
+        .unwrap();
+        assert_eq!(patched.config.chatwoot_inbox_id, Some(4));
+        assert_eq!(
+            patched.config.secrets[secret_names::CHATWOOT_API_TOKEN].expose(),
+            "cw"
+        );
+        let invalid = update(&store, "alpha", &json!({ "chatwoot": { "account_id": 0 } })).await;
+        assert!(
+            matches!(invalid, Err(AdminError::Invalid(field, _)) if field == "chatwoot.account_id")
+        );
+        assert!(matches!(
+            update(&store, "alpha", &json!({ "name": "beta" })).await,
+            Err(AdminError::Conflict(_))
+        ));
+        assert!(matches!(
+            update(&store, "nope", &json!({})).await,
+            Err(AdminError::NotFound(_))
+        ));
+        assert_eq!(
+            get(&store, "alpha").await.unwrap().config.chatwoot_inbox_id,
+            Some(4)
+        );
+    }
+
+    #[tokio::test]
+    async fn unsigned_webhooks_are_warned_about() {
+        let db = zapwoot_testkit::Db::sqlite();
+        let store = store(&db).await;
+        let plain = create(&store, &doc("plain")).await.unwrap();
+        let warnings = security_warnings(&plain);
+        assert_eq!(warnings.len(), 2, "{warnings:?}");
+        assert!(warnings[0].contains("hmac_key") && warnings[1].contains("Chatwoot"));
+
+        let mut signed = doc("signed");
+        signed["gateway"]["hmac_key"] = json!("k".repeat(32));
+        signed["chatwoot"]["webhook_secret"] = json!("whsec");
+        let signed = create(&store, &signed).await.unwrap();
+        assert!(security_warnings(&signed).is_empty());
+    }
+}
