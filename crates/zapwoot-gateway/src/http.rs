@@ -68,6 +68,30 @@ pub(crate) fn scrub(text: &str, secret: &str) -> String {
     }
 }
 
+/// Sends a media download, answering a non-success status as
+/// [`Error::MediaUnavailable`] (naming `who` answered); the body (at most `max` bytes) and the
+/// `Content-Type` it was served with.
+pub(crate) async fn fetch_media(
+    request: RequestBuilder,
+    secret: &str,
+    who: &str,
+    max: u64,
+) -> Result<(Vec<u8>, Option<String>), Error> {
+    let response = send(request, secret).await?;
+    if !response.status().is_success() {
+        return Err(Error::MediaUnavailable(format!(
+            "{who} answered {}",
+            response.status()
+        )));
+    }
+    let mime = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    Ok((read_capped(response, max).await?, mime))
+}
+
 /// Reads at most `max` bytes of a response.
 pub(crate) async fn read_capped(mut response: Response, max: u64) -> Result<Vec<u8>, Error> {
     if response.content_length().is_some_and(|len| len > max) {

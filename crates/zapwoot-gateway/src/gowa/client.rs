@@ -447,19 +447,13 @@ impl GowaClient {
         url: Url,
         max_bytes: u64,
     ) -> Result<(Vec<u8>, Option<String>), Error> {
-        let response = http::send(self.request(Method::GET, url), self.secret()).await?;
-        if !response.status().is_success() {
-            return Err(Error::MediaUnavailable(format!(
-                "GOWA answered {}",
-                response.status()
-            )));
-        }
-        let mime = response
-            .headers()
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
-        Ok((http::read_capped(response, max_bytes).await?, mime))
+        http::fetch_media(
+            self.request(Method::GET, url),
+            self.secret(),
+            "GOWA",
+            max_bytes,
+        )
+        .await
     }
 
     /// `GET /message/{id}/download?phone=`, then the file it names.

@@ -99,19 +99,7 @@ impl Gateway for WuzapiClient {
                 MediaSource::Inline(bytes) => (bytes.clone(), None),
                 MediaSource::Url(url) => {
                     let url = Url::parse(url).map_err(|e| Error::InvalidUrl(e.to_string()))?;
-                    let response = http::send(self.http.get(url), &self.token).await?;
-                    if !response.status().is_success() {
-                        return Err(Error::MediaUnavailable(format!(
-                            "S3 answered {}",
-                            response.status()
-                        )));
-                    }
-                    let mime = response
-                        .headers()
-                        .get("content-type")
-                        .and_then(|v| v.to_str().ok())
-                        .map(str::to_owned);
-                    (http::read_capped(response, max_bytes).await?, mime)
+                    http::fetch_media(self.http.get(url), &self.token, "S3", max_bytes).await?
                 }
                 MediaSource::WuzapiDownload { kind, keys } => self.download(kind, keys).await?,
                 _ => {
