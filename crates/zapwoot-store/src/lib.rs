@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 mod backend;
+mod clock;
 mod delivery;
 mod error;
 mod event;
@@ -20,6 +21,7 @@ mod store;
 mod subscription;
 
 pub use backend::Backend;
+pub use clock::{Clock, ManualClock, SystemClock};
 pub use delivery::{
     ClaimedDelivery, Delivery, DeliveryAttempt, DeliveryFilter, DeliveryLease, DeliveryNext,
     DeliveryState, Notification, ReplayRange, SubscriptionHealth,

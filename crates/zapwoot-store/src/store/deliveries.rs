@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use super::{Store, now_ms};
+use super::Store;
 use crate::backend::{Replay, dispatch};
 use crate::rows::{AttemptInsert, AttemptRow, DeliveryRow};
 use crate::{
@@ -26,7 +26,7 @@ impl Store {
     /// [`StoreError::Unavailable`] when no connection can be had, [`StoreError::Query`] when
     /// the database refuses the statement.
     pub async fn notify(&self, notifications: Vec<Notification>) -> Result<usize, StoreError> {
-        let now = now_ms();
+        let now = self.now_ms();
         self.run(move |db| dispatch!(db, |c, q| q::notify(c, &notifications, now)))
             .await
     }
@@ -42,7 +42,7 @@ impl Store {
         subscription_id: i64,
         notification: Notification,
     ) -> Result<Option<i64>, StoreError> {
-        let now = now_ms();
+        let now = self.now_ms();
         self.run(move |db| {
             dispatch!(db, |c, q| q::deliver_to(
                 c,
@@ -156,7 +156,7 @@ impl Store {
     /// the database refuses the statement.
     pub async fn disable_subscription(&self, id: i64, reason: &str) -> Result<bool, StoreError> {
         let reason = reason.to_owned();
-        let now = now_ms();
+        let now = self.now_ms();
         self.run(move |db| dispatch!(db, |c, q| q::disable_subscription(c, id, &reason, now)))
             .await
     }
@@ -201,7 +201,7 @@ impl Store {
     /// # Errors
     /// [`StoreError::Conflict`] while it is being sent.
     pub async fn replay_delivery(&self, id: i64) -> Result<bool, StoreError> {
-        let now = now_ms();
+        let now = self.now_ms();
         match self
             .run(move |db| dispatch!(db, |c, q| q::replay_delivery(c, id, now)))
             .await?
@@ -224,7 +224,7 @@ impl Store {
         subscription_id: i64,
         range: ReplayRange,
     ) -> Result<usize, StoreError> {
-        let now = now_ms();
+        let now = self.now_ms();
         self.run(move |db| dispatch!(db, |c, q| q::replay_range(c, subscription_id, &range, now)))
             .await
     }

@@ -3,8 +3,9 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
 
-use super::{Store, now_ms, to_ms};
+use super::Store;
 use crate::backend::{Replay, dispatch};
+use crate::clock::unix_ms;
 use crate::event::Outcome;
 use crate::rows::{EventInsert, EventRow};
 use crate::{
@@ -21,7 +22,7 @@ impl Store {
     /// # Errors
     /// [`StoreError::Unavailable`] and query errors (answer 503 so the upstream retries).
     pub async fn record_inbound(&self, event: NewEvent) -> Result<Recorded, StoreError> {
-        let now = now_ms();
+        let now = self.now_ms();
         let row = EventInsert {
             instance_id: event.instance_id,
             source: event.source.as_str(),
@@ -51,7 +52,7 @@ impl Store {
         lease: Duration,
     ) -> Result<Vec<ClaimedEvent>, StoreError> {
         let owner = owner.to_owned();
-        let now = now_ms();
+        let now = self.now_ms();
         let lease_ms = i64::try_from(lease.as_millis()).unwrap_or(i64::MAX);
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let rows = self
@@ -97,7 +98,7 @@ impl Store {
         effects: Vec<Effect>,
     ) -> Result<EventStatus, StoreError> {
         let (status, next) = match retry_at {
-            Some(at) => (EventStatus::Failed, Some(to_ms(at))),
+            Some(at) => (EventStatus::Failed, Some(unix_ms(at))),
             None => (EventStatus::Dead, None),
         };
         self.finish(lease, status, next, Some(error.to_owned()), effects)
@@ -142,7 +143,7 @@ impl Store {
                 next_attempt_at: next,
                 error,
                 effects,
-                now: now_ms(),
+                now: self.now_ms(),
             })
             .await
     }
@@ -153,7 +154,7 @@ impl Store {
     /// # Errors
     /// [`StoreError::Conflict`] when the event is running right now, or its body was pruned.
     pub async fn retry(&self, id: i64) -> Result<bool, StoreError> {
-        let now = now_ms();
+        let now = self.now_ms();
         let outcome = self
             .run(move |db| dispatch!(db, |c, q| q::replay(c, id, now)))
             .await?;
@@ -222,8 +223,9 @@ impl Store {
     /// # Errors
     /// [`StoreError::LeaseLost`] when the lease is no longer held; query errors.
     pub async fn renew(&self, lease: &Lease, duration: Duration) -> Result<(), StoreError> {
-        let until =
-            now_ms().saturating_add(i64::try_from(duration.as_millis()).unwrap_or(i64::MAX));
+        let until = self
+            .now_ms()
+            .saturating_add(i64::try_from(duration.as_millis()).unwrap_or(i64::MAX));
         let held = lease.clone();
         let renewed = self
             .run(move |db| dispatch!(db, |c, q| q::renew_lease(c, &held, until)))
@@ -244,7 +246,7 @@ impl Store {
     /// [`StoreError::Unavailable`] when no connection can be had, [`StoreError::Query`] when
     /// the database refuses the statement.
     pub async fn expire_leases(&self) -> Result<usize, StoreError> {
-        let now = now_ms();
+        let now = self.now_ms();
         self.run(move |db| dispatch!(db, |c, q| q::expire_leases(c, now)))
             .await
     }
@@ -282,7 +284,7 @@ impl Store {
         let rows = self
             .run(|db| dispatch!(db, |c, q| q::oldest_unprocessed(c)))
             .await?;
-        let now = now_ms();
+        let now = self.now_ms();
         Ok(rows
             .into_iter()
             .filter_map(|(instance, oldest)| {
@@ -304,7 +306,7 @@ impl Store {
         body_age: Duration,
         row_age: Duration,
     ) -> Result<PruneReport, StoreError> {
-        let now = now_ms();
+        let now = self.now_ms();
         let cutoff =
             |age: Duration| now.saturating_sub(i64::try_from(age.as_millis()).unwrap_or(i64::MAX));
         let (body_cutoff, row_cutoff) = (cutoff(body_age), cutoff(row_age));

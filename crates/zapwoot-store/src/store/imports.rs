@@ -1,6 +1,6 @@
 //! History import jobs.
 
-use super::{Store, json_column, now_ms};
+use super::{Store, json_column};
 use crate::backend::dispatch;
 use crate::rows::{ImportInsert, ImportProgress, ImportRow};
 use crate::{ImportJob, ImportState, StoreError};
@@ -19,7 +19,7 @@ impl Store {
         (since, until): (i64, i64),
         chats: Vec<String>,
     ) -> Result<ImportJob, StoreError> {
-        let now = now_ms();
+        let now = self.now_ms();
         let row = ImportInsert {
             instance_id,
             days,
@@ -44,7 +44,7 @@ impl Store {
     /// [`StoreError::Unavailable`] when no connection can be had, [`StoreError::Query`] when
     /// the database refuses the statement.
     pub async fn save_import(&self, job: &ImportJob) -> Result<bool, StoreError> {
-        let now = now_ms();
+        let now = self.now_ms();
         let progress = ImportProgress {
             state: job.state.as_str().to_owned(),
             chats_done: job.chats_done,

@@ -8,7 +8,7 @@ use ring::digest;
 use ring::rand::{SecureRandom as _, SystemRandom};
 use serde::{Deserialize, Serialize};
 
-use super::{Store, now_ms};
+use super::Store;
 use crate::backend::KeyColumn;
 use crate::backend::dispatch;
 use crate::rows::{InstanceRow, InstanceWrite};
@@ -38,7 +38,7 @@ impl Store {
             chatwoot_key: route_key()?,
         };
         let write = self.to_write(&config, &sealed)?;
-        let now = now_ms();
+        let now = self.now_ms();
         let row = self
             .run(move |db| dispatch!(db, |c, q| q::insert_instance(c, &write, now)))
             .await?;
@@ -198,7 +198,7 @@ impl Store {
             secrets: self.sealer()?.seal(SECRETS_CONTEXT, &plaintext)?,
             gateway_key_hash: key_hash(sealed.gateway_key.expose()),
             chatwoot_key_hash: key_hash(sealed.chatwoot_key.expose()),
-            updated_at: now_ms(),
+            updated_at: self.now_ms(),
         })
     }
 

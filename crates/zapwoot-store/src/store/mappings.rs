@@ -1,6 +1,6 @@
 //! Identities, conversations and message mappings.
 
-use super::{Store, now_ms};
+use super::Store;
 use crate::backend::dispatch;
 use crate::mapping::{
     ConversationMap, Direction, Identity, IdentityKeys, IdentityRecord, MessageMap, MessageState,
@@ -17,7 +17,7 @@ impl Store {
     /// # Errors
     /// [`StoreError::Conflict`] when `message` has neither id.
     pub async fn record_intent(&self, message: NewMessage) -> Result<MessageMap, StoreError> {
-        let row = self.inner.intents.submit((message, now_ms())).await?;
+        let row = self.inner.intents.submit((message, self.now_ms())).await?;
         Ok(to_message(row))
     }
 
@@ -26,7 +26,7 @@ impl Store {
     /// # Errors
     /// Query errors; nothing is written when one fails.
     pub async fn apply(&self, effects: Vec<Effect>) -> Result<(), StoreError> {
-        let now = now_ms();
+        let now = self.now_ms();
         self.run(move |db| dispatch!(db, |c, q| q::apply(c, &effects, now)))
             .await
     }
@@ -84,7 +84,7 @@ impl Store {
         status: ReceiptLevel,
     ) -> Result<bool, StoreError> {
         let wa = wa_message_id.to_owned();
-        let now = now_ms();
+        let now = self.now_ms();
         let changed = self
             .run(move |db| {
                 dispatch!(db, |c, q| q::raise_delivery(
@@ -108,7 +108,7 @@ impl Store {
         &self,
         conversation: NewConversation,
     ) -> Result<ConversationMap, StoreError> {
-        let now = now_ms();
+        let now = self.now_ms();
         let row = self
             .run(move |db| dispatch!(db, |c, q| q::save_conversation(c, &conversation, now)))
             .await?;
@@ -222,7 +222,7 @@ impl Store {
     /// [`StoreError::Conflict`] when another identity of the instance already has one of its
     /// addresses or its contact id.
     pub async fn save_identity(&self, record: IdentityRecord) -> Result<Identity, StoreError> {
-        let now = now_ms();
+        let now = self.now_ms();
         let row = self
             .run(move |db| dispatch!(db, |c, q| q::save_identity(c, &record, now)))
             .await?;

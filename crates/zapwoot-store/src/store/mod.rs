@@ -2,13 +2,12 @@
 //! future is dropped still runs to the end, so no transaction is ever cut in half.
 
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::backend::{Backend, Db, dispatch};
 use crate::ingest::{self, Ingest};
 use crate::intents::{self, Intents};
 use crate::outcomes::{self, Outcomes};
-use crate::{SealError, Sealer, StoreError};
+use crate::{Clock, SealError, Sealer, StoreError, SystemClock};
 
 mod deliveries;
 mod events;
@@ -29,6 +28,8 @@ pub struct StoreOptions {
     pub ingest_writers: Option<usize>,
     /// Most events in one group commit (default 1024).
     pub max_batch: Option<usize>,
+    /// What "now" is for stamps, leases, schedules and retention (default [`SystemClock`]).
+    pub clock: Option<Arc<dyn Clock>>,
 }
 
 impl StoreOptions {
@@ -56,6 +57,7 @@ struct Inner {
     ingest: Ingest,
     outcomes: Outcomes,
     intents: Intents,
+    clock: Arc<dyn Clock>,
 }
 
 impl Store {
@@ -91,6 +93,7 @@ impl Store {
                 ingest,
                 outcomes,
                 intents,
+                clock: options.clock.unwrap_or_else(|| Arc::new(SystemClock)),
             }),
         })
     }
@@ -147,23 +150,17 @@ impl Store {
             .map_err(|e| StoreError::Task(e.to_string()))?
     }
 
+    /// Now, in unix milliseconds, by the store's clock.
+    fn now_ms(&self) -> i64 {
+        self.inner.clock.now_ms()
+    }
+
     fn sealer(&self) -> Result<&Sealer, StoreError> {
         self.inner
             .sealer
             .as_ref()
             .ok_or(StoreError::Seal(SealError::KeyMissing))
     }
-}
-
-/// Now, in unix milliseconds.
-pub(crate) fn now_ms() -> i64 {
-    to_ms(SystemTime::now())
-}
-
-/// A time in unix milliseconds (before 1970 counts as 0).
-pub(crate) fn to_ms(time: SystemTime) -> i64 {
-    time.duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 pub(crate) fn json_column<T: serde::de::DeserializeOwned>(

@@ -1,6 +1,6 @@
 //! Outbound webhook subscriptions; secrets sealed at rest.
 
-use super::{Store, json_column, now_ms};
+use super::{Store, json_column};
 use crate::backend::dispatch;
 use crate::rows::{SubscriptionInsert, SubscriptionRow, SubscriptionUpdate};
 use crate::{NewSubscription, SecretString, StoreError, Subscription};
@@ -49,7 +49,7 @@ impl Store {
         &self,
         config: NewSubscription,
     ) -> Result<Subscription, StoreError> {
-        let now = now_ms();
+        let now = self.now_ms();
         let (url, headers) = self.seal_private(&config)?;
         let row = SubscriptionInsert {
             url,
@@ -123,7 +123,7 @@ impl Store {
             headers,
             allow_private_network: config.allow_private_network,
             ordered: config.ordered,
-            updated_at: now_ms(),
+            updated_at: self.now_ms(),
         };
         let row = self
             .run(move |db| dispatch!(db, |c, q| q::update_subscription(c, id, &update)))
@@ -146,7 +146,7 @@ impl Store {
         let sealed = self
             .sealer()?
             .seal(SECRET_CONTEXT, secret.expose().as_bytes())?;
-        let now = now_ms();
+        let now = self.now_ms();
         let until = now.saturating_add(i64::try_from(overlap.as_millis()).unwrap_or(i64::MAX));
         let row = self
             .run(move |db| dispatch!(db, |c, q| q::rotate_secret(c, id, &sealed, until, now)))
@@ -165,7 +165,7 @@ impl Store {
         id: i64,
         enabled: bool,
     ) -> Result<bool, StoreError> {
-        let now = now_ms();
+        let now = self.now_ms();
         self.run(move |db| dispatch!(db, |c, q| q::set_subscription_enabled(c, id, enabled, now)))
             .await
     }

@@ -224,7 +224,7 @@ both_backends! {
         store.finish_delivery(&again[0].lease, attempt(Some(200)), DeliveryNext::Done).await.unwrap();
 
         // Finished deliveries go with the events' retention.
-        tokio::time::sleep(Duration::from_millis(30)).await;
+        db.clock.advance(Duration::from_millis(30));
         let report = store.prune(Duration::ZERO, Duration::ZERO).await.unwrap();
         assert_eq!(report.deliveries_deleted, 1);
         assert!(of(&store, sub).await.is_empty());

@@ -234,7 +234,7 @@ both_backends! {
         store.record_inbound(event(instance, "slow", "lane")).await.unwrap();
         let claimed = store.claim("worker", 10, Duration::from_millis(300)).await.unwrap();
         store.renew(&claimed[0].lease, Duration::from_secs(60)).await.unwrap();
-        tokio::time::sleep(Duration::from_millis(400)).await;
+        db.clock.advance(Duration::from_millis(400));
         assert!(store.claim("thief", 10, LEASE).await.unwrap().is_empty(), "renewed lease taken");
         store.complete(&claimed[0].lease, Vec::new()).await.unwrap();
         // A lease that is gone cannot be renewed.
@@ -441,7 +441,7 @@ both_backends! {
         store.complete(&claimed[0].lease, Vec::new()).await.unwrap();
         store.fail(&claimed[1].lease, "x", None, Vec::new()).await.unwrap();
         store.fail(&claimed[2].lease, "x", Some(SystemTime::now() + LEASE), Vec::new()).await.unwrap();
-        tokio::time::sleep(Duration::from_millis(5)).await;
+        db.clock.advance(Duration::from_millis(5));
 
         let report = store.prune(Duration::ZERO, Duration::from_secs(3600)).await.unwrap();
         assert_eq!(report.bodies_cleared, 1);

@@ -1,14 +1,19 @@
 //! Test databases for both backends and the `both_backends!` macro.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use diesel::{Connection as _, PgConnection};
-use zapwoot_store::{NewInstance, Sealer, SealingKey, SecretString, Store, StoreOptions};
+use zapwoot_store::{
+    ManualClock, NewInstance, Sealer, SealingKey, SecretString, Store, StoreOptions,
+};
 
 /// A throwaway database (`zapwoot_testkit::Db`: a SQLite file in a fresh folder, or a fresh
-/// PostgreSQL schema) with the store's ways to open it.
+/// PostgreSQL schema) with the store's ways to open it. Every store opened here runs on
+/// `clock`, so a test moves time (leases, retention) instead of sleeping.
 pub struct TestDb {
     pub url: String,
+    pub clock: ManualClock,
     /// Dropped with the handle: removes the file or schema.
     _db: zapwoot_testkit::Db,
 }
@@ -18,6 +23,7 @@ impl TestDb {
     pub async fn ready(db: zapwoot_testkit::Db) -> Self {
         Self {
             url: db.url(),
+            clock: ManualClock::new(),
             _db: db,
         }
     }
@@ -31,7 +37,11 @@ impl TestDb {
         self.open_with(StoreOptions::with_sealer(sealer())).await
     }
 
-    pub async fn open_with(&self, options: StoreOptions) -> Store {
+    /// Opens a store with `options`, on the test's clock unless they name another.
+    pub async fn open_with(&self, mut options: StoreOptions) -> Store {
+        if options.clock.is_none() {
+            options.clock = Some(Arc::new(self.clock.clone()));
+        }
         Store::open(&self.url, options).await.unwrap()
     }
 }

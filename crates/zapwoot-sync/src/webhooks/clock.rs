@@ -1,63 +1,9 @@
-//! The time the dispatcher schedules by: the system clock, or a hand-moved one in tests.
+//! The time the dispatcher schedules by: the store's [`Clock`] (the system clock, or a
+//! hand-moved one in tests), and the formats it writes times in.
 
-use std::fmt;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, Ordering};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
-/// A source of "now" in unix milliseconds.
-pub trait Clock: Send + Sync + fmt::Debug {
-    /// The current time, unix milliseconds.
-    fn now_ms(&self) -> i64;
-}
-
-/// The system clock.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct SystemClock;
-
-impl Clock for SystemClock {
-    fn now_ms(&self) -> i64 {
-        unix_ms(SystemTime::now())
-    }
-}
-
-/// The system clock plus an offset moved by hand: retry schedules spanning days run in a test
-/// in moments, and the clock is never behind the time the store stamps new rows with.
-/// Clones share one offset.
-#[derive(Debug, Clone)]
-pub struct ManualClock {
-    offset: Arc<AtomicI64>,
-}
-
-impl ManualClock {
-    /// A clock showing the system time until moved.
-    #[must_use]
-    pub fn new() -> Self {
-        Self {
-            offset: Arc::new(AtomicI64::new(0)),
-        }
-    }
-
-    /// Moves the clock forward.
-    pub fn advance(&self, by: Duration) {
-        let ms = i64::try_from(by.as_millis()).unwrap_or(i64::MAX);
-        self.offset.fetch_add(ms, Ordering::SeqCst);
-    }
-}
-
-impl Default for ManualClock {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl Clock for ManualClock {
-    fn now_ms(&self) -> i64 {
-        SystemClock
-            .now_ms()
-            .saturating_add(self.offset.load(Ordering::SeqCst))
-    }
-}
+pub use zapwoot_store::{Clock, ManualClock, SystemClock};
 
 pub(crate) fn unix_ms(time: SystemTime) -> i64 {
     time.duration_since(UNIX_EPOCH)
@@ -80,15 +26,5 @@ mod tests {
         assert_eq!(rfc3339(1_781_787_734_123), "2026-06-18T13:02:14.123Z");
         assert_eq!(rfc3339(951_782_400_000), "2000-02-29T00:00:00.000Z");
         assert_eq!(rfc3339(4_107_542_399_999), "2100-02-28T23:59:59.999Z");
-    }
-
-    #[test]
-    fn manual_clock_moves_when_told() {
-        let clock = ManualClock::new();
-        let start = clock.now_ms();
-        let shared = clock.clone();
-        shared.advance(Duration::from_secs(3600));
-        let moved = clock.now_ms() - start;
-        assert!((3_600_000..3_610_000).contains(&moved), "{moved}");
     }
 }
