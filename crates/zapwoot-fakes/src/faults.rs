@@ -1,6 +1,7 @@
 //! Failure injection shared by every fake: per-route statuses, latency, resets, down mode.
 
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use http::Method;
@@ -34,6 +35,7 @@ pub struct Faults {
     rules: Mutex<Vec<Rule>>,
     latency: Mutex<Duration>,
     down: Mutex<bool>,
+    applied: AtomicUsize,
 }
 
 impl Faults {
@@ -90,8 +92,33 @@ impl Faults {
         self.set_down(false);
     }
 
+    /// How many requests a fault has been applied to so far (an injected action taken, or the
+    /// latency started). Counted when the request arrives, before it waits: a test knows a
+    /// request is in flight without sleeping.
+    #[must_use]
+    pub fn applied(&self) -> usize {
+        self.applied.load(Ordering::SeqCst)
+    }
+
+    /// Waits until faults have been applied to at least `count` requests; `false` on timeout.
+    pub async fn wait_applied(&self, count: usize, timeout: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + timeout;
+        while self.applied() < count {
+            if tokio::time::Instant::now() >= deadline {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        true
+    }
+
+    /// The latency to add to a request, counted as applied when there is one.
     pub(crate) fn latency(&self) -> Duration {
-        self.latency.lock().map(|l| *l).unwrap_or_default()
+        let latency = self.latency.lock().map(|l| *l).unwrap_or_default();
+        if !latency.is_zero() {
+            self.applied.fetch_add(1, Ordering::SeqCst);
+        }
+        latency
     }
 
     pub(crate) fn is_down(&self) -> bool {
@@ -114,6 +141,31 @@ impl Faults {
         if rule.remaining == Some(0) {
             rules.remove(index);
         }
+        self.applied.fetch_add(1, Ordering::SeqCst);
         Some(action)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn counts_the_requests_a_fault_was_applied_to() {
+        let faults = Faults::default();
+        faults.fail(Method::POST, "/a", 500, 1);
+        assert_eq!(faults.take(&Method::GET, "/a"), None, "other method");
+        assert_eq!(faults.applied(), 0);
+        assert_eq!(
+            faults.take(&Method::POST, "/a/b"),
+            Some(FaultAction::Status(500))
+        );
+        assert_eq!(faults.take(&Method::POST, "/a/b"), None, "used up");
+        assert!(faults.latency().is_zero());
+        assert_eq!(faults.applied(), 1);
+        faults.set_latency(Duration::from_millis(1));
+        let _ = faults.latency();
+        assert!(faults.wait_applied(2, Duration::from_secs(1)).await);
+        assert!(!faults.wait_applied(3, Duration::from_millis(10)).await);
     }
 }

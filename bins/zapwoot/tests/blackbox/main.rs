@@ -300,18 +300,15 @@ async fn wuzapi_messages_both_ways(db: Db) {
     // their audit rows, and a replay of such an event is refused.
     let event_id = inbound[0]["id"].as_i64().unwrap();
     let bridge = Bridge::start_with(&db, &[("ZAPWOOT_RETAIN_BODIES_DAYS", "0")]);
-    let mut shown = Value::Null;
-    for _ in 0..100 {
-        shown = bridge
-            .admin(Method::GET, &format!("/events/{event_id}"), None)
-            .await
-            .1;
-        if shown["body"].is_null() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert!(shown["body"].is_null(), "{shown}");
+    let shown = bridge
+        .eventually_value("the body is pruned", || async {
+            let shown = bridge
+                .admin(Method::GET, &format!("/events/{event_id}"), None)
+                .await
+                .1;
+            shown["body"].is_null().then_some(shown)
+        })
+        .await;
     assert_eq!(shown["status"], json!("done"));
     let (status, _) = bridge
         .admin(Method::POST, &format!("/events/{event_id}/retry"), None)
@@ -606,29 +603,25 @@ async fn error_paths_change_nothing(db: Db) {
         slow.write_all(head.as_bytes()).await.unwrap();
         // The budget is held as bytes arrive: most of the body is in.
         slow.write_all(&[b'{'; 59_000]).await.unwrap();
-        tokio::time::sleep(Duration::from_millis(200)).await;
-        let (status, answer) = post(
-            gateway_url.clone(),
-            vec![b' '; 60_000],
-            None,
-            "application/json",
-        )
-        .await;
-        assert_eq!(
-            (status, answer["error"]["code"].as_str()),
-            (503, Some("busy")),
-            "{answer}"
-        );
+        // Until the bridge has read those bytes a second upload still fits (and is refused
+        // as unsigned); once it has, the second one waits and gets 503.
+        let unsigned = || async {
+            post(gateway_url.clone(), vec![b' '; 60_000], None, "application/json").await
+        };
+        let answer = bridge
+            .eventually_value("the slow upload holds the budget", || async {
+                let (status, answer) = unsigned().await;
+                assert!(matches!(status, 401 | 503), "{status} {answer}");
+                (status == 503).then_some(answer)
+            })
+            .await;
+        assert_eq!(answer["error"]["code"].as_str(), Some("busy"), "{answer}");
         drop(slow);
-        tokio::time::sleep(Duration::from_millis(300)).await;
-        let (status, _) = post(
-            gateway_url.clone(),
-            vec![b' '; 60_000],
-            None,
-            "application/json",
-        )
-        .await;
-        assert_eq!(status, 401, "the budget came back");
+        bridge
+            .eventually_value("the budget came back", || async {
+                (unsigned().await.0 == 401).then_some(())
+            })
+            .await;
     }
     // None of that was recorded or reached Chatwoot.
     assert!(bridge.events().await.is_empty());
@@ -650,16 +643,13 @@ async fn error_paths_change_nothing(db: Db) {
         assert_eq!(ready.status(), 503);
         db.set_reachable(true);
         bridge.eventually("the store is back", || true).await;
-        let mut accepted = None;
-        for _ in 0..100 {
-            let (status, answer) = replay(http, &gateway_url, &valid).await.unwrap();
-            if status == 200 {
-                accepted = Some(answer);
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        assert_eq!(accepted.unwrap()["duplicate"], json!(false));
+        let accepted = bridge
+            .eventually_value("the webhook is accepted again", || async {
+                let (status, answer) = replay(http, &gateway_url, &valid).await.unwrap();
+                (status == 200).then_some(answer)
+            })
+            .await;
+        assert_eq!(accepted["duplicate"], json!(false));
         assert_eq!(bridge.inbound_events().await.len(), 1);
 
         // A read-only database (standby, read-only mode): not ready, webhooks 503, nothing
@@ -685,15 +675,11 @@ async fn error_paths_change_nothing(db: Db) {
             .unwrap();
         assert_eq!(ready.status(), 503);
         db.set_read_only(false);
-        let mut accepted = false;
-        for _ in 0..100 {
-            if replay(http, &gateway_url, &second).await.unwrap().0 == 200 {
-                accepted = true;
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        assert!(accepted);
+        bridge
+            .eventually_value("the webhook is accepted once writable", || async {
+                (replay(http, &gateway_url, &second).await.unwrap().0 == 200).then_some(())
+            })
+            .await;
         assert_eq!(bridge.inbound_events().await.len(), 2);
     }
     let (status, logs) = bridge.terminate();

@@ -1,5 +1,3 @@
-use std::time::Duration;
-
 use super::support::*;
 use zapwoot_fakes::{FakeChatwootConfig, WebhookOrder};
 use zapwoot_gateway::GatewayKind;
@@ -93,7 +91,6 @@ async fn duplicated_and_reordered(kind: GatewayKind, db: Db) {
             .agent_reply(conversation, &format!("resposta {i}"), Vec::new())
             .unwrap();
     }
-    tokio::time::sleep(Duration::from_millis(50)).await;
     h.settle().await;
     let mut sent = h.sent_texts();
     assert_eq!(

@@ -12,7 +12,6 @@ matrix! {
         assert_eq!(h.cw_messages().len(), 1);
         h.chatwoot.faults().set_down(true);
         h.customer_text(CUSTOMER, "dois");
-        tokio::time::sleep(std::time::Duration::from_millis(30)).await;
         h.deliver().await;
         h.engine.drain().await;
         h.chatwoot.faults().set_down(false);

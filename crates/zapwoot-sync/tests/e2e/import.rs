@@ -133,7 +133,8 @@ matrix! {
         });
         let first = rx.recv().await.unwrap();
         assert_eq!((first.id, first.chats_done, first.state), (failed.id, 1, ImportState::Running), "the same job, resumed");
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        // Cut off while the second chat's history request is in flight.
+        assert!(h.gateway_faults().wait_applied(2, std::time::Duration::from_secs(10)).await, "the second chat was never asked for");
         run.abort();
         let _ = run.await;
         let stored = h.store.import_job(failed.id).await.unwrap().unwrap();

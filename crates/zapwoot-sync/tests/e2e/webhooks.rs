@@ -348,7 +348,7 @@ both_dbs! {
         receiver.faults().set_latency(Duration::from_secs(2));
         let dying = dispatcher(&h, &clock);
         let attempt = tokio::spawn(async move { dying.run_once().await });
-        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert!(receiver.faults().wait_applied(1, Duration::from_secs(10)).await, "the request never went out");
         attempt.abort();
         let _ = attempt.await;
         receiver.faults().set_latency(Duration::ZERO);

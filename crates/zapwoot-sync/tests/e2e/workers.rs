@@ -36,19 +36,20 @@ matrix! {
         h.customer_text(CUSTOMER, "a2");
         h.webhooks_idle().await;
         h.pump().await;
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        h.engine.notify();
+        assert!(h.chatwoot.faults().wait_applied(1, Duration::from_secs(10)).await, "a2 never reached Chatwoot");
         let started = Instant::now();
+        // The other chat's messages, one after another in their lane, each pass the slow one.
         for i in 2..=6 {
-            h.customer_text(OTHER, &format!("b{i}"));
+            let text = format!("b{i}");
+            h.customer_text(OTHER, &text);
             h.webhooks_idle().await;
             h.pump().await;
             h.engine.notify();
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        // The other chat's messages, one after another in their lane, all pass the slow one.
-        while !contents(&h).contains(&"b6".to_owned()) {
-            assert!(started.elapsed() < Duration::from_secs(2), "held back: {:?}", contents(&h));
-            tokio::time::sleep(Duration::from_millis(20)).await;
+            while !contents(&h).contains(&text) {
+                assert!(started.elapsed() < Duration::from_secs(2), "held back: {:?}", contents(&h));
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
         }
         assert!(!contents(&h).contains(&"a2".to_owned()), "a2 is still being created");
         while !contents(&h).contains(&"a2".to_owned()) {
