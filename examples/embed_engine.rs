@@ -40,9 +40,9 @@ impl Embedded {
         instance: NewInstance,
     ) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
         let store = Store::open(database_url, StoreOptions::with_sealer(Sealer::new(key))).await?;
-        let stored = match store.instance(&instance.name).await? {
+        let stored = match store.instances().get(&instance.name).await? {
             Some(existing) => existing,
-            None => store.create_instance(instance).await?,
+            None => store.instances().create(instance).await?,
         };
         let engine = Engine::new(store.clone(), ActivityBus::default());
         engine.set_runtime(InstanceRuntime::connect(&stored)?);
@@ -73,7 +73,7 @@ impl Embedded {
         headers.content_type = content_type;
         headers.gateway_signature = signature;
         let prepared = ingest::prepare_gateway(&self.runtime, headers, body)?;
-        let recorded = self.store.record_inbound(prepared.event).await?;
+        let recorded = self.store.events().record(prepared.event).await?;
         self.engine.notify();
         Ok(recorded.id)
     }
@@ -93,7 +93,7 @@ impl Embedded {
         headers.chatwoot_signature = signature;
         headers.chatwoot_timestamp = timestamp;
         let event = ingest::prepare_chatwoot(&self.runtime, &self.store, headers, body).await?;
-        let recorded = self.store.record_inbound(event).await?;
+        let recorded = self.store.events().record(event).await?;
         self.engine.notify();
         Ok(recorded.id)
     }

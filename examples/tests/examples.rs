@@ -446,11 +446,11 @@ async fn subscriber_receives_what_the_bridge_dispatches() {
 
     let mut new = NewSubscription::new(url, vec!["message.*".into()], SecretString::new(secret));
     new.allow_private_network = true;
-    let sub = store.create_subscription(new).await.unwrap();
+    let sub = store.subscriptions().create(new).await.unwrap();
     let bus = zapwoot_sync::ActivityBus::default();
     let dispatcher = WebhookDispatcher::new(store.clone(), bus, WebhookPolicy::default()).unwrap();
     store
-        .notify(vec![Notification::new(
+        .deliveries().notify(vec![Notification::new(
             "msg_e1_1_0",
             "message.sent",
             r#"{"type":"message.sent","timestamp":"2026-12-03T11:00:00.000Z","data":{"instance":"alpha","wa_message_id":"3EB0ABC"}}"#,
@@ -470,7 +470,8 @@ async fn subscriber_receives_what_the_bridge_dispatches() {
         .unwrap()
         .expose_standard();
     store
-        .rotate_subscription_secret(
+        .subscriptions()
+        .rotate_secret(
             sub.id,
             SecretString::new(rotated),
             Duration::from_secs(3600),
@@ -478,6 +479,7 @@ async fn subscriber_receives_what_the_bridge_dispatches() {
         .await
         .unwrap();
     store
+        .deliveries()
         .notify(vec![Notification::new(
             "msg_e2_1_0",
             "message.received",

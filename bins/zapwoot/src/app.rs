@@ -105,7 +105,7 @@ pub(crate) async fn serve(
             .get("name")
             .and_then(serde_json::Value::as_str)
             .unwrap_or_default();
-        let exists = !name.is_empty() && store.instance(name).await?.is_some();
+        let exists = !name.is_empty() && store.instances().get(name).await?.is_some();
         let result = if exists {
             crate::instances::update(&store, name, doc).await
         } else {
@@ -247,14 +247,14 @@ async fn probe_loop(app: Arc<State>, mut requests: tokio::sync::mpsc::UnboundedR
     let mut tick = tokio::time::interval(PROBE_EVERY);
     loop {
         let ids: Vec<i64> = tokio::select! {
-            _ = tick.tick() => app.store.instances().await.unwrap_or_default().iter().map(|i| i.id).collect(),
+            _ = tick.tick() => app.store.instances().list().await.unwrap_or_default().iter().map(|i| i.id).collect(),
             Some(id) = requests.recv() => vec![id],
         };
         for id in ids {
             if app.engine.runtime(id).is_none() {
                 continue;
             }
-            let Ok(Some(instance)) = app.store.instance_by_id(id).await else {
+            let Ok(Some(instance)) = app.store.instances().by_id(id).await else {
                 continue;
             };
             let (report, _) = crate::instances::test(&instance).await;
@@ -296,7 +296,7 @@ async fn reconcile_loop(app: Arc<State>) {
     // newer ones, so each chat keeps its order.
     let since = std::time::SystemTime::now() - RECONCILE_AT_START;
     let chatwoot_first = async {
-        for instance in app.store.instances().await.unwrap_or_default() {
+        for instance in app.store.instances().list().await.unwrap_or_default() {
             if app.engine.runtime(instance.id).is_some()
                 && let Err(e) = app.engine.reconcile_chatwoot(instance.id, since).await
             {
@@ -314,7 +314,7 @@ async fn reconcile_loop(app: Arc<State>) {
     }
     app.reconciled.send_replace(true);
     // Then WhatsApp (Chatwoot was just done).
-    for instance in app.store.instances().await.unwrap_or_default() {
+    for instance in app.store.instances().list().await.unwrap_or_default() {
         if app.engine.runtime(instance.id).is_some()
             && let Err(e) = app.engine.reconcile_gateway(instance.id, since).await
         {
@@ -337,7 +337,7 @@ async fn reconcile_loop(app: Arc<State>) {
                     continue;
                 }
                 reconnected.insert(a.instance.clone(), tokio::time::Instant::now());
-                if let Ok(Some(instance)) = app.store.instance(&a.instance).await {
+                if let Ok(Some(instance)) = app.store.instances().get(&a.instance).await {
                     let since = std::time::SystemTime::now() - RECONCILE_AT_START;
                     if let Err(e) = crate::instances::reconcile(&app.engine, &instance, since).await {
                         tracing::warn!(instance = %a.instance, error = %e, "reconciliation after reconnect failed");
@@ -349,7 +349,7 @@ async fn reconcile_loop(app: Arc<State>) {
 }
 
 async fn reconcile_all(app: &State, window: Duration) {
-    for instance in app.store.instances().await.unwrap_or_default() {
+    for instance in app.store.instances().list().await.unwrap_or_default() {
         if app.engine.runtime(instance.id).is_none() {
             continue;
         }

@@ -185,7 +185,7 @@ async fn run_in(dir: &std::path::Path) -> Result<()> {
             }
         }
     }
-    let counts = store.count_by_status(None).await?;
+    let counts = store.events().count_by_status(None).await?;
     println!(
         "  events: {}",
         counts

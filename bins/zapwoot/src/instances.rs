@@ -67,19 +67,20 @@ pub(crate) fn parse_document(bytes: &[u8]) -> Result<Value, AdminError> {
 /// Creates an instance from a document.
 pub(crate) async fn create(store: &Store, doc: &Value) -> Result<Instance, AdminError> {
     let new = to_new_instance(doc)?;
-    if store.instance(&new.name).await?.is_some() {
+    if store.instances().get(&new.name).await?.is_some() {
         return Err(AdminError::Conflict(format!(
             "an instance named {:?} exists",
             new.name
         )));
     }
-    Ok(store.create_instance(new).await?)
+    Ok(store.instances().create(new).await?)
 }
 
 /// The named instance.
 pub(crate) async fn get(store: &Store, name: &str) -> Result<Instance, AdminError> {
     store
-        .instance(name)
+        .instances()
+        .get(name)
         .await?
         .ok_or_else(|| AdminError::NotFound(name.to_owned()))
 }
@@ -94,14 +95,15 @@ pub(crate) async fn update(
     let mut doc = to_document(&current, false, "");
     document::merge(&mut doc, patch);
     let new = to_new_instance(&doc)?;
-    if new.name != name && store.instance(&new.name).await?.is_some() {
+    if new.name != name && store.instances().get(&new.name).await?.is_some() {
         return Err(AdminError::Conflict(format!(
             "an instance named {:?} exists",
             new.name
         )));
     }
     store
-        .update_instance(name, new)
+        .instances()
+        .update(name, new)
         .await?
         .ok_or_else(|| AdminError::NotFound(name.to_owned()))
 }
@@ -214,7 +216,8 @@ pub(crate) async fn provision(
         }
     }
     let updated = store
-        .update_instance(name, config)
+        .instances()
+        .update(name, config)
         .await?
         .ok_or_else(|| AdminError::NotFound(name.to_owned()))?;
     notes.extend(security_warnings(&updated));

@@ -47,8 +47,8 @@ impl RouteKind {
         key: &str,
     ) -> Result<Option<Instance>, StoreError> {
         match self {
-            Self::Gateway => store.instance_by_gateway_key(key).await,
-            Self::Chatwoot => store.instance_by_chatwoot_key(key).await,
+            Self::Gateway => store.instances().by_gateway_key(key).await,
+            Self::Chatwoot => store.instances().by_chatwoot_key(key).await,
         }
     }
 }
@@ -246,7 +246,7 @@ impl State {
     /// Brings the running instances in line with the store: starts new and changed ones,
     /// stops deleted ones.
     pub(crate) async fn sync_instances(&self) -> Result<()> {
-        let instances = self.store.instances().await?;
+        let instances = self.store.instances().list().await?;
         let seen = self.seen.lock().map(|s| s.clone()).unwrap_or_default();
         let current: HashMap<i64, i64> =
             instances.iter().map(|i| (i.id, i.updated_at_ms)).collect();

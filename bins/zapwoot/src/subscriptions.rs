@@ -305,6 +305,7 @@ pub(crate) fn generate_secret() -> Result<String, AdminError> {
 pub(crate) async fn send_test(store: &Store, id: i64) -> Result<i64, AdminError> {
     let now = now_ms();
     store
+        .deliveries()
         .deliver_to(id, test_notification(id, now))
         .await?
         .ok_or_else(|| AdminError::NotFound(format!("subscription {id}")))

@@ -1,4 +1,4 @@
-//! Durable `record_inbound` throughput and latency with 1, 16 and 64 concurrent writers, on a
+//! Durable `events().record` throughput and latency with 1, 16 and 64 concurrent writers, on a
 //! SQLite file (WAL, `synchronous=FULL`) and, when `ZAPWOOT_TEST_DATABASE_URL` is set, on
 //! PostgreSQL. Run `scripts/bench-store.sh`, which starts a throwaway PostgreSQL with fsync on.
 //!
@@ -47,7 +47,7 @@ async fn run_case(backend: &'static str, url: &str, writers: usize, seconds: u64
     config
         .secrets
         .insert("token".into(), SecretString::new("x"));
-    let instance = store.create_instance(config).await.unwrap().id;
+    let instance = store.instances().create(config).await.unwrap().id;
 
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let start = Instant::now();
@@ -67,7 +67,7 @@ async fn run_case(backend: &'static str, url: &str, writers: usize, seconds: u64
                 );
                 event.content_type = "application/json".into();
                 let t = Instant::now();
-                store.record_inbound(event).await.unwrap();
+                store.events().record(event).await.unwrap();
                 latencies.push(t.elapsed());
                 i += 1;
             }

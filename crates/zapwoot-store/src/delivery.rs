@@ -163,7 +163,7 @@ pub struct Delivery {
     pub history: Vec<DeliveryAttempt>,
 }
 
-/// Proof that a worker holds a delivery; ends with [`Store::finish_delivery`](crate::Store::finish_delivery).
+/// Proof that a worker holds a delivery; ends with [`Deliveries::finish`](crate::Deliveries::finish).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeliveryLease {
     /// The delivery.

@@ -129,7 +129,7 @@ impl NewEvent {
     }
 }
 
-/// The outcome of [`Store::record_inbound`](crate::Store::record_inbound).
+/// The outcome of [`Events::record`](crate::Events::record).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Recorded {
     /// The event's id (the existing one for a duplicate).
@@ -149,7 +149,7 @@ pub struct Lease {
     pub attempt: i32,
 }
 
-/// What a worker records when it is done with an event (see `Store::complete`, `fail`,
+/// What a worker records when it is done with an event (see `Events::complete`, `fail`,
 /// `ignore`): written with other outcomes in one transaction.
 #[derive(Debug)]
 pub(crate) struct Outcome {
@@ -211,7 +211,7 @@ pub struct ClaimedEvent {
     pub lease: Lease,
 }
 
-/// Filters for [`Store::list_events`](crate::Store::list_events); newest first, keyset-paginated.
+/// Filters for [`Events::list`](crate::Events::list); newest first, keyset-paginated.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct EventFilter {
@@ -331,7 +331,7 @@ pub struct PruneReport {
     pub deliveries_deleted: usize,
 }
 
-/// How many events of one kind are in one status ([`Store::event_counts`](crate::Store::event_counts)).
+/// How many events of one kind are in one status ([`Events::counts`](crate::Events::counts)).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct EventCount {

@@ -1,4 +1,4 @@
-//! Group commit for `record_inbound` (see [`crate::group_commit`]).
+//! Group commit for `events().record` (see [`crate::group_commit`]).
 
 use crate::StoreError;
 use crate::backend::{Db, dispatch};

@@ -42,6 +42,8 @@ pub use options::{
 };
 pub use seal::{Sealer, SealingKey};
 pub use secret_string::SecretString;
-pub use store::{Store, StoreOptions};
+pub use store::{
+    Deliveries, Events, Imports, Instances, Mappings, Store, StoreOptions, Subscriptions,
+};
 pub use subscription::{NewSubscription, Subscription};
 pub use zapwoot_gateway::GatewayKind;

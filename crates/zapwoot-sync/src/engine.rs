@@ -103,7 +103,7 @@ impl Engine {
     /// Store errors.
     pub async fn load_instances(&self) -> Result<usize, crate::SyncError> {
         let mut loaded = 0;
-        for instance in self.store.instances().await? {
+        for instance in self.store.instances().list().await? {
             if !instance.config.enabled {
                 self.remove_runtime(instance.id);
                 continue;
@@ -146,7 +146,12 @@ impl Engine {
             wake.as_mut().enable();
             let free = self.batch - tasks.len();
             if more && (free >= refill || tasks.is_empty()) {
-                let claimed = match self.store.claim(&self.owner, free, self.lease).await {
+                let claimed = match self
+                    .store
+                    .events()
+                    .claim(&self.owner, free, self.lease)
+                    .await
+                {
                     Ok(claimed) => claimed,
                     Err(e) => {
                         tracing::warn!(error = %e, "claim failed");
@@ -198,7 +203,12 @@ impl Engine {
 
     /// Claims one batch and processes it; returns how many events were handled.
     pub async fn run_once(self: &Arc<Self>) -> usize {
-        let claimed = match self.store.claim(&self.owner, self.batch, self.lease).await {
+        let claimed = match self
+            .store
+            .events()
+            .claim(&self.owner, self.batch, self.lease)
+            .await
+        {
             Ok(claimed) => claimed,
             Err(e) => {
                 tracing::warn!(error = %e, "claim failed");
@@ -235,6 +245,7 @@ impl Engine {
             let retry = SystemTime::now() + Duration::from_secs(5);
             let _ = self
                 .store
+                .events()
                 .fail(lease, "instance not running", Some(retry), Vec::new())
                 .await;
             return;
@@ -264,7 +275,7 @@ impl Engine {
             tokio::select! {
                 result = &mut work => break result,
                 () = tokio::time::sleep(self.lease / 3) => {
-                    if let Err(e) = self.store.renew(lease, self.lease).await {
+                    if let Err(e) = self.store.events().renew(lease, self.lease).await {
                         tracing::warn!(event = event.id, error = %e, "could not renew the lease");
                     }
                 }
@@ -275,20 +286,27 @@ impl Engine {
         let stored = match result {
             Ok(Outcome::Done(mut effects)) => {
                 effects.extend(notes);
-                self.store.complete(lease, effects).await
+                self.store.events().complete(lease, effects).await
             }
-            Ok(Outcome::Ignored(reason)) => self.store.ignore(lease, &reason, notes).await,
+            Ok(Outcome::Ignored(reason)) => self.store.events().ignore(lease, &reason, notes).await,
             Err(Failure::Wait { reason }) => self.defer(&claimed, waits, &reason, notes).await,
             Err(Failure::Retry {
                 reason,
                 retry_after,
             }) => {
                 let next = self.policy.next_attempt(lease.attempt, retry_after);
-                self.store.fail(lease, &reason, next, notes).await.map(drop)
+                self.store
+                    .events()
+                    .fail(lease, &reason, next, notes)
+                    .await
+                    .map(drop)
             }
-            Err(Failure::Permanent { reason }) => {
-                self.store.fail(lease, &reason, None, notes).await.map(drop)
-            }
+            Err(Failure::Permanent { reason }) => self
+                .store
+                .events()
+                .fail(lease, &reason, None, notes)
+                .await
+                .map(drop),
         };
         match stored {
             Ok(()) => {
@@ -335,8 +353,9 @@ impl Engine {
             )
             .unwrap_or(i64::MAX),
         );
-        self.store.record_inbound(copy).await?;
+        self.store.events().record(copy).await?;
         self.store
+            .events()
             .ignore(&claimed.lease, &format!("deferred: {reason}"), effects)
             .await
     }

@@ -341,14 +341,18 @@ fn sync_avatar_later(ctx: &mut Ctx<'_>, contact_id: u64, record: &IdentityRecord
             }
         }
         let contact = i64::try_from(contact_id).unwrap_or(i64::MAX);
-        if let Ok(Some(identity)) = store.identity_by_contact(instance, contact).await {
+        if let Ok(Some(identity)) = store
+            .mappings()
+            .identity_by_contact(instance, contact)
+            .await
+        {
             let mut record = identity.record;
             record.avatar_synced_at_ms = Some(
                 std::time::SystemTime::now()
                     .duration_since(std::time::UNIX_EPOCH)
                     .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX)),
             );
-            let _ = store.save_identity(record).await;
+            let _ = store.mappings().save_identity(record).await;
         }
     });
 }

@@ -49,7 +49,8 @@ impl Engine {
         let days_i32 = i32::try_from(days).unwrap_or(i32::MAX);
         if let Some(job) = self
             .store()
-            .unfinished_import(instance_id)
+            .imports()
+            .unfinished(instance_id)
             .await?
             .filter(|job| job.days == days_i32)
         {
@@ -68,7 +69,8 @@ impl Engine {
         let chats = chats.into_iter().map(|c| c.jid.to_string()).collect();
         Ok(self
             .store()
-            .create_import(instance_id, days_i32, (since, now + 60), chats)
+            .imports()
+            .create(instance_id, days_i32, (since, now + 60), chats)
             .await?)
     }
 
@@ -95,7 +97,7 @@ impl Engine {
             })?;
         job.state = ImportState::Running;
         job.error = None;
-        self.store().save_import(&job).await?;
+        self.store().imports().save(&job).await?;
         let start = usize::try_from(job.chats_done).unwrap_or(0);
         for chat in job.chats.clone().iter().skip(start) {
             let Ok(jid) = Jid::parse(chat) else {
@@ -107,7 +109,7 @@ impl Engine {
                 Err(e) => {
                     job.state = ImportState::Failed;
                     job.error = Some(format!("{chat}: {e}"));
-                    self.store().save_import(&job).await?;
+                    self.store().imports().save(&job).await?;
                     self.announce_import(&runtime, &job);
                     progress(&job);
                     return Ok(job);
@@ -126,13 +128,13 @@ impl Engine {
                 }
             }
             job.chats_done += 1;
-            self.store().save_import(&job).await?;
+            self.store().imports().save(&job).await?;
             self.notify();
             self.announce_import(&runtime, &job);
             progress(&job);
         }
         job.state = ImportState::Done;
-        self.store().save_import(&job).await?;
+        self.store().imports().save(&job).await?;
         self.announce_import(&runtime, &job);
         progress(&job);
         Ok(job)

@@ -124,6 +124,7 @@ pub async fn prepare_chatwoot(
     let lane = match event.conversation_id() {
         Some(conversation) => {
             let mapped = store
+                .mappings()
                 .conversation_by_chatwoot_id(
                     runtime.id,
                     i64::try_from(conversation).unwrap_or(i64::MAX),

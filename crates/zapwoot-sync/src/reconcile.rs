@@ -80,6 +80,7 @@ impl Engine {
         let since = unix_ms(active_since);
         let conversations = self
             .store()
+            .mappings()
             .conversations_to_reconcile(instance_id, since)
             .await?;
         let mut report = Reconciled {
@@ -137,6 +138,7 @@ impl Engine {
             if after > start {
                 // Everything up to `after` is either recorded or not for WhatsApp.
                 self.store()
+                    .mappings()
                     .apply(vec![Effect::ConversationSeen {
                         instance_id,
                         chatwoot_conversation_id: mapped.conversation.chatwoot_conversation_id,
@@ -226,6 +228,7 @@ impl Engine {
     ) -> Result<bool, SyncError> {
         if !self
             .store()
+            .mappings()
             .messages_by_wa_id(runtime.id, &message.id)
             .await?
             .is_empty()
@@ -245,7 +248,7 @@ impl Engine {
         };
         let mut event = prepared.event;
         event.not_before_ms = not_before_ms;
-        Ok(!self.store().record_inbound(event).await?.duplicate)
+        Ok(!self.store().events().record(event).await?.duplicate)
     }
 
     /// Records `message` as its `message_created` webhook; `false` when it already has an
@@ -259,6 +262,7 @@ impl Engine {
         let id = i64::try_from(message.id).unwrap_or(i64::MAX);
         if !self
             .store()
+            .mappings()
             .messages_by_chatwoot_id(runtime.id, id)
             .await?
             .is_empty()
@@ -279,7 +283,7 @@ impl Engine {
         );
         event.kind = "message_created".to_owned();
         event.content_type = "application/json".to_owned();
-        let recorded = self.store().record_inbound(event).await?;
+        let recorded = self.store().events().record(event).await?;
         Ok(!recorded.duplicate)
     }
 
@@ -306,7 +310,7 @@ impl Engine {
             ),
             format!("reconcile/{instance}"),
         );
-        if let Err(e) = self.store().notify(vec![note]).await {
+        if let Err(e) = self.store().deliveries().notify(vec![note]).await {
             tracing::warn!(error = %e, "could not record the reconciled notification");
         }
         self.activity().publish(activity);

@@ -116,7 +116,10 @@ impl<'a> Ctx<'a> {
 
     /// The message mappings of a WhatsApp message id (one per part).
     pub(crate) async fn messages_by_wa_id(&self, id: &str) -> Result<Vec<MessageMap>, StoreError> {
-        self.store.messages_by_wa_id(self.rt.id, id).await
+        self.store
+            .mappings()
+            .messages_by_wa_id(self.rt.id, id)
+            .await
     }
 
     /// The message mappings of a Chatwoot message id (one per part).
@@ -125,7 +128,10 @@ impl<'a> Ctx<'a> {
         id: u64,
     ) -> Result<Vec<MessageMap>, StoreError> {
         let id = i64::try_from(id).unwrap_or(i64::MAX);
-        self.store.messages_by_chatwoot_id(self.rt.id, id).await
+        self.store
+            .mappings()
+            .messages_by_chatwoot_id(self.rt.id, id)
+            .await
     }
 
     /// The conversation mapping of a Chatwoot conversation id.
@@ -134,7 +140,10 @@ impl<'a> Ctx<'a> {
         id: u64,
     ) -> Result<Option<ConversationMap>, StoreError> {
         let id = i64::try_from(id).unwrap_or(i64::MAX);
-        self.store.conversation_by_chatwoot_id(self.rt.id, id).await
+        self.store
+            .mappings()
+            .conversation_by_chatwoot_id(self.rt.id, id)
+            .await
     }
 
     /// The conversation mapped to a chat.
@@ -142,7 +151,10 @@ impl<'a> Ctx<'a> {
         &self,
         chat: &str,
     ) -> Result<Option<ConversationMap>, StoreError> {
-        self.store.conversation_for_chat(self.rt.id, chat).await
+        self.store
+            .mappings()
+            .conversation_for_chat(self.rt.id, chat)
+            .await
     }
 
     /// The identities matching any of `keys`.
@@ -150,7 +162,10 @@ impl<'a> Ctx<'a> {
         &self,
         keys: IdentityKeys,
     ) -> Result<Vec<Identity>, StoreError> {
-        self.store.find_identities(self.rt.id, keys).await
+        self.store
+            .mappings()
+            .find_identities(self.rt.id, keys)
+            .await
     }
 
     // Writes that must be durable before the step's next upstream call.
@@ -160,12 +175,15 @@ impl<'a> Ctx<'a> {
         &self,
         message: NewMessage,
     ) -> Result<MessageMap, StoreError> {
-        self.store.record_intent(message).await
+        self.store.mappings().record_intent(message).await
     }
 
     /// Records one part as sent at once, so a retry sends only the parts still missing.
     pub(crate) async fn record_sent(&self, message: NewMessage) -> Result<(), StoreError> {
-        self.store.apply(vec![Effect::Message(message)]).await
+        self.store
+            .mappings()
+            .apply(vec![Effect::Message(message)])
+            .await
     }
 
     /// Saves an identity (the chat's next message must find the contact).
@@ -173,7 +191,7 @@ impl<'a> Ctx<'a> {
         &self,
         record: IdentityRecord,
     ) -> Result<Identity, StoreError> {
-        self.store.save_identity(record).await
+        self.store.mappings().save_identity(record).await
     }
 
     /// Saves a conversation mapping (the chat's next message must find the conversation).
@@ -181,6 +199,6 @@ impl<'a> Ctx<'a> {
         &self,
         conversation: NewConversation,
     ) -> Result<ConversationMap, StoreError> {
-        self.store.save_conversation(conversation).await
+        self.store.mappings().save_conversation(conversation).await
     }
 }

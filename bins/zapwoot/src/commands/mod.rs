@@ -76,7 +76,7 @@ pub(crate) async fn instance(global: &Global, command: InstanceCommand) -> Resul
             print_json(&to_document(&created, true, &public))
         }
         InstanceCommand::List => {
-            for i in store.instances().await? {
+            for i in store.instances().list().await? {
                 let c = &i.config;
                 println!(
                     "{}\t{}\t{}\tinbox={}\t{}",
@@ -108,7 +108,7 @@ pub(crate) async fn instance(global: &Global, command: InstanceCommand) -> Resul
             print_json(&to_document(&updated, true, &public))
         }
         InstanceCommand::Remove { name } => {
-            if !store.delete_instance(&name).await? {
+            if !store.instances().delete(&name).await? {
                 bail!("no instance named {name:?}");
             }
             println!("removed {name}");
@@ -172,7 +172,7 @@ pub(crate) async fn events(global: &Global, command: EventsCommand) -> Result<()
                 };
                 filter = filter.status(status);
             }
-            for e in store.list_events(filter).await? {
+            for e in store.events().list(filter).await? {
                 println!(
                     "{}\t{}\t{}\t{}\t{}\tattempts={}\t{}",
                     e.id,
@@ -187,10 +187,10 @@ pub(crate) async fn events(global: &Global, command: EventsCommand) -> Result<()
             Ok(())
         }
         EventsCommand::Show { id } => {
-            let Some(e) = store.event(id).await? else {
+            let Some(e) = store.events().get(id).await? else {
                 bail!("no event {id}")
             };
-            let instance = store.instance_by_id(e.instance_id).await?;
+            let instance = store.instances().by_id(e.instance_id).await?;
             let mut body =
                 String::from_utf8_lossy(e.body.as_deref().unwrap_or_default()).into_owned();
             for secret in instance.iter().flat_map(|i| i.config.secrets.values()) {
@@ -206,7 +206,7 @@ pub(crate) async fn events(global: &Global, command: EventsCommand) -> Result<()
             }))
         }
         EventsCommand::Retry { id } => {
-            if store.retry(id).await? {
+            if store.events().retry(id).await? {
                 println!("event {id} queued again");
                 Ok(())
             } else {
@@ -250,7 +250,7 @@ pub(crate) async fn doctor(global: &Global) -> Result<()> {
         }
     };
     if let Some(store) = store {
-        match store.instances().await {
+        match store.instances().list().await {
             Ok(list) if list.is_empty() => {
                 report(
                     false,

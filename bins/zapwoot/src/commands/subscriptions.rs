@@ -26,7 +26,7 @@ fn time(flag: &str, text: &str) -> Result<i64> {
 }
 
 async fn existing(store: &Store, id: i64) -> Result<Subscription> {
-    match store.subscription(id).await? {
+    match store.subscriptions().get(id).await? {
         Some(s) => Ok(s),
         None => bail!("no subscription {id}"),
     }
@@ -45,9 +45,9 @@ pub(crate) async fn subscription(global: &Global, command: SubscriptionCommand) 
             let doc = document(file.as_ref())?;
             let (config, enabled) = from_document(&doc, None).map_err(|e| fail(&e))?;
             let secret = config.secret.expose().to_owned();
-            let created = store.create_subscription(config).await?;
+            let created = store.subscriptions().create(config).await?;
             if enabled == Some(false) {
-                store.set_subscription_enabled(created.id, false).await?;
+                store.subscriptions().set_enabled(created.id, false).await?;
             }
             let mut value = view(&existing(&store, created.id).await?);
             if let Value::Object(map) = &mut value {
@@ -56,7 +56,7 @@ pub(crate) async fn subscription(global: &Global, command: SubscriptionCommand) 
             print_json(&value)
         }
         SubscriptionCommand::List => {
-            for s in store.subscriptions().await? {
+            for s in store.subscriptions().list().await? {
                 println!(
                     "{}\t{}\t{}\t{}\t{}",
                     s.id,
@@ -74,15 +74,15 @@ pub(crate) async fn subscription(global: &Global, command: SubscriptionCommand) 
             let doc = document(file.as_ref())?;
             let (config, enabled) = from_document(&doc, Some(&current)).map_err(|e| fail(&e))?;
             if config != current.config {
-                store.update_subscription(id, config).await?;
+                store.subscriptions().update(id, config).await?;
             }
             if let Some(enabled) = enabled {
-                store.set_subscription_enabled(id, enabled).await?;
+                store.subscriptions().set_enabled(id, enabled).await?;
             }
             print_json(&view(&existing(&store, id).await?))
         }
         SubscriptionCommand::Remove { id } => {
-            if store.delete_subscription(id).await? {
+            if store.subscriptions().delete(id).await? {
                 println!("removed subscription {id}");
                 Ok(())
             } else {
@@ -108,7 +108,7 @@ pub(crate) async fn subscription(global: &Global, command: SubscriptionCommand) 
             filter.since_ms = since.map(|t| time("since", &t)).transpose()?;
             filter.until_ms = until.map(|t| time("until", &t)).transpose()?;
             filter.limit = Some(limit.clamp(1, 1000));
-            let list = store.deliveries(filter).await?;
+            let list = store.deliveries().list(filter).await?;
             if json {
                 return print_json(&json!(list.iter().map(delivery_view).collect::<Vec<_>>()));
             }
@@ -137,11 +137,11 @@ pub(crate) async fn subscription(global: &Global, command: SubscriptionCommand) 
         } => {
             existing(&store, id).await?;
             if let Some(delivery) = delivery {
-                match store.delivery(delivery).await? {
+                match store.deliveries().get(delivery).await? {
                     Some(d) if d.subscription_id == id => {}
                     _ => bail!("no delivery {delivery} of subscription {id}"),
                 }
-                store.replay_delivery(delivery).await?;
+                store.deliveries().replay(delivery).await?;
                 println!("delivery {delivery} queued again");
                 return Ok(());
             }
@@ -156,7 +156,7 @@ pub(crate) async fn subscription(global: &Global, command: SubscriptionCommand) 
                     .unwrap_or_else(now_ms),
             );
             range.include_done = include_succeeded;
-            let n = store.replay_deliveries(id, range).await?;
+            let n = store.deliveries().replay_all(id, range).await?;
             println!("{n} deliveries queued again");
             Ok(())
         }
@@ -164,7 +164,8 @@ pub(crate) async fn subscription(global: &Global, command: SubscriptionCommand) 
             let secret = generate_secret().map_err(|e| fail(&e))?;
             let overlap = Duration::from_secs(overlap_hours.min(24 * 30) * 3600);
             let Some(s) = store
-                .rotate_subscription_secret(id, SecretString::new(secret.clone()), overlap)
+                .subscriptions()
+                .rotate_secret(id, SecretString::new(secret.clone()), overlap)
                 .await?
             else {
                 bail!("no subscription {id}")
@@ -183,7 +184,7 @@ pub(crate) async fn subscription(global: &Global, command: SubscriptionCommand) 
             );
             let deadline = tokio::time::Instant::now() + Duration::from_secs(wait);
             loop {
-                if let Some(d) = store.delivery(delivery).await?
+                if let Some(d) = store.deliveries().get(delivery).await?
                     && let Some(attempt) = d.history.last()
                 {
                     let status = attempt

@@ -116,7 +116,7 @@ pub(crate) async fn handle(
 }
 
 async fn list_instances(app: &State) -> Response<Body> {
-    match app.store.instances().await {
+    match app.store.instances().list().await {
         Ok(all) => {
             let docs: Vec<Value> = all
                 .iter()
@@ -195,7 +195,7 @@ async fn delete_instance(app: &State, name: &str) -> Response<Body> {
         Ok(i) => i,
         Err(f) => return failure(f),
     };
-    match app.store.delete_instance(name).await {
+    match app.store.instances().delete(name).await {
         Ok(true) => {
             app.forget_instance(instance.id);
             tracing::info!(instance = %name, "instance deleted");
@@ -368,7 +368,7 @@ async fn import(app: &Arc<State>, name: &str, req: Request<Incoming>) -> Respons
 }
 
 async fn list_imports(app: &State, q: &HashMap<String, String>) -> Response<Body> {
-    let instances = match app.store.instances().await {
+    let instances = match app.store.instances().list().await {
         Ok(i) => i,
         Err(e) => return store_error(&e),
     };
@@ -386,7 +386,7 @@ async fn list_imports(app: &State, q: &HashMap<String, String>) -> Response<Body
             .map(|i| i.config.name.clone())
             .unwrap_or_default()
     };
-    match app.store.imports(filter).await {
+    match app.store.imports().list(filter).await {
         Ok(jobs) => json_response(
             StatusCode::OK,
             &json!({ "imports": jobs.iter().map(|j| instances::import_json(j, &name(j.instance_id))).collect::<Vec<_>>() }),
@@ -400,11 +400,12 @@ async fn show_import(app: &State, id: &str) -> Response<Body> {
         Ok(id) => id,
         Err(r) => return r,
     };
-    match app.store.import_job(id).await {
+    match app.store.imports().get(id).await {
         Ok(Some(job)) => {
             let name = app
                 .store
-                .instance_by_id(job.instance_id)
+                .instances()
+                .by_id(job.instance_id)
                 .await
                 .ok()
                 .flatten()
@@ -465,7 +466,7 @@ fn event_json(event: &EventRecord, names: &HashMap<i64, &Instance>, with_body: b
 }
 
 async fn list_events(app: &State, q: &HashMap<String, String>) -> Response<Body> {
-    let instances = match app.store.instances().await {
+    let instances = match app.store.instances().list().await {
         Ok(i) => i,
         Err(e) => return store_error(&e),
     };
@@ -511,7 +512,7 @@ async fn list_events(app: &State, q: &HashMap<String, String>) -> Response<Body>
         filter = filter.before_id(before);
     }
     let names: HashMap<i64, &Instance> = instances.iter().map(|i| (i.id, i)).collect();
-    match app.store.list_events(filter).await {
+    match app.store.events().list(filter).await {
         Ok(events) => {
             let list: Vec<Value> = events
                 .iter()
@@ -533,14 +534,15 @@ async fn show_event(app: &State, id: &str) -> Response<Body> {
         Ok(id) => id,
         Err(r) => return r,
     };
-    let event = match app.store.event(id).await {
+    let event = match app.store.events().get(id).await {
         Ok(Some(e)) => e,
         Ok(None) => return error(StatusCode::NOT_FOUND, "not_found", format!("no event {id}")),
         Err(e) => return store_error(&e),
     };
     let instance = app
         .store
-        .instance_by_id(event.instance_id)
+        .instances()
+        .by_id(event.instance_id)
         .await
         .ok()
         .flatten();
@@ -553,7 +555,7 @@ async fn retry_event(app: &State, id: &str) -> Response<Body> {
         Ok(id) => id,
         Err(r) => return r,
     };
-    match app.store.retry(id).await {
+    match app.store.events().retry(id).await {
         Ok(true) => {
             app.engine.notify();
             json_response(StatusCode::ACCEPTED, &json!({ "retried": id }))

@@ -25,10 +25,15 @@ pub(crate) async fn readyz(app: &State, detailed: bool) -> Response<Body> {
     if !detailed {
         return json_response(StatusCode::OK, &json!({ "status": "ok", "store": "ok" }));
     }
-    let lag = app.store.oldest_unprocessed_age().await.unwrap_or_default();
+    let lag = app
+        .store
+        .events()
+        .oldest_unprocessed_age()
+        .await
+        .unwrap_or_default();
     let instances: Vec<Value> = app
         .store
-        .instances()
+        .instances().list()
         .await
         .unwrap_or_default()
         .iter()
@@ -55,10 +60,15 @@ pub(crate) async fn readyz(app: &State, detailed: bool) -> Response<Body> {
 pub(crate) async fn metrics(app: &State) -> Response<Body> {
     let mut out = String::new();
     app.metrics.render(&mut out);
-    let instances = app.store.instances().await.unwrap_or_default();
-    let lag = app.store.oldest_unprocessed_age().await.unwrap_or_default();
+    let instances = app.store.instances().list().await.unwrap_or_default();
+    let lag = app
+        .store
+        .events()
+        .oldest_unprocessed_age()
+        .await
+        .unwrap_or_default();
     // One grouped query gives both the per-kind series and the per-status totals.
-    let counts = app.store.event_counts().await.unwrap_or_default();
+    let counts = app.store.events().counts().await.unwrap_or_default();
     let mut totals: std::collections::BTreeMap<(i64, &str), i64> = instances
         .iter()
         .flat_map(|i| EventStatus::ALL.map(|s| ((i.id, s.as_str()), 0)))
@@ -123,7 +133,13 @@ pub(crate) async fn metrics(app: &State) -> Response<Body> {
         let _ = writeln!(out, "zapwoot_events_by_kind{{{l}}} {}", c.count);
     }
     let _ = writeln!(out, "# TYPE zapwoot_webhook_deliveries_open gauge");
-    for (subscription, state, count) in app.store.open_delivery_counts().await.unwrap_or_default() {
+    for (subscription, state, count) in app
+        .store
+        .deliveries()
+        .open_counts()
+        .await
+        .unwrap_or_default()
+    {
         let id = subscription.to_string();
         let l = labels(&[("subscription", &id), ("state", state.as_str())]);
         let _ = writeln!(out, "zapwoot_webhook_deliveries_open{{{l}}} {count}");

@@ -76,7 +76,7 @@ async fn document(app: &State, req: Request<Incoming>) -> Result<Value, Response
 }
 
 async fn list(app: &State) -> Response<Body> {
-    match app.store.subscriptions().await {
+    match app.store.subscriptions().list().await {
         Ok(all) => json_response(
             StatusCode::OK,
             &json!({ "subscriptions": all.iter().map(view).collect::<Vec<_>>() }),
@@ -95,13 +95,18 @@ async fn create(app: &State, req: Request<Incoming>) -> Response<Body> {
         Err(f) => return failure(f),
     };
     let secret = config.secret.expose().to_owned();
-    let created = match app.store.create_subscription(config).await {
+    let created = match app.store.subscriptions().create(config).await {
         Ok(s) => s,
         Err(e) => return store_error(&e),
     };
     let created = if enabled == Some(false) {
-        match app.store.set_subscription_enabled(created.id, false).await {
-            Ok(_) => match app.store.subscription(created.id).await {
+        match app
+            .store
+            .subscriptions()
+            .set_enabled(created.id, false)
+            .await
+        {
+            Ok(_) => match app.store.subscriptions().get(created.id).await {
                 Ok(Some(s)) => s,
                 Ok(None) => return no_subscription(created.id),
                 Err(e) => return store_error(&e),
@@ -119,7 +124,7 @@ async fn create(app: &State, req: Request<Incoming>) -> Response<Body> {
 }
 
 async fn show(app: &State, id: i64) -> Response<Body> {
-    match app.store.subscription(id).await {
+    match app.store.subscriptions().get(id).await {
         Ok(Some(s)) => json_response(StatusCode::OK, &view(&s)),
         Ok(None) => no_subscription(id),
         Err(e) => store_error(&e),
@@ -131,7 +136,7 @@ async fn update(app: &State, id: i64, req: Request<Incoming>) -> Response<Body> 
         Ok(d) => d,
         Err(r) => return r,
     };
-    let current = match app.store.subscription(id).await {
+    let current = match app.store.subscriptions().get(id).await {
         Ok(Some(s)) => s,
         Ok(None) => return no_subscription(id),
         Err(e) => return store_error(&e),
@@ -141,12 +146,12 @@ async fn update(app: &State, id: i64, req: Request<Incoming>) -> Response<Body> 
         Err(f) => return failure(f),
     };
     if config != current.config
-        && let Err(e) = app.store.update_subscription(id, config).await
+        && let Err(e) = app.store.subscriptions().update(id, config).await
     {
         return store_error(&e);
     }
     if let Some(enabled) = enabled
-        && let Err(e) = app.store.set_subscription_enabled(id, enabled).await
+        && let Err(e) = app.store.subscriptions().set_enabled(id, enabled).await
     {
         return store_error(&e);
     }
@@ -157,7 +162,7 @@ async fn update(app: &State, id: i64, req: Request<Incoming>) -> Response<Body> 
 }
 
 async fn delete(app: &State, id: i64) -> Response<Body> {
-    match app.store.delete_subscription(id).await {
+    match app.store.subscriptions().delete(id).await {
         Ok(true) => json_response(StatusCode::OK, &json!({ "deleted": id })),
         Ok(false) => no_subscription(id),
         Err(e) => store_error(&e),
@@ -169,7 +174,7 @@ fn bad_filter(message: &str) -> Response<Body> {
 }
 
 async fn deliveries(app: &State, id: i64, q: &HashMap<String, String>) -> Response<Body> {
-    match app.store.subscription(id).await {
+    match app.store.subscriptions().get(id).await {
         Ok(Some(_)) => {}
         Ok(None) => return no_subscription(id),
         Err(e) => return store_error(&e),
@@ -204,7 +209,7 @@ async fn deliveries(app: &State, id: i64, q: &HashMap<String, String>) -> Respon
             .unwrap_or(50)
             .clamp(1, 500),
     );
-    match app.store.deliveries(filter).await {
+    match app.store.deliveries().list(filter).await {
         Ok(list) => json_response(
             StatusCode::OK,
             &json!({ "deliveries": list.iter().map(delivery_view).collect::<Vec<_>>() }),
@@ -218,7 +223,7 @@ async fn delivery(app: &State, id: i64, delivery: &str) -> Response<Body> {
         Ok(d) => d,
         Err(r) => return r,
     };
-    match app.store.delivery(delivery).await {
+    match app.store.deliveries().get(delivery).await {
         Ok(Some(d)) if d.subscription_id == id => json_response(StatusCode::OK, &delivery_view(&d)),
         Ok(_) => error(
             StatusCode::NOT_FOUND,
@@ -234,7 +239,7 @@ async fn replay_one(app: &State, id: i64, delivery: &str) -> Response<Body> {
         Ok(d) => d,
         Err(r) => return r,
     };
-    match app.store.delivery(delivery).await {
+    match app.store.deliveries().get(delivery).await {
         Ok(Some(d)) if d.subscription_id == id => {}
         Ok(_) => {
             return error(
@@ -245,7 +250,7 @@ async fn replay_one(app: &State, id: i64, delivery: &str) -> Response<Body> {
         }
         Err(e) => return store_error(&e),
     }
-    match app.store.replay_delivery(delivery).await {
+    match app.store.deliveries().replay(delivery).await {
         Ok(_) => {
             app.webhooks.notify();
             json_response(StatusCode::ACCEPTED, &json!({ "replayed": [delivery] }))
@@ -295,12 +300,12 @@ async fn replay_range(app: &State, id: i64, req: Request<Incoming>) -> Response<
         .get("include_succeeded")
         .and_then(Value::as_bool)
         .unwrap_or(false);
-    match app.store.subscription(id).await {
+    match app.store.subscriptions().get(id).await {
         Ok(Some(_)) => {}
         Ok(None) => return no_subscription(id),
         Err(e) => return store_error(&e),
     }
-    match app.store.replay_deliveries(id, range).await {
+    match app.store.deliveries().replay_all(id, range).await {
         Ok(n) => {
             app.webhooks.notify();
             json_response(StatusCode::ACCEPTED, &json!({ "replayed": n }))
@@ -336,7 +341,8 @@ async fn rotate(app: &State, id: i64, req: Request<Incoming>) -> Response<Body> 
     };
     match app
         .store
-        .rotate_subscription_secret(id, SecretString::new(secret.clone()), overlap)
+        .subscriptions()
+        .rotate_secret(id, SecretString::new(secret.clone()), overlap)
         .await
     {
         Ok(Some(s)) => {

@@ -89,7 +89,7 @@ async fn resolve(
 }
 
 async fn record(app: &State, event: NewEvent) -> Response<Body> {
-    match app.store.record_inbound(event).await {
+    match app.store.events().record(event).await {
         Ok(recorded) => {
             app.engine.notify();
             json_response(

@@ -606,7 +606,13 @@ async fn error_paths_change_nothing(db: Db) {
         // Until the bridge has read those bytes a second upload still fits (and is refused
         // as unsigned); once it has, the second one waits and gets 503.
         let unsigned = || async {
-            post(gateway_url.clone(), vec![b' '; 60_000], None, "application/json").await
+            post(
+                gateway_url.clone(),
+                vec![b' '; 60_000],
+                None,
+                "application/json",
+            )
+            .await
         };
         let answer = bridge
             .eventually_value("the slow upload holds the budget", || async {

@@ -17,7 +17,21 @@ use crate::{
 /// Longest response excerpt kept per attempt, in bytes.
 const RESPONSE_EXCERPT: usize = 1024;
 
+/// The outbox: deliveries of notifications to subscriptions, their leases, attempts and replays. Borrowed from [`Deliveries::list`].
+#[derive(Debug, Clone, Copy)]
+pub struct Deliveries<'a> {
+    store: &'a Store,
+}
+
 impl Store {
+    /// The outbox: deliveries of notifications to subscriptions, their leases, attempts and replays.
+    #[must_use]
+    pub fn deliveries(&self) -> Deliveries<'_> {
+        Deliveries { store: self }
+    }
+}
+
+impl Deliveries<'_> {
     /// Records deliveries of `notifications` to every matching enabled subscription, in one
     /// transaction (for notifications not caused by an event; the engine uses
     /// [`Effect::Notify`](crate::Effect::Notify) instead). Returns how many were recorded.
@@ -26,8 +40,9 @@ impl Store {
     /// [`StoreError::Unavailable`] when no connection can be had, [`StoreError::Query`] when
     /// the database refuses the statement.
     pub async fn notify(&self, notifications: Vec<Notification>) -> Result<usize, StoreError> {
-        let now = self.now_ms();
-        self.run(move |db| dispatch!(db, |c, q| q::notify(c, &notifications, now)))
+        let now = self.store.now_ms();
+        self.store
+            .run(move |db| dispatch!(db, |c, q| q::notify(c, &notifications, now)))
             .await
     }
 
@@ -42,16 +57,17 @@ impl Store {
         subscription_id: i64,
         notification: Notification,
     ) -> Result<Option<i64>, StoreError> {
-        let now = self.now_ms();
-        self.run(move |db| {
-            dispatch!(db, |c, q| q::deliver_to(
-                c,
-                subscription_id,
-                &notification,
-                now
-            ))
-        })
-        .await
+        let now = self.store.now_ms();
+        self.store
+            .run(move |db| {
+                dispatch!(db, |c, q| q::deliver_to(
+                    c,
+                    subscription_id,
+                    &notification,
+                    now
+                ))
+            })
+            .await
     }
 
     /// Claims up to `limit` deliveries due at `now_ms` for `owner`, each leased for `lease`.
@@ -60,7 +76,7 @@ impl Store {
     ///
     /// # Errors
     /// Query and sealing errors.
-    pub async fn claim_deliveries(
+    pub async fn claim(
         &self,
         owner: &str,
         limit: usize,
@@ -71,6 +87,7 @@ impl Store {
         let lease_ms = i64::try_from(lease.as_millis()).unwrap_or(i64::MAX);
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let (rows, subscriptions) = self
+            .store
             .run(move |db| {
                 dispatch!(db, |c, q| {
                     let rows = q::claim_deliveries(c, &owner, now_ms, lease_ms, limit)?;
@@ -88,7 +105,7 @@ impl Store {
             .await?;
         let mut opened = HashMap::new();
         for row in subscriptions {
-            opened.insert(row.id, self.to_subscription(row)?);
+            opened.insert(row.id, self.store.subscriptions().open_row(row)?);
         }
         Ok(rows
             .into_iter()
@@ -114,7 +131,7 @@ impl Store {
     ///
     /// # Errors
     /// [`StoreError::LeaseLost`] (nothing written) when the lease no longer holds.
-    pub async fn finish_delivery(
+    pub async fn finish(
         &self,
         lease: &DeliveryLease,
         attempt: DeliveryAttempt,
@@ -136,6 +153,7 @@ impl Store {
             response: attempt.response.map(|r| excerpt(&r)),
         };
         let (failing_since_ms, enabled) = self
+            .store
             .run(move |db| {
                 dispatch!(db, |c, q| q::finish_delivery(
                     c, &lease, state, next_at, &row, now
@@ -148,34 +166,22 @@ impl Store {
         })
     }
 
-    /// Disables an enabled subscription, saying why; `false` if it was not enabled (so the
-    /// caller announces a disabling once).
-    ///
-    /// # Errors
-    /// [`StoreError::Unavailable`] when no connection can be had, [`StoreError::Query`] when
-    /// the database refuses the statement.
-    pub async fn disable_subscription(&self, id: i64, reason: &str) -> Result<bool, StoreError> {
-        let reason = reason.to_owned();
-        let now = self.now_ms();
-        self.run(move |db| dispatch!(db, |c, q| q::disable_subscription(c, id, &reason, now)))
-            .await
-    }
-
     /// Deliveries matching `filter`, newest first, each with its attempts.
     ///
     /// # Errors
     /// [`StoreError::Unavailable`] when no connection can be had, [`StoreError::Query`] when
     /// the database refuses the statement.
-    pub async fn deliveries(&self, filter: DeliveryFilter) -> Result<Vec<Delivery>, StoreError> {
-        self.run(move |db| {
-            dispatch!(db, |c, q| {
-                let rows = q::list_deliveries(c, &filter)?;
-                let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
-                let attempts = q::attempts_of(c, &ids)?;
-                Ok(with_attempts(rows, attempts))
+    pub async fn list(&self, filter: DeliveryFilter) -> Result<Vec<Delivery>, StoreError> {
+        self.store
+            .run(move |db| {
+                dispatch!(db, |c, q| {
+                    let rows = q::list_deliveries(c, &filter)?;
+                    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+                    let attempts = q::attempts_of(c, &ids)?;
+                    Ok(with_attempts(rows, attempts))
+                })
             })
-        })
-        .await
+            .await
     }
 
     /// One delivery with its attempts.
@@ -183,26 +189,28 @@ impl Store {
     /// # Errors
     /// [`StoreError::Unavailable`] when no connection can be had, [`StoreError::Query`] when
     /// the database refuses the statement.
-    pub async fn delivery(&self, id: i64) -> Result<Option<Delivery>, StoreError> {
-        self.run(move |db| {
-            dispatch!(db, |c, q| {
-                let Some(row) = q::delivery(c, id)? else {
-                    return Ok(None);
-                };
-                let attempts = q::attempts_of(c, &[id])?;
-                Ok(with_attempts(vec![row], attempts).pop())
+    pub async fn get(&self, id: i64) -> Result<Option<Delivery>, StoreError> {
+        self.store
+            .run(move |db| {
+                dispatch!(db, |c, q| {
+                    let Some(row) = q::delivery(c, id)? else {
+                        return Ok(None);
+                    };
+                    let attempts = q::attempts_of(c, &[id])?;
+                    Ok(with_attempts(vec![row], attempts).pop())
+                })
             })
-        })
-        .await
+            .await
     }
 
     /// Sends a delivery again (same `webhook-id`, fresh retry schedule); `false` if absent.
     ///
     /// # Errors
     /// [`StoreError::Conflict`] while it is being sent.
-    pub async fn replay_delivery(&self, id: i64) -> Result<bool, StoreError> {
-        let now = self.now_ms();
+    pub async fn replay(&self, id: i64) -> Result<bool, StoreError> {
+        let now = self.store.now_ms();
         match self
+            .store
             .run(move |db| dispatch!(db, |c, q| q::replay_delivery(c, id, now)))
             .await?
         {
@@ -219,13 +227,14 @@ impl Store {
     /// # Errors
     /// [`StoreError::Unavailable`] when no connection can be had, [`StoreError::Query`] when
     /// the database refuses the statement.
-    pub async fn replay_deliveries(
+    pub async fn replay_all(
         &self,
         subscription_id: i64,
         range: ReplayRange,
     ) -> Result<usize, StoreError> {
-        let now = self.now_ms();
-        self.run(move |db| dispatch!(db, |c, q| q::replay_range(c, subscription_id, &range, now)))
+        let now = self.store.now_ms();
+        self.store
+            .run(move |db| dispatch!(db, |c, q| q::replay_range(c, subscription_id, &range, now)))
             .await
     }
 
@@ -234,8 +243,9 @@ impl Store {
     /// # Errors
     /// [`StoreError::Unavailable`] when no connection can be had, [`StoreError::Query`] when
     /// the database refuses the statement.
-    pub async fn open_delivery_counts(&self) -> Result<Vec<(i64, DeliveryState, i64)>, StoreError> {
+    pub async fn open_counts(&self) -> Result<Vec<(i64, DeliveryState, i64)>, StoreError> {
         let rows = self
+            .store
             .run(|db| dispatch!(db, |c, q| q::open_delivery_counts(c)))
             .await?;
         Ok(rows

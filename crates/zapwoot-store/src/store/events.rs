@@ -10,10 +10,24 @@ use crate::event::Outcome;
 use crate::rows::{EventInsert, EventRow};
 use crate::{
     ClaimedEvent, Effect, EventCount, EventFilter, EventRecord, EventStatus, Lease, NewEvent,
-    PruneReport, Recorded, Source, StoreError,
+    Recorded, Source, StoreError,
 };
 
+/// The inbox, queue and audit log of events: recording webhooks, leasing them to workers, outcomes, retries and counts. Borrowed from [`Store::events`].
+#[derive(Debug, Clone, Copy)]
+pub struct Events<'a> {
+    store: &'a Store,
+}
+
 impl Store {
+    /// The inbox, queue and audit log of events: recording webhooks, leasing them to workers, outcomes, retries and counts.
+    #[must_use]
+    pub fn events(&self) -> Events<'_> {
+        Events { store: self }
+    }
+}
+
+impl Events<'_> {
     /// Records an inbound webhook durably. When this returns `Ok` the event is committed
     /// (SQLite: WAL with `synchronous=FULL`; PostgreSQL: committed), so the webhook may be
     /// acknowledged. Concurrent calls share commits (group commit). A duplicate dedupe key
@@ -21,8 +35,8 @@ impl Store {
     ///
     /// # Errors
     /// [`StoreError::Unavailable`] and query errors (answer 503 so the upstream retries).
-    pub async fn record_inbound(&self, event: NewEvent) -> Result<Recorded, StoreError> {
-        let now = self.now_ms();
+    pub async fn record(&self, event: NewEvent) -> Result<Recorded, StoreError> {
+        let now = self.store.now_ms();
         let row = EventInsert {
             instance_id: event.instance_id,
             source: event.source.as_str(),
@@ -35,7 +49,7 @@ impl Store {
             received_at: now,
             next_attempt_at: event.not_before_ms.unwrap_or(now),
         };
-        self.inner.ingest.submit(row).await
+        self.store.inner.ingest.submit(row).await
     }
 
     /// Claims up to `limit` events for `owner`: per lane only the oldest unfinished event, and
@@ -52,10 +66,11 @@ impl Store {
         lease: Duration,
     ) -> Result<Vec<ClaimedEvent>, StoreError> {
         let owner = owner.to_owned();
-        let now = self.now_ms();
+        let now = self.store.now_ms();
         let lease_ms = i64::try_from(lease.as_millis()).unwrap_or(i64::MAX);
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let rows = self
+            .store
             .run(move |db| dispatch!(db, |c, q| q::claim(c, &owner, now, lease_ms, limit)))
             .await?;
         Ok(rows
@@ -135,7 +150,8 @@ impl Store {
         error: Option<String>,
         effects: Vec<Effect>,
     ) -> Result<(), StoreError> {
-        self.inner
+        self.store
+            .inner
             .outcomes
             .submit(Outcome {
                 lease: lease.clone(),
@@ -143,7 +159,7 @@ impl Store {
                 next_attempt_at: next,
                 error,
                 effects,
-                now: self.now_ms(),
+                now: self.store.now_ms(),
             })
             .await
     }
@@ -154,8 +170,9 @@ impl Store {
     /// # Errors
     /// [`StoreError::Conflict`] when the event is running right now, or its body was pruned.
     pub async fn retry(&self, id: i64) -> Result<bool, StoreError> {
-        let now = self.now_ms();
+        let now = self.store.now_ms();
         let outcome = self
+            .store
             .run(move |db| dispatch!(db, |c, q| q::replay(c, id, now)))
             .await?;
         match outcome {
@@ -175,8 +192,9 @@ impl Store {
     /// # Errors
     /// [`StoreError::Unavailable`] when no connection can be had, [`StoreError::Query`] when
     /// the database refuses the statement.
-    pub async fn event(&self, id: i64) -> Result<Option<EventRecord>, StoreError> {
+    pub async fn get(&self, id: i64) -> Result<Option<EventRecord>, StoreError> {
         let row = self
+            .store
             .run(move |db| dispatch!(db, |c, q| q::event(c, id)))
             .await?;
         Ok(row.map(to_record))
@@ -188,8 +206,9 @@ impl Store {
     /// # Errors
     /// [`StoreError::Unavailable`] when no connection can be had, [`StoreError::Query`] when
     /// the database refuses the statement.
-    pub async fn list_events(&self, filter: EventFilter) -> Result<Vec<EventRecord>, StoreError> {
+    pub async fn list(&self, filter: EventFilter) -> Result<Vec<EventRecord>, StoreError> {
         let rows = self
+            .store
             .run(move |db| dispatch!(db, |c, q| q::list_events(c, &filter)))
             .await?;
         Ok(rows.into_iter().map(to_record).collect())
@@ -205,6 +224,7 @@ impl Store {
         instance_id: Option<i64>,
     ) -> Result<BTreeMap<EventStatus, i64>, StoreError> {
         let rows = self
+            .store
             .run(move |db| dispatch!(db, |c, q| q::count_by_status(c, instance_id)))
             .await?;
         let mut counts: BTreeMap<EventStatus, i64> =
@@ -224,10 +244,12 @@ impl Store {
     /// [`StoreError::LeaseLost`] when the lease is no longer held; query errors.
     pub async fn renew(&self, lease: &Lease, duration: Duration) -> Result<(), StoreError> {
         let until = self
+            .store
             .now_ms()
             .saturating_add(i64::try_from(duration.as_millis()).unwrap_or(i64::MAX));
         let held = lease.clone();
         let renewed = self
+            .store
             .run(move |db| dispatch!(db, |c, q| q::renew_lease(c, &held, until)))
             .await?;
         if renewed {
@@ -237,27 +259,14 @@ impl Store {
         }
     }
 
-    /// Expires every current lease at once, so running events can be claimed again now
-    /// instead of when their leases run out. For a process starting on a database no other
-    /// live process works on (one bridge per SQLite file) after a crash; never while other
-    /// workers share the database. Returns how many leases were expired.
-    ///
-    /// # Errors
-    /// [`StoreError::Unavailable`] when no connection can be had, [`StoreError::Query`] when
-    /// the database refuses the statement.
-    pub async fn expire_leases(&self) -> Result<usize, StoreError> {
-        let now = self.now_ms();
-        self.run(move |db| dispatch!(db, |c, q| q::expire_leases(c, now)))
-            .await
-    }
-
     /// Event counts for metrics, one per `(instance, source, kind, status)` present.
     ///
     /// # Errors
     /// [`StoreError::Unavailable`] when no connection can be had, [`StoreError::Query`] when
     /// the database refuses the statement.
-    pub async fn event_counts(&self) -> Result<Vec<EventCount>, StoreError> {
+    pub async fn counts(&self) -> Result<Vec<EventCount>, StoreError> {
         let rows = self
+            .store
             .run(|db| dispatch!(db, |c, q| q::event_counts(c)))
             .await?;
         Ok(rows
@@ -282,9 +291,10 @@ impl Store {
     /// the database refuses the statement.
     pub async fn oldest_unprocessed_age(&self) -> Result<BTreeMap<i64, Duration>, StoreError> {
         let rows = self
+            .store
             .run(|db| dispatch!(db, |c, q| q::oldest_unprocessed(c)))
             .await?;
-        let now = self.now_ms();
+        let now = self.store.now_ms();
         Ok(rows
             .into_iter()
             .filter_map(|(instance, oldest)| {
@@ -292,26 +302,6 @@ impl Store {
                 Some((instance, Duration::from_millis(age)))
             })
             .collect())
-    }
-
-    /// Retention: drops the raw body of done/ignored events finished more than `body_age`
-    /// ago, and deletes done/ignored events finished more than `row_age` ago. Pending,
-    /// running, failed and dead events are never touched.
-    ///
-    /// # Errors
-    /// [`StoreError::Unavailable`] when no connection can be had, [`StoreError::Query`] when
-    /// the database refuses the statement.
-    pub async fn prune(
-        &self,
-        body_age: Duration,
-        row_age: Duration,
-    ) -> Result<PruneReport, StoreError> {
-        let now = self.now_ms();
-        let cutoff =
-            |age: Duration| now.saturating_sub(i64::try_from(age.as_millis()).unwrap_or(i64::MAX));
-        let (body_cutoff, row_cutoff) = (cutoff(body_age), cutoff(row_age));
-        self.run(move |db| dispatch!(db, |c, q| q::prune(c, body_cutoff, row_cutoff)))
-            .await
     }
 }
 

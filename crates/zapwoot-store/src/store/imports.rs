@@ -5,21 +5,35 @@ use crate::backend::dispatch;
 use crate::rows::{ImportInsert, ImportProgress, ImportRow};
 use crate::{ImportJob, ImportState, StoreError};
 
+/// History import jobs: their progress, so an interrupted import resumes. Borrowed from [`Imports::list`].
+#[derive(Debug, Clone, Copy)]
+pub struct Imports<'a> {
+    store: &'a Store,
+}
+
 impl Store {
+    /// History import jobs: their progress, so an interrupted import resumes.
+    #[must_use]
+    pub fn imports(&self) -> Imports<'_> {
+        Imports { store: self }
+    }
+}
+
+impl Imports<'_> {
     /// Starts an import job for `instance_id` over `[since, until)` (unix seconds) walking
     /// `chats` in order.
     ///
     /// # Errors
     /// [`StoreError::Unavailable`] when no connection can be had, [`StoreError::Query`] when
     /// the database refuses the statement.
-    pub async fn create_import(
+    pub async fn create(
         &self,
         instance_id: i64,
         days: i32,
         (since, until): (i64, i64),
         chats: Vec<String>,
     ) -> Result<ImportJob, StoreError> {
-        let now = self.now_ms();
+        let now = self.store.now_ms();
         let row = ImportInsert {
             instance_id,
             days,
@@ -33,6 +47,7 @@ impl Store {
             updated_at: now,
         };
         let row = self
+            .store
             .run(move |db| dispatch!(db, |c, q| q::insert_import(c, &row)))
             .await?;
         to_job(row)
@@ -43,8 +58,8 @@ impl Store {
     /// # Errors
     /// [`StoreError::Unavailable`] when no connection can be had, [`StoreError::Query`] when
     /// the database refuses the statement.
-    pub async fn save_import(&self, job: &ImportJob) -> Result<bool, StoreError> {
-        let now = self.now_ms();
+    pub async fn save(&self, job: &ImportJob) -> Result<bool, StoreError> {
+        let now = self.store.now_ms();
         let progress = ImportProgress {
             state: job.state.as_str().to_owned(),
             chats_done: job.chats_done,
@@ -55,7 +70,8 @@ impl Store {
             finished_at: (job.state != ImportState::Running).then_some(now),
         };
         let id = job.id;
-        self.run(move |db| dispatch!(db, |c, q| q::update_import(c, id, &progress)))
+        self.store
+            .run(move |db| dispatch!(db, |c, q| q::update_import(c, id, &progress)))
             .await
     }
 
@@ -64,8 +80,9 @@ impl Store {
     /// # Errors
     /// [`StoreError::Unavailable`] when no connection can be had, [`StoreError::Query`] when
     /// the database refuses the statement.
-    pub async fn import_job(&self, id: i64) -> Result<Option<ImportJob>, StoreError> {
-        self.run(move |db| dispatch!(db, |c, q| q::import_job(c, id)))
+    pub async fn get(&self, id: i64) -> Result<Option<ImportJob>, StoreError> {
+        self.store
+            .run(move |db| dispatch!(db, |c, q| q::import_job(c, id)))
             .await?
             .map(to_job)
             .transpose()
@@ -76,11 +93,9 @@ impl Store {
     /// # Errors
     /// [`StoreError::Unavailable`] when no connection can be had, [`StoreError::Query`] when
     /// the database refuses the statement.
-    pub async fn unfinished_import(
-        &self,
-        instance_id: i64,
-    ) -> Result<Option<ImportJob>, StoreError> {
-        self.run(move |db| dispatch!(db, |c, q| q::unfinished_import(c, instance_id)))
+    pub async fn unfinished(&self, instance_id: i64) -> Result<Option<ImportJob>, StoreError> {
+        self.store
+            .run(move |db| dispatch!(db, |c, q| q::unfinished_import(c, instance_id)))
             .await?
             .map(to_job)
             .transpose()
@@ -91,8 +106,9 @@ impl Store {
     /// # Errors
     /// [`StoreError::Unavailable`] when no connection can be had, [`StoreError::Query`] when
     /// the database refuses the statement.
-    pub async fn imports(&self, instance_id: Option<i64>) -> Result<Vec<ImportJob>, StoreError> {
-        self.run(move |db| dispatch!(db, |c, q| q::list_imports(c, instance_id)))
+    pub async fn list(&self, instance_id: Option<i64>) -> Result<Vec<ImportJob>, StoreError> {
+        self.store
+            .run(move |db| dispatch!(db, |c, q| q::list_imports(c, instance_id)))
             .await?
             .into_iter()
             .map(to_job)

@@ -25,24 +25,39 @@ struct SealedSecrets {
     chatwoot_key: SecretString,
 }
 
+/// The bridged instances (one WhatsApp number and its Chatwoot inbox each) and their sealed secrets. Borrowed from [`Instances::list`].
+#[derive(Debug, Clone, Copy)]
+pub struct Instances<'a> {
+    store: &'a Store,
+}
+
 impl Store {
+    /// The bridged instances (one WhatsApp number and its Chatwoot inbox each) and their sealed secrets.
+    #[must_use]
+    pub fn instances(&self) -> Instances<'_> {
+        Instances { store: self }
+    }
+}
+
+impl Instances<'_> {
     /// Creates an instance with fresh, unguessable webhook route keys.
     ///
     /// # Errors
     /// [`StoreError::Conflict`] when the name is taken; [`SealError::KeyMissing`] without a
     /// sealing key (the route keys are secrets, so every instance needs one).
-    pub async fn create_instance(&self, config: NewInstance) -> Result<Instance, StoreError> {
+    pub async fn create(&self, config: NewInstance) -> Result<Instance, StoreError> {
         let sealed = SealedSecrets {
             secrets: config.secrets.clone(),
             gateway_key: route_key()?,
             chatwoot_key: route_key()?,
         };
-        let write = self.to_write(&config, &sealed)?;
-        let now = self.now_ms();
+        let write = self.seal_row(&config, &sealed)?;
+        let now = self.store.now_ms();
         let row = self
+            .store
             .run(move |db| dispatch!(db, |c, q| q::insert_instance(c, &write, now)))
             .await?;
-        self.to_instance(row)
+        self.open_row(row)
     }
 
     /// Replaces the configuration of the instance named `name` (which may be renamed by
@@ -51,12 +66,12 @@ impl Store {
     ///
     /// # Errors
     /// [`StoreError::Conflict`] when renaming onto a taken name; sealing errors.
-    pub async fn update_instance(
+    pub async fn update(
         &self,
         name: &str,
         config: NewInstance,
     ) -> Result<Option<Instance>, StoreError> {
-        let Some(current) = self.instance(name).await? else {
+        let Some(current) = self.store.instances().get(name).await? else {
             return Ok(None);
         };
         let sealed = SealedSecrets {
@@ -64,43 +79,46 @@ impl Store {
             gateway_key: current.gateway_key,
             chatwoot_key: current.chatwoot_key,
         };
-        let write = self.to_write(&config, &sealed)?;
+        let write = self.seal_row(&config, &sealed)?;
         let id = current.id;
         let row = self
+            .store
             .run(move |db| dispatch!(db, |c, q| q::update_instance(c, id, &write)))
             .await?;
-        row.map(|row| self.to_instance(row)).transpose()
+        row.map(|row| self.open_row(row)).transpose()
     }
 
     /// The instance named `name`.
     ///
     /// # Errors
     /// Query errors; sealing errors when its secrets cannot be opened (wrong key).
-    pub async fn instance(&self, name: &str) -> Result<Option<Instance>, StoreError> {
+    pub async fn get(&self, name: &str) -> Result<Option<Instance>, StoreError> {
         let name = name.to_owned();
         let row = self
+            .store
             .run(move |db| dispatch!(db, |c, q| q::instance_by_name(c, &name)))
             .await?;
-        row.map(|row| self.to_instance(row)).transpose()
+        row.map(|row| self.open_row(row)).transpose()
     }
 
     /// The instance with store id `id`.
     ///
     /// # Errors
-    /// As [`instance`](Self::instance).
-    pub async fn instance_by_id(&self, id: i64) -> Result<Option<Instance>, StoreError> {
+    /// As [`get`](Self::get).
+    pub async fn by_id(&self, id: i64) -> Result<Option<Instance>, StoreError> {
         let row = self
+            .store
             .run(move |db| dispatch!(db, |c, q| q::instance_by_id(c, id)))
             .await?;
-        row.map(|row| self.to_instance(row)).transpose()
+        row.map(|row| self.open_row(row)).transpose()
     }
 
     /// The instance whose gateway webhook key (`/webhooks/gateway/{key}`) is `key`, looked
     /// up by its hash.
     ///
     /// # Errors
-    /// As [`instance`](Self::instance).
-    pub async fn instance_by_gateway_key(&self, key: &str) -> Result<Option<Instance>, StoreError> {
+    /// As [`get`](Self::get).
+    pub async fn by_gateway_key(&self, key: &str) -> Result<Option<Instance>, StoreError> {
         self.instance_by_key(KeyColumn::Gateway, key).await
     }
 
@@ -108,11 +126,8 @@ impl Store {
     /// up by its hash.
     ///
     /// # Errors
-    /// As [`instance`](Self::instance).
-    pub async fn instance_by_chatwoot_key(
-        &self,
-        key: &str,
-    ) -> Result<Option<Instance>, StoreError> {
+    /// As [`get`](Self::get).
+    pub async fn by_chatwoot_key(&self, key: &str) -> Result<Option<Instance>, StoreError> {
         self.instance_by_key(KeyColumn::Chatwoot, key).await
     }
 
@@ -123,20 +138,22 @@ impl Store {
     ) -> Result<Option<Instance>, StoreError> {
         let hash = key_hash(key);
         let row = self
+            .store
             .run(move |db| dispatch!(db, |c, q| q::instance_by_key_hash(c, column, &hash)))
             .await?;
-        row.map(|row| self.to_instance(row)).transpose()
+        row.map(|row| self.open_row(row)).transpose()
     }
 
     /// Every instance, by name.
     ///
     /// # Errors
-    /// As [`instance`](Self::instance).
-    pub async fn instances(&self) -> Result<Vec<Instance>, StoreError> {
+    /// As [`get`](Self::get).
+    pub async fn list(&self) -> Result<Vec<Instance>, StoreError> {
         let rows = self
+            .store
             .run(|db| dispatch!(db, |c, q| q::list_instances(c)))
             .await?;
-        rows.into_iter().map(|row| self.to_instance(row)).collect()
+        rows.into_iter().map(|row| self.open_row(row)).collect()
     }
 
     /// Deletes the instance named `name` and everything recorded for it; `false` if absent.
@@ -144,9 +161,10 @@ impl Store {
     /// # Errors
     /// [`StoreError::Unavailable`] when no connection can be had, [`StoreError::Query`] when
     /// the database refuses the statement.
-    pub async fn delete_instance(&self, name: &str) -> Result<bool, StoreError> {
+    pub async fn delete(&self, name: &str) -> Result<bool, StoreError> {
         let name = name.to_owned();
-        self.run(move |db| dispatch!(db, |c, q| q::delete_instance(c, &name)))
+        self.store
+            .run(move |db| dispatch!(db, |c, q| q::delete_instance(c, &name)))
             .await
     }
 
@@ -155,22 +173,25 @@ impl Store {
     ///
     /// # Errors
     /// Sealing errors (a value sealed under a key that is not configured at all).
-    pub async fn reseal_instances(&self) -> Result<usize, StoreError> {
-        let sealer = self.sealer()?;
+    pub async fn reseal(&self) -> Result<usize, StoreError> {
+        let sealer = self.store.sealer()?;
         let rows = self
+            .store
             .run(|db| dispatch!(db, |c, q| q::list_instances(c)))
             .await?;
         let mut count = 0;
         for row in rows.into_iter().filter(|row| sealer.is_stale(&row.secrets)) {
-            let instance = self.to_instance(row)?;
-            self.update_instance(&instance.config.name.clone(), instance.config)
+            let instance = self.open_row(row)?;
+            self.store
+                .instances()
+                .update(&instance.config.name.clone(), instance.config)
                 .await?;
             count += 1;
         }
         Ok(count)
     }
 
-    fn to_write(
+    fn seal_row(
         &self,
         config: &NewInstance,
         sealed: &SealedSecrets,
@@ -195,15 +216,15 @@ impl Store {
                     reason: e.to_string(),
                 }
             })?,
-            secrets: self.sealer()?.seal(SECRETS_CONTEXT, &plaintext)?,
+            secrets: self.store.sealer()?.seal(SECRETS_CONTEXT, &plaintext)?,
             gateway_key_hash: key_hash(sealed.gateway_key.expose()),
             chatwoot_key_hash: key_hash(sealed.chatwoot_key.expose()),
-            updated_at: self.now_ms(),
+            updated_at: self.store.now_ms(),
         })
     }
 
-    fn to_instance(&self, row: InstanceRow) -> Result<Instance, StoreError> {
-        let plaintext = self.sealer()?.open(SECRETS_CONTEXT, &row.secrets)?;
+    fn open_row(&self, row: InstanceRow) -> Result<Instance, StoreError> {
+        let plaintext = self.store.sealer()?.open(SECRETS_CONTEXT, &row.secrets)?;
         let sealed: SealedSecrets =
             serde_json::from_slice(&plaintext).map_err(|_| SealError::Corrupt)?;
         let gateway_kind =

@@ -9,7 +9,21 @@ use crate::mapping::{
 use crate::rows::{ConversationRow, IdentityRow, MessageRow};
 use crate::{Effect, StoreError};
 
+/// What links WhatsApp and Chatwoot: message, conversation and identity mappings, and send intents. Borrowed from [`Store::mappings`].
+#[derive(Debug, Clone, Copy)]
+pub struct Mappings<'a> {
+    store: &'a Store,
+}
+
 impl Store {
+    /// What links WhatsApp and Chatwoot: message, conversation and identity mappings, and send intents.
+    #[must_use]
+    pub fn mappings(&self) -> Mappings<'_> {
+        Mappings { store: self }
+    }
+}
+
+impl Mappings<'_> {
     /// Records the intent to create a message upstream, before calling upstream. Idempotent:
     /// when a mapping with the same WhatsApp id + part (or Chatwoot id + part) exists, returns
     /// it unchanged, so a retried event sees what an interrupted attempt already did.
@@ -17,7 +31,12 @@ impl Store {
     /// # Errors
     /// [`StoreError::Conflict`] when `message` has neither id.
     pub async fn record_intent(&self, message: NewMessage) -> Result<MessageMap, StoreError> {
-        let row = self.inner.intents.submit((message, self.now_ms())).await?;
+        let row = self
+            .store
+            .inner
+            .intents
+            .submit((message, self.store.now_ms()))
+            .await?;
         Ok(to_message(row))
     }
 
@@ -26,8 +45,9 @@ impl Store {
     /// # Errors
     /// Query errors; nothing is written when one fails.
     pub async fn apply(&self, effects: Vec<Effect>) -> Result<(), StoreError> {
-        let now = self.now_ms();
-        self.run(move |db| dispatch!(db, |c, q| q::apply(c, &effects, now)))
+        let now = self.store.now_ms();
+        self.store
+            .run(move |db| dispatch!(db, |c, q| q::apply(c, &effects, now)))
             .await
     }
 
@@ -43,6 +63,7 @@ impl Store {
     ) -> Result<Vec<MessageMap>, StoreError> {
         let wa = wa_message_id.to_owned();
         let rows = self
+            .store
             .run(move |db| dispatch!(db, |c, q| q::messages_by_wa(c, instance_id, &wa)))
             .await?;
         Ok(rows.into_iter().map(to_message).collect())
@@ -59,6 +80,7 @@ impl Store {
         chatwoot_message_id: i64,
     ) -> Result<Vec<MessageMap>, StoreError> {
         let rows = self
+            .store
             .run(move |db| {
                 dispatch!(db, |c, q| q::messages_by_chatwoot(
                     c,
@@ -84,8 +106,9 @@ impl Store {
         status: ReceiptLevel,
     ) -> Result<bool, StoreError> {
         let wa = wa_message_id.to_owned();
-        let now = self.now_ms();
+        let now = self.store.now_ms();
         let changed = self
+            .store
             .run(move |db| {
                 dispatch!(db, |c, q| q::raise_delivery(
                     c,
@@ -108,8 +131,9 @@ impl Store {
         &self,
         conversation: NewConversation,
     ) -> Result<ConversationMap, StoreError> {
-        let now = self.now_ms();
+        let now = self.store.now_ms();
         let row = self
+            .store
             .run(move |db| dispatch!(db, |c, q| q::save_conversation(c, &conversation, now)))
             .await?;
         Ok(to_conversation(row))
@@ -127,6 +151,7 @@ impl Store {
     ) -> Result<Option<ConversationMap>, StoreError> {
         let chat = chat_jid.to_owned();
         let row = self
+            .store
             .run(move |db| dispatch!(db, |c, q| q::conversation_for_chat(c, instance_id, &chat)))
             .await?;
         Ok(row.map(to_conversation))
@@ -144,6 +169,7 @@ impl Store {
         active_since_ms: i64,
     ) -> Result<Vec<ConversationMap>, StoreError> {
         let rows = self
+            .store
             .run(move |db| {
                 dispatch!(db, |c, q| q::conversations_to_reconcile(
                     c,
@@ -166,6 +192,7 @@ impl Store {
         chatwoot_conversation_id: i64,
     ) -> Result<Option<ConversationMap>, StoreError> {
         let row = self
+            .store
             .run(move |db| {
                 dispatch!(db, |c, q| q::conversation_by_chatwoot(
                     c,
@@ -189,6 +216,7 @@ impl Store {
         keys: IdentityKeys,
     ) -> Result<Vec<Identity>, StoreError> {
         let rows = self
+            .store
             .run(move |db| dispatch!(db, |c, q| q::find_identities(c, instance_id, &keys)))
             .await?;
         Ok(rows.into_iter().map(to_identity).collect())
@@ -205,6 +233,7 @@ impl Store {
         contact_id: i64,
     ) -> Result<Option<Identity>, StoreError> {
         let row = self
+            .store
             .run(move |db| {
                 dispatch!(db, |c, q| q::identity_by_contact(
                     c,
@@ -222,8 +251,9 @@ impl Store {
     /// [`StoreError::Conflict`] when another identity of the instance already has one of its
     /// addresses or its contact id.
     pub async fn save_identity(&self, record: IdentityRecord) -> Result<Identity, StoreError> {
-        let now = self.now_ms();
+        let now = self.store.now_ms();
         let row = self
+            .store
             .run(move |db| dispatch!(db, |c, q| q::save_identity(c, &record, now)))
             .await?;
         Ok(to_identity(row))

@@ -2,12 +2,13 @@
 //! future is dropped still runs to the end, so no transaction is ever cut in half.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::backend::{Backend, Db, dispatch};
 use crate::ingest::{self, Ingest};
 use crate::intents::{self, Intents};
 use crate::outcomes::{self, Outcomes};
-use crate::{Clock, SealError, Sealer, StoreError, SystemClock};
+use crate::{Clock, PruneReport, SealError, Sealer, StoreError, SystemClock};
 
 mod deliveries;
 mod events;
@@ -15,6 +16,13 @@ mod imports;
 mod instances;
 mod mappings;
 mod subscriptions;
+
+pub use deliveries::Deliveries;
+pub use events::Events;
+pub use imports::Imports;
+pub use instances::Instances;
+pub use mappings::Mappings;
+pub use subscriptions::Subscriptions;
 
 /// How to open a [`Store`].
 #[derive(Debug, Default)]
@@ -24,7 +32,7 @@ pub struct StoreOptions {
     pub sealer: Option<Sealer>,
     /// Connections in the pool (default 8 for SQLite, 16 for PostgreSQL).
     pub pool_size: Option<u32>,
-    /// Group-commit writer threads for `record_inbound` (default 1 for SQLite, 4 for PostgreSQL).
+    /// Group-commit writer threads for `events().record` (default 1 for SQLite, 4 for PostgreSQL).
     pub ingest_writers: Option<usize>,
     /// Most events in one group commit (default 1024).
     pub max_batch: Option<usize>,
@@ -160,6 +168,40 @@ impl Store {
             .sealer
             .as_ref()
             .ok_or(StoreError::Seal(SealError::KeyMissing))
+    }
+
+    /// Expires every current lease at once, so running events can be claimed again now
+    /// instead of when their leases run out. For a process starting on a database no other
+    /// live process works on (one bridge per SQLite file) after a crash; never while other
+    /// workers share the database. Returns how many leases were expired.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when no connection can be had, [`StoreError::Query`] when
+    /// the database refuses the statement.
+    pub async fn expire_leases(&self) -> Result<usize, StoreError> {
+        let now = self.now_ms();
+        self.run(move |db| dispatch!(db, |c, q| q::expire_leases(c, now)))
+            .await
+    }
+
+    /// Retention: drops the raw body of done/ignored events finished more than `body_age`
+    /// ago, and deletes done/ignored events finished more than `row_age` ago. Pending,
+    /// running, failed and dead events are never touched.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when no connection can be had, [`StoreError::Query`] when
+    /// the database refuses the statement.
+    pub async fn prune(
+        &self,
+        body_age: Duration,
+        row_age: Duration,
+    ) -> Result<PruneReport, StoreError> {
+        let now = self.now_ms();
+        let cutoff =
+            |age: Duration| now.saturating_sub(i64::try_from(age.as_millis()).unwrap_or(i64::MAX));
+        let (body_cutoff, row_cutoff) = (cutoff(body_age), cutoff(row_age));
+        self.run(move |db| dispatch!(db, |c, q| q::prune(c, body_cutoff, row_cutoff)))
+            .await
     }
 }
 

@@ -40,22 +40,34 @@ fn join_userinfo(url: String, userinfo: Option<&str>) -> String {
     }
 }
 
+/// Outbound webhook subscriptions: targets, secrets and their rotation, enabling and disabling. Borrowed from [`Subscriptions::list`].
+#[derive(Debug, Clone, Copy)]
+pub struct Subscriptions<'a> {
+    store: &'a Store,
+}
+
 impl Store {
+    /// Outbound webhook subscriptions: targets, secrets and their rotation, enabling and disabling.
+    #[must_use]
+    pub fn subscriptions(&self) -> Subscriptions<'_> {
+        Subscriptions { store: self }
+    }
+}
+
+impl Subscriptions<'_> {
     /// Creates a subscription (enabled).
     ///
     /// # Errors
     /// Sealing errors ([`crate::SealError::KeyMissing`] without a sealing key); query errors.
-    pub async fn create_subscription(
-        &self,
-        config: NewSubscription,
-    ) -> Result<Subscription, StoreError> {
-        let now = self.now_ms();
+    pub async fn create(&self, config: NewSubscription) -> Result<Subscription, StoreError> {
+        let now = self.store.now_ms();
         let (url, headers) = self.seal_private(&config)?;
         let row = SubscriptionInsert {
             url,
             events: to_json(&config.events)?,
             instances: config.instances.as_ref().map(to_json).transpose()?,
             secret: self
+                .store
                 .sealer()?
                 .seal(SECRET_CONTEXT, config.secret.expose().as_bytes())?,
             headers,
@@ -65,33 +77,34 @@ impl Store {
             updated_at: now,
         };
         let row = self
+            .store
             .run(move |db| dispatch!(db, |c, q| q::insert_subscription(c, &row)))
             .await?;
-        self.to_subscription(row)
+        self.open_row(row)
     }
 
     /// Every subscription, oldest first.
     ///
     /// # Errors
     /// Query and sealing errors.
-    pub async fn subscriptions(&self) -> Result<Vec<Subscription>, StoreError> {
+    pub async fn list(&self) -> Result<Vec<Subscription>, StoreError> {
         let rows = self
+            .store
             .run(|db| dispatch!(db, |c, q| q::list_subscriptions(c)))
             .await?;
-        rows.into_iter()
-            .map(|row| self.to_subscription(row))
-            .collect()
+        rows.into_iter().map(|row| self.open_row(row)).collect()
     }
 
     /// One subscription.
     ///
     /// # Errors
     /// Query and sealing errors.
-    pub async fn subscription(&self, id: i64) -> Result<Option<Subscription>, StoreError> {
+    pub async fn get(&self, id: i64) -> Result<Option<Subscription>, StoreError> {
         let row = self
+            .store
             .run(move |db| dispatch!(db, |c, q| q::subscription(c, id)))
             .await?;
-        row.map(|row| self.to_subscription(row)).transpose()
+        row.map(|row| self.open_row(row)).transpose()
     }
 
     /// Deletes a subscription and its deliveries; `false` if absent.
@@ -99,18 +112,19 @@ impl Store {
     /// # Errors
     /// [`StoreError::Unavailable`] when no connection can be had, [`StoreError::Query`] when
     /// the database refuses the statement.
-    pub async fn delete_subscription(&self, id: i64) -> Result<bool, StoreError> {
-        self.run(move |db| dispatch!(db, |c, q| q::delete_subscription(c, id)))
+    pub async fn delete(&self, id: i64) -> Result<bool, StoreError> {
+        self.store
+            .run(move |db| dispatch!(db, |c, q| q::delete_subscription(c, id)))
             .await
     }
 
     /// Changes a subscription's URL, filters, headers and flags to those of `config` (its
-    /// `secret` is ignored: see [`rotate_subscription_secret`](Self::rotate_subscription_secret)).
+    /// `secret` is ignored: see [`rotate_secret`](Self::rotate_secret)).
     /// `None` if absent.
     ///
     /// # Errors
     /// Query and sealing errors.
-    pub async fn update_subscription(
+    pub async fn update(
         &self,
         id: i64,
         config: NewSubscription,
@@ -123,12 +137,13 @@ impl Store {
             headers,
             allow_private_network: config.allow_private_network,
             ordered: config.ordered,
-            updated_at: self.now_ms(),
+            updated_at: self.store.now_ms(),
         };
         let row = self
+            .store
             .run(move |db| dispatch!(db, |c, q| q::update_subscription(c, id, &update)))
             .await?;
-        row.map(|row| self.to_subscription(row)).transpose()
+        row.map(|row| self.open_row(row)).transpose()
     }
 
     /// Replaces the signing secret with `secret`; deliveries are signed with both the new
@@ -137,21 +152,23 @@ impl Store {
     ///
     /// # Errors
     /// Query and sealing errors.
-    pub async fn rotate_subscription_secret(
+    pub async fn rotate_secret(
         &self,
         id: i64,
         secret: SecretString,
         overlap: std::time::Duration,
     ) -> Result<Option<Subscription>, StoreError> {
         let sealed = self
+            .store
             .sealer()?
             .seal(SECRET_CONTEXT, secret.expose().as_bytes())?;
-        let now = self.now_ms();
+        let now = self.store.now_ms();
         let until = now.saturating_add(i64::try_from(overlap.as_millis()).unwrap_or(i64::MAX));
         let row = self
+            .store
             .run(move |db| dispatch!(db, |c, q| q::rotate_secret(c, id, &sealed, until, now)))
             .await?;
-        row.map(|row| self.to_subscription(row)).transpose()
+        row.map(|row| self.open_row(row)).transpose()
     }
 
     /// Enables or disables a subscription; `false` if absent. Enabling clears the run of
@@ -160,13 +177,10 @@ impl Store {
     /// # Errors
     /// [`StoreError::Unavailable`] when no connection can be had, [`StoreError::Query`] when
     /// the database refuses the statement.
-    pub async fn set_subscription_enabled(
-        &self,
-        id: i64,
-        enabled: bool,
-    ) -> Result<bool, StoreError> {
-        let now = self.now_ms();
-        self.run(move |db| dispatch!(db, |c, q| q::set_subscription_enabled(c, id, enabled, now)))
+    pub async fn set_enabled(&self, id: i64, enabled: bool) -> Result<bool, StoreError> {
+        let now = self.store.now_ms();
+        self.store
+            .run(move |db| dispatch!(db, |c, q| q::set_subscription_enabled(c, id, enabled, now)))
             .await
     }
 
@@ -178,6 +192,7 @@ impl Store {
             userinfo,
         };
         let sealed = self
+            .store
             .sealer()?
             .seal(PRIVATE_CONTEXT, to_json(&private)?.as_bytes())?;
         Ok((url, sealed))
@@ -192,14 +207,14 @@ impl Store {
                 userinfo: None,
             });
         }
-        let plain = self.sealer()?.open(PRIVATE_CONTEXT, column)?;
+        let plain = self.store.sealer()?.open(PRIVATE_CONTEXT, column)?;
         let text = String::from_utf8(plain).map_err(|_| crate::SealError::Corrupt)?;
         json_column("subscriptions.headers", &text)
     }
 
-    pub(crate) fn to_subscription(&self, row: SubscriptionRow) -> Result<Subscription, StoreError> {
+    pub(crate) fn open_row(&self, row: SubscriptionRow) -> Result<Subscription, StoreError> {
         let open = |sealed: &str| -> Result<SecretString, StoreError> {
-            let secret = self.sealer()?.open(SECRET_CONTEXT, sealed)?;
+            let secret = self.store.sealer()?.open(SECRET_CONTEXT, sealed)?;
             Ok(SecretString::new(
                 String::from_utf8(secret).map_err(|_| crate::SealError::Corrupt)?,
             ))
@@ -229,6 +244,20 @@ impl Store {
             previous_secret_until_ms: row.previous_secret_until,
             created_at_ms: row.created_at,
         })
+    }
+
+    /// Disables an enabled subscription, saying why; `false` if it was not enabled (so the
+    /// caller announces a disabling once).
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when no connection can be had, [`StoreError::Query`] when
+    /// the database refuses the statement.
+    pub async fn disable(&self, id: i64, reason: &str) -> Result<bool, StoreError> {
+        let reason = reason.to_owned();
+        let now = self.store.now_ms();
+        self.store
+            .run(move |db| dispatch!(db, |c, q| q::disable_subscription(c, id, &reason, now)))
+            .await
     }
 }
 

@@ -7,9 +7,9 @@ use crate::support::new_instance;
 both_backends! {
     async fn an_unknown_stored_gateway_kind_is_an_error_naming_the_instance(db) {
         let store = db.open().await;
-        store.create_instance(new_instance("alpha")).await.unwrap();
+        store.instances().create(new_instance("alpha")).await.unwrap();
         crate::support::execute_raw(&db, "UPDATE instances SET gateway_kind = 'whatsmeow'");
-        let err = store.instance("alpha").await.unwrap_err();
+        let err = store.instances().get("alpha").await.unwrap_err();
         assert!(matches!(&err, zapwoot_store::StoreError::UnknownGatewayKind { instance, kind } if instance == "alpha" && kind == "whatsmeow"), "{err:?}");
         assert!(err.to_string().contains("alpha"), "{err}");
     }
@@ -20,26 +20,26 @@ both_backends! {
         config.gateway_device_id = Some("628123@s.whatsapp.net".to_owned());
         config.chatwoot_inbox_id = Some(7);
         config.options = serde_json::from_value(serde_json::json!({"conversation": "reopen", "groups": false, "own_jid": "628@s.whatsapp.net"})).unwrap();
-        let created = store.create_instance(config.clone()).await.unwrap();
+        let created = store.instances().create(config.clone()).await.unwrap();
         assert_eq!(created.config, config);
         assert_ne!(created.gateway_key, created.chatwoot_key);
         assert_eq!(created.gateway_key.expose().len(), 43);
 
-        let read = store.instance("alpha").await.unwrap().unwrap();
+        let read = store.instances().get("alpha").await.unwrap().unwrap();
         assert_eq!(read, created);
-        assert_eq!(store.instance_by_id(created.id).await.unwrap().unwrap(), created);
-        assert!(store.instance("nope").await.unwrap().is_none());
+        assert_eq!(store.instances().by_id(created.id).await.unwrap().unwrap(), created);
+        assert!(store.instances().get("nope").await.unwrap().is_none());
 
         // Route keys find the instance by kind, and only by kind.
-        let by_gw = store.instance_by_gateway_key(created.gateway_key.expose()).await.unwrap();
+        let by_gw = store.instances().by_gateway_key(created.gateway_key.expose()).await.unwrap();
         assert_eq!(by_gw.unwrap().id, created.id);
-        let by_cw = store.instance_by_chatwoot_key(created.chatwoot_key.expose()).await.unwrap();
+        let by_cw = store.instances().by_chatwoot_key(created.chatwoot_key.expose()).await.unwrap();
         assert_eq!(by_cw.unwrap().id, created.id);
-        assert!(store.instance_by_chatwoot_key(created.gateway_key.expose()).await.unwrap().is_none());
-        assert!(store.instance_by_gateway_key("guess").await.unwrap().is_none());
+        assert!(store.instances().by_chatwoot_key(created.gateway_key.expose()).await.unwrap().is_none());
+        assert!(store.instances().by_gateway_key("guess").await.unwrap().is_none());
 
         // Duplicate names conflict.
-        let err = store.create_instance(new_instance("alpha")).await.unwrap_err();
+        let err = store.instances().create(new_instance("alpha")).await.unwrap_err();
         assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
 
         // Update (with rename) keeps id and route keys.
@@ -47,28 +47,28 @@ both_backends! {
         changed.name = "alpha-2".to_owned();
         changed.enabled = false;
         changed.secrets.insert("hmac_key".to_owned(), SecretString::new("k".repeat(32)));
-        let updated = store.update_instance("alpha", changed.clone()).await.unwrap().unwrap();
+        let updated = store.instances().update("alpha", changed.clone()).await.unwrap().unwrap();
         assert_eq!(updated.id, created.id);
         assert_eq!(updated.config, changed);
         assert_eq!(updated.gateway_key, created.gateway_key);
-        assert!(store.instance("alpha").await.unwrap().is_none());
-        assert!(store.update_instance("ghost", changed).await.unwrap().is_none());
+        assert!(store.instances().get("alpha").await.unwrap().is_none());
+        assert!(store.instances().update("ghost", changed).await.unwrap().is_none());
 
-        store.create_instance(new_instance("beta")).await.unwrap();
-        let names: Vec<String> = store.instances().await.unwrap().into_iter().map(|i| i.config.name).collect();
+        store.instances().create(new_instance("beta")).await.unwrap();
+        let names: Vec<String> = store.instances().list().await.unwrap().into_iter().map(|i| i.config.name).collect();
         assert_eq!(names, vec!["alpha-2", "beta"]);
 
         // Deleting removes its events too.
-        store.record_inbound(NewEvent::new(created.id, Source::Gateway, "k", "l", "{}")).await.unwrap();
-        assert!(store.delete_instance("alpha-2").await.unwrap());
-        assert!(!store.delete_instance("alpha-2").await.unwrap());
-        assert_eq!(store.count_by_status(Some(created.id)).await.unwrap().values().sum::<i64>(), 0);
+        store.events().record(NewEvent::new(created.id, Source::Gateway, "k", "l", "{}")).await.unwrap();
+        assert!(store.instances().delete("alpha-2").await.unwrap());
+        assert!(!store.instances().delete("alpha-2").await.unwrap());
+        assert_eq!(store.events().count_by_status(Some(created.id)).await.unwrap().values().sum::<i64>(), 0);
     }
 
     async fn events_of_an_unknown_instance_are_refused(db) {
         let store = db.open().await;
-        let err = store.record_inbound(NewEvent::new(424_242, Source::Gateway, "k", "l", "{}")).await.unwrap_err();
+        let err = store.events().record(NewEvent::new(424_242, Source::Gateway, "k", "l", "{}")).await.unwrap_err();
         assert!(matches!(err, StoreError::Query(_)), "{err:?}");
-        assert_eq!(store.count_by_status(None).await.unwrap().values().sum::<i64>(), 0);
+        assert_eq!(store.events().count_by_status(None).await.unwrap().values().sum::<i64>(), 0);
     }
 }

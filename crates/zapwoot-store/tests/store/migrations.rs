@@ -9,7 +9,7 @@ use crate::support::new_instance;
 both_backends! {
     async fn wait_counters_move_from_the_dedupe_key_into_their_column(db) {
         let store = db.open().await;
-        let alpha = store.create_instance(new_instance("alpha")).await.unwrap();
+        let alpha = store.instances().create(new_instance("alpha")).await.unwrap();
         drop(store);
         // Back to the schema before the column, with rows as that version wrote them.
         let backend = if db.sqlite_path().is_some() { "sqlite" } else { "postgres" };
@@ -26,15 +26,15 @@ both_backends! {
         ));
         let store = db.open().await;
         for (id, key, waits) in [(901, "wuzapi:m:3EB0", 0), (902, "wuzapi:m:3EB0", 1), (903, "wuzapi:m:3EB0", 12)] {
-            let event = store.event(id).await.unwrap().unwrap();
+            let event = store.events().get(id).await.unwrap().unwrap();
             assert_eq!((event.dedupe_key.as_str(), event.waits), (key, waits), "event {id}");
         }
         // The same webhook at the same wait count is a duplicate; at the next count it is not.
         let mut again = zapwoot_store::NewEvent::new(alpha.id, zapwoot_store::Source::Gateway, "wuzapi:m:3EB0", "chat", b"{}".to_vec());
         again.waits = 12;
-        assert!(store.record_inbound(again.clone()).await.unwrap().duplicate);
+        assert!(store.events().record(again.clone()).await.unwrap().duplicate);
         again.waits = 13;
-        assert!(!store.record_inbound(again).await.unwrap().duplicate);
+        assert!(!store.events().record(again).await.unwrap().duplicate);
         // And every migration still reverts.
         let reverted = store.revert_all_migrations().await.unwrap();
         assert!(reverted >= 5);
@@ -43,13 +43,13 @@ both_backends! {
     async fn up_down_up(db) {
         let store = db.open().await;
         assert_eq!(store.migrate().await.unwrap(), 0, "open already applied everything");
-        store.create_instance(new_instance("alpha")).await.unwrap();
+        store.instances().create(new_instance("alpha")).await.unwrap();
         let reverted = store.revert_all_migrations().await.unwrap();
         assert!(reverted >= 1);
-        assert!(store.instances().await.is_err(), "tables are gone after down");
+        assert!(store.instances().list().await.is_err(), "tables are gone after down");
         assert_eq!(store.migrate().await.unwrap(), reverted);
-        assert!(store.instances().await.unwrap().is_empty());
-        store.create_instance(new_instance("alpha")).await.unwrap();
+        assert!(store.instances().list().await.unwrap().is_empty());
+        store.instances().create(new_instance("alpha")).await.unwrap();
         store.ping().await.unwrap();
     }
 }

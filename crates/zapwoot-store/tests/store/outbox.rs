@@ -35,7 +35,7 @@ async fn subscribe(
     );
     new.instances = instances.map(|i| i.iter().map(|n| (*n).to_owned()).collect());
     new.ordered = ordered;
-    store.create_subscription(new).await.unwrap().id
+    store.subscriptions().create(new).await.unwrap().id
 }
 
 fn note(id: &str, kind: &str, instance: i64, lane: &str) -> Notification {
@@ -55,7 +55,8 @@ fn attempt(status: Option<u16>) -> DeliveryAttempt {
 
 async fn of(store: &Store, subscription: i64) -> Vec<zapwoot_store::Delivery> {
     let mut all = store
-        .deliveries(DeliveryFilter::subscription(subscription))
+        .deliveries()
+        .list(DeliveryFilter::subscription(subscription))
         .await
         .unwrap();
     all.reverse();
@@ -70,15 +71,15 @@ both_backends! {
         let everything = subscribe(&store, &["*"], None, true).await;
         let beta_only = subscribe(&store, &["*"], Some(&["beta"]), true).await;
         let disabled = subscribe(&store, &["*"], None, true).await;
-        assert!(store.set_subscription_enabled(disabled, false).await.unwrap());
+        assert!(store.subscriptions().set_enabled(disabled, false).await.unwrap());
 
-        store.record_inbound(NewEvent::new(alpha, Source::Gateway, "m1", "chat-1", "{}")).await.unwrap();
-        let claimed = store.claim("w", 1, LEASE).await.unwrap();
+        store.events().record(NewEvent::new(alpha, Source::Gateway, "m1", "chat-1", "{}")).await.unwrap();
+        let claimed = store.events().claim("w", 1, LEASE).await.unwrap();
         let effects = vec![
             Effect::Notify(note("msg_1_1_0", "message.received", alpha, "alpha/chat-1")),
             Effect::Notify(note("msg_1_1_1", "reaction", alpha, "alpha/chat-1")),
         ];
-        store.complete(&claimed[0].lease, effects).await.unwrap();
+        store.events().complete(&claimed[0].lease, effects).await.unwrap();
 
         let kinds = |d: Vec<zapwoot_store::Delivery>| d.into_iter().map(|d| d.event_type).collect::<Vec<_>>();
         assert_eq!(kinds(of(&store, messages_alpha).await), ["message.received"]);
@@ -87,16 +88,16 @@ both_backends! {
         assert!(of(&store, disabled).await.is_empty());
 
         // The same notification id again records nothing new.
-        assert_eq!(store.notify(vec![note("msg_1_1_0", "message.received", alpha, "alpha/chat-1")]).await.unwrap(), 0);
+        assert_eq!(store.deliveries().notify(vec![note("msg_1_1_0", "message.received", alpha, "alpha/chat-1")]).await.unwrap(), 0);
         assert_eq!(of(&store, everything).await.len(), 2);
 
         // A completion that loses its lease writes no delivery either.
-        store.record_inbound(NewEvent::new(alpha, Source::Gateway, "m2", "chat-1", "{}")).await.unwrap();
-        let claimed = store.claim("w", 1, LEASE).await.unwrap();
-        assert!(store.retry(claimed[0].event.id).await.is_err(), "running: not replayable");
+        store.events().record(NewEvent::new(alpha, Source::Gateway, "m2", "chat-1", "{}")).await.unwrap();
+        let claimed = store.events().claim("w", 1, LEASE).await.unwrap();
+        assert!(store.events().retry(claimed[0].event.id).await.is_err(), "running: not replayable");
         let mut stale = claimed[0].lease.clone();
         stale.attempt += 1;
-        let lost = store.complete(&stale, vec![Effect::Notify(note("msg_2_1_0", "message.received", alpha, "alpha/chat-1"))]).await;
+        let lost = store.events().complete(&stale, vec![Effect::Notify(note("msg_2_1_0", "message.received", alpha, "alpha/chat-1"))]).await;
         assert!(matches!(lost, Err(StoreError::LeaseLost(_))));
         assert_eq!(of(&store, everything).await.len(), 2);
     }
@@ -112,36 +113,36 @@ both_backends! {
             note("y1", "message.received", alpha, "y"),
             note("x3", "message.received", alpha, "x"),
         ];
-        assert_eq!(store.notify(notes).await.unwrap(), 8);
+        assert_eq!(store.deliveries().notify(notes).await.unwrap(), 8);
 
         let now = now_ms();
-        let claimed = store.claim_deliveries("w", 100, LEASE, now).await.unwrap();
+        let claimed = store.deliveries().claim("w", 100, LEASE, now).await.unwrap();
         let ids = |sub: i64| claimed.iter().filter(|c| c.subscription.id == sub).map(|c| c.delivery.message_id.clone()).collect::<Vec<_>>();
         assert_eq!(ids(ordered), ["x1", "y1"], "lane heads only");
         assert_eq!(ids(unordered), ["x1", "x2", "y1", "x3"], "everything at once");
-        assert!(store.claim_deliveries("w2", 100, LEASE, now).await.unwrap().is_empty(), "leased");
+        assert!(store.deliveries().claim("w2", 100, LEASE, now).await.unwrap().is_empty(), "leased");
 
         // x1 fails with a retry later: lane x waits, nothing overtakes it.
         let x1 = claimed.iter().find(|c| c.subscription.id == ordered && c.delivery.message_id == "x1").unwrap();
-        let health = store.finish_delivery(&x1.lease, attempt(Some(503)), DeliveryNext::RetryAt(now + 60_000)).await.unwrap();
+        let health = store.deliveries().finish(&x1.lease, attempt(Some(503)), DeliveryNext::RetryAt(now + 60_000)).await.unwrap();
         assert!(health.enabled);
         assert!(health.failing_since_ms.is_some());
         for c in claimed.iter().filter(|c| c.lease != x1.lease) {
-            store.finish_delivery(&c.lease, attempt(Some(200)), DeliveryNext::Done).await.unwrap();
+            store.deliveries().finish(&c.lease, attempt(Some(200)), DeliveryNext::Done).await.unwrap();
         }
-        assert!(store.claim_deliveries("w", 100, LEASE, now + 1_000).await.unwrap().is_empty());
+        assert!(store.deliveries().claim("w", 100, LEASE, now + 1_000).await.unwrap().is_empty());
 
         // When the retry is due, x1 goes again (attempt 2), then x2, then x3.
         let mut order = Vec::new();
         let mut at = now + 60_000;
         loop {
-            let claimed = store.claim_deliveries("w", 100, LEASE, at).await.unwrap();
+            let claimed = store.deliveries().claim("w", 100, LEASE, at).await.unwrap();
             if claimed.is_empty() {
                 break;
             }
             assert_eq!(claimed.len(), 1);
             order.push((claimed[0].delivery.message_id.clone(), claimed[0].lease.attempt));
-            let health = store.finish_delivery(&claimed[0].lease, attempt(Some(204)), DeliveryNext::Done).await.unwrap();
+            let health = store.deliveries().finish(&claimed[0].lease, attempt(Some(204)), DeliveryNext::Done).await.unwrap();
             assert_eq!(health.failing_since_ms, None, "a success ends the run of failures");
             at += 1;
         }
@@ -157,71 +158,71 @@ both_backends! {
         let store = db.open().await;
         let alpha = instance_id(&store, "alpha").await;
         let sub = subscribe(&store, &["*"], None, true).await;
-        store.notify(vec![note("a", "message.sent", alpha, "x"), note("b", "message.sent", alpha, "x")]).await.unwrap();
+        store.deliveries().notify(vec![note("a", "message.sent", alpha, "x"), note("b", "message.sent", alpha, "x")]).await.unwrap();
         let now = now_ms();
-        let claimed = store.claim_deliveries("w", 10, LEASE, now).await.unwrap();
+        let claimed = store.deliveries().claim("w", 10, LEASE, now).await.unwrap();
         assert_eq!(claimed.len(), 1);
-        store.finish_delivery(&claimed[0].lease, attempt(None), DeliveryNext::Dead).await.unwrap();
+        store.deliveries().finish(&claimed[0].lease, attempt(None), DeliveryNext::Dead).await.unwrap();
         let a = claimed[0].delivery.id;
-        assert_eq!(store.delivery(a).await.unwrap().unwrap().last_error.as_deref(), Some("connection refused"));
+        assert_eq!(store.deliveries().get(a).await.unwrap().unwrap().last_error.as_deref(), Some("connection refused"));
 
-        let claimed = store.claim_deliveries("w", 10, LEASE, now).await.unwrap();
+        let claimed = store.deliveries().claim("w", 10, LEASE, now).await.unwrap();
         assert_eq!(claimed[0].delivery.message_id, "b", "a dead delivery no longer blocks its lane");
-        assert!(matches!(store.replay_delivery(claimed[0].delivery.id).await, Err(StoreError::Conflict(_))));
-        store.finish_delivery(&claimed[0].lease, attempt(Some(200)), DeliveryNext::Done).await.unwrap();
+        assert!(matches!(store.deliveries().replay(claimed[0].delivery.id).await, Err(StoreError::Conflict(_))));
+        store.deliveries().finish(&claimed[0].lease, attempt(Some(200)), DeliveryNext::Done).await.unwrap();
 
         // Replay one: same webhook-id, fresh schedule, history kept.
-        assert!(store.replay_delivery(a).await.unwrap());
-        assert!(!store.replay_delivery(987_654).await.unwrap());
-        let claimed = store.claim_deliveries("w", 10, LEASE, now_ms()).await.unwrap();
+        assert!(store.deliveries().replay(a).await.unwrap());
+        assert!(!store.deliveries().replay(987_654).await.unwrap());
+        let claimed = store.deliveries().claim("w", 10, LEASE, now_ms()).await.unwrap();
         assert_eq!((claimed[0].delivery.message_id.as_str(), claimed[0].lease.attempt), ("a", 1));
-        store.finish_delivery(&claimed[0].lease, attempt(Some(200)), DeliveryNext::Done).await.unwrap();
-        assert_eq!(store.delivery(a).await.unwrap().unwrap().history.len(), 2);
+        store.deliveries().finish(&claimed[0].lease, attempt(Some(200)), DeliveryNext::Done).await.unwrap();
+        assert_eq!(store.deliveries().get(a).await.unwrap().unwrap().history.len(), 2);
 
         // Replay a range: failed and dead only, unless done ones are asked for too.
         let range = ReplayRange::failed(now - 60_000, now_ms() + 1);
-        assert_eq!(store.replay_deliveries(sub, range).await.unwrap(), 0);
+        assert_eq!(store.deliveries().replay_all(sub, range).await.unwrap(), 0);
         let mut all = range;
         all.include_done = true;
-        assert_eq!(store.replay_deliveries(sub, all).await.unwrap(), 2);
-        assert_eq!(store.replay_deliveries(sub, ReplayRange::failed(0, now - 60_000)).await.unwrap(), 0);
-        assert_eq!(store.claim_deliveries("w", 10, LEASE, now_ms()).await.unwrap().len(), 1, "ordered: a then b");
+        assert_eq!(store.deliveries().replay_all(sub, all).await.unwrap(), 2);
+        assert_eq!(store.deliveries().replay_all(sub, ReplayRange::failed(0, now - 60_000)).await.unwrap(), 0);
+        assert_eq!(store.deliveries().claim("w", 10, LEASE, now_ms()).await.unwrap().len(), 1, "ordered: a then b");
     }
 
     async fn disabled_subscriptions_hold_their_deliveries(db) {
         let store = db.open().await;
         let alpha = instance_id(&store, "alpha").await;
         let sub = subscribe(&store, &["*"], None, true).await;
-        store.notify(vec![note("a", "message.sent", alpha, "x")]).await.unwrap();
+        store.deliveries().notify(vec![note("a", "message.sent", alpha, "x")]).await.unwrap();
         let now = now_ms();
-        let claimed = store.claim_deliveries("w", 10, LEASE, now).await.unwrap();
-        let health = store.finish_delivery(&claimed[0].lease, attempt(Some(410)), DeliveryNext::RetryAt(now)).await.unwrap();
+        let claimed = store.deliveries().claim("w", 10, LEASE, now).await.unwrap();
+        let health = store.deliveries().finish(&claimed[0].lease, attempt(Some(410)), DeliveryNext::RetryAt(now)).await.unwrap();
         let since = health.failing_since_ms.unwrap();
-        assert!(store.disable_subscription(sub, "the receiver answered 410 Gone").await.unwrap());
-        assert!(!store.disable_subscription(sub, "again").await.unwrap(), "announced once");
-        let s = store.subscription(sub).await.unwrap().unwrap();
+        assert!(store.subscriptions().disable(sub, "the receiver answered 410 Gone").await.unwrap());
+        assert!(!store.subscriptions().disable(sub, "again").await.unwrap(), "announced once");
+        let s = store.subscriptions().get(sub).await.unwrap().unwrap();
         assert!(!s.enabled);
         assert_eq!(s.disabled_reason.as_deref(), Some("the receiver answered 410 Gone"));
         assert_eq!(s.failing_since_ms, Some(since));
-        assert!(store.claim_deliveries("w", 10, LEASE, now + 1).await.unwrap().is_empty());
+        assert!(store.deliveries().claim("w", 10, LEASE, now + 1).await.unwrap().is_empty());
         // New notifications are not recorded for a disabled subscription.
-        assert_eq!(store.notify(vec![note("b", "message.sent", alpha, "x")]).await.unwrap(), 0);
+        assert_eq!(store.deliveries().notify(vec![note("b", "message.sent", alpha, "x")]).await.unwrap(), 0);
 
         // Enabling resumes where it stopped, with a clean record.
-        assert!(store.set_subscription_enabled(sub, true).await.unwrap());
-        let s = store.subscription(sub).await.unwrap().unwrap();
+        assert!(store.subscriptions().set_enabled(sub, true).await.unwrap());
+        let s = store.subscriptions().get(sub).await.unwrap().unwrap();
         assert_eq!((s.failing_since_ms, s.disabled_reason), (None, None));
-        let claimed = store.claim_deliveries("w", 10, LEASE, now + 1).await.unwrap();
+        let claimed = store.deliveries().claim("w", 10, LEASE, now + 1).await.unwrap();
         assert_eq!(claimed[0].delivery.message_id, "a");
         assert_eq!(claimed[0].lease.attempt, 2);
 
         // A crashed worker's lease is expired at start-up and the delivery is claimable again.
         assert!(store.expire_leases().await.unwrap() >= 1);
-        let again = store.claim_deliveries("w2", 10, LEASE, now_ms()).await.unwrap();
+        let again = store.deliveries().claim("w2", 10, LEASE, now_ms()).await.unwrap();
         assert_eq!(again[0].delivery.id, claimed[0].delivery.id);
-        let stale = store.finish_delivery(&claimed[0].lease, attempt(Some(200)), DeliveryNext::Done).await;
+        let stale = store.deliveries().finish(&claimed[0].lease, attempt(Some(200)), DeliveryNext::Done).await;
         assert!(matches!(stale, Err(StoreError::LeaseLost(_))), "the first worker lost it");
-        store.finish_delivery(&again[0].lease, attempt(Some(200)), DeliveryNext::Done).await.unwrap();
+        store.deliveries().finish(&again[0].lease, attempt(Some(200)), DeliveryNext::Done).await.unwrap();
 
         // Finished deliveries go with the events' retention.
         db.clock.advance(Duration::from_millis(30));
@@ -234,18 +235,18 @@ both_backends! {
         let store = db.open().await;
         let sub = subscribe(&store, &["*"], None, true).await;
         let rotated = store
-            .rotate_subscription_secret(sub, SecretString::new("whsec_bmV3IHNlY3JldCBmb3Igcm90YXRpb24="), Duration::from_secs(3600))
+            .subscriptions().rotate_secret(sub, SecretString::new("whsec_bmV3IHNlY3JldCBmb3Igcm90YXRpb24="), Duration::from_secs(3600))
             .await.unwrap().unwrap();
         assert_eq!(rotated.config.secret.expose(), "whsec_bmV3IHNlY3JldCBmb3Igcm90YXRpb24=");
         assert_eq!(rotated.previous_secret.as_ref().unwrap().expose(), "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
         let until = rotated.previous_secret_until_ms.unwrap();
         assert_eq!(rotated.signing_secrets(until - 1).len(), 2);
         assert_eq!(rotated.signing_secrets(until).len(), 1);
-        assert!(store.rotate_subscription_secret(987_654, SecretString::new("whsec_eA=="), Duration::ZERO).await.unwrap().is_none());
+        assert!(store.subscriptions().rotate_secret(987_654, SecretString::new("whsec_eA=="), Duration::ZERO).await.unwrap().is_none());
 
         // Deliver a test event regardless of filters; unknown subscriptions answer None.
-        let id = store.deliver_to(sub, Notification::new("msg_test_1", "endpoint.test", "{}")).await.unwrap().unwrap();
-        assert_eq!(store.delivery(id).await.unwrap().unwrap().event_type, "endpoint.test");
-        assert!(store.deliver_to(987_654, Notification::new("msg_test_2", "endpoint.test", "{}")).await.unwrap().is_none());
+        let id = store.deliveries().deliver_to(sub, Notification::new("msg_test_1", "endpoint.test", "{}")).await.unwrap().unwrap();
+        assert_eq!(store.deliveries().get(id).await.unwrap().unwrap().event_type, "endpoint.test");
+        assert!(store.deliveries().deliver_to(987_654, Notification::new("msg_test_2", "endpoint.test", "{}")).await.unwrap().is_none());
     }
 }

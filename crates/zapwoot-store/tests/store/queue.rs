@@ -40,7 +40,7 @@ async fn drain_concurrently(stores: Vec<Store>, workers: usize) -> BTreeMap<Stri
             let owner = format!("worker-{w}");
             let mut idle = 0;
             while idle < 20 {
-                let claimed = store.claim(&owner, 3, LEASE).await.unwrap();
+                let claimed = store.events().claim(&owner, 3, LEASE).await.unwrap();
                 if claimed.is_empty() {
                     idle += 1;
                     tokio::task::yield_now().await;
@@ -61,7 +61,7 @@ async fn drain_concurrently(stores: Vec<Store>, workers: usize) -> BTreeMap<Stri
                         .push(c.event.id);
                     tokio::task::yield_now().await;
                     in_flight.lock().unwrap().remove(&lane);
-                    store.complete(&c.lease, Vec::new()).await.unwrap();
+                    store.events().complete(&c.lease, Vec::new()).await.unwrap();
                 }
             }
         }));
@@ -84,7 +84,8 @@ async fn fill_lanes(
         for l in 0..lanes {
             let lane = format!("lane-{l}@s.whatsapp.net");
             let r = store
-                .record_inbound(event(instance, &format!("m-{l}-{i}"), &lane))
+                .events()
+                .record(event(instance, &format!("m-{l}-{i}"), &lane))
                 .await
                 .unwrap();
             expected.entry(lane).or_default().push(r.id);
@@ -99,13 +100,13 @@ both_backends! {
         let instance = instance_id(&store, "alpha").await;
         let mut e = event(instance, "wamid-1", "5511@s.whatsapp.net");
         e.body = b"form=a+b%2Bc&x=\x00\xff".to_vec();
-        let r = store.record_inbound(e.clone()).await.unwrap();
+        let r = store.events().record(e.clone()).await.unwrap();
         assert!(!r.duplicate);
         drop(store);
 
         // A new process sees it, byte for byte.
         let store = db.open().await;
-        let stored = store.event(r.id).await.unwrap().unwrap();
+        let stored = store.events().get(r.id).await.unwrap().unwrap();
         assert_eq!(stored.body.as_deref(), Some(&e.body[..]));
         assert_eq!(stored.status, EventStatus::Pending);
         assert_eq!(stored.kind, "message");
@@ -117,22 +118,22 @@ both_backends! {
     async fn duplicate_ingest_returns_the_existing_event(db) {
         let store = db.open().await;
         let instance = instance_id(&store, "alpha").await;
-        let first = store.record_inbound(event(instance, "k", "lane")).await.unwrap();
-        let again = store.record_inbound(event(instance, "k", "lane")).await.unwrap();
+        let first = store.events().record(event(instance, "k", "lane")).await.unwrap();
+        let again = store.events().record(event(instance, "k", "lane")).await.unwrap();
         assert_eq!(again, zapwoot_store::Recorded { id: first.id, duplicate: true });
 
         // Same key from the other source, or another instance, is a different event.
         let mut other_source = event(instance, "k", "lane");
         other_source.source = Source::Chatwoot;
-        assert!(!store.record_inbound(other_source).await.unwrap().duplicate);
+        assert!(!store.events().record(other_source).await.unwrap().duplicate);
         let beta = instance_id(&store, "beta").await;
-        assert!(!store.record_inbound(event(beta, "k", "lane")).await.unwrap().duplicate);
+        assert!(!store.events().record(event(beta, "k", "lane")).await.unwrap().duplicate);
 
         // 64 concurrent deliveries of one webhook: exactly one is new.
         let mut tasks = Vec::new();
         for _ in 0..64 {
             let store = store.clone();
-            tasks.push(tokio::spawn(async move { store.record_inbound(event(instance, "burst", "lane")).await.unwrap() }));
+            tasks.push(tokio::spawn(async move { store.events().record(event(instance, "burst", "lane")).await.unwrap() }));
         }
         let mut results = Vec::new();
         for t in tasks {
@@ -140,7 +141,7 @@ both_backends! {
         }
         assert_eq!(results.iter().filter(|r| !r.duplicate).count(), 1);
         assert!(results.iter().all(|r| r.id == results[0].id));
-        let counts = store.count_by_status(Some(instance)).await.unwrap();
+        let counts = store.events().count_by_status(Some(instance)).await.unwrap();
         assert_eq!(counts[&EventStatus::Pending], 3);
     }
 
@@ -148,18 +149,18 @@ both_backends! {
         let store = db.open().await;
         let instance = instance_id(&store, "alpha").await;
         for i in 0..3 {
-            store.record_inbound(event(instance, &format!("m{i}"), "lane")).await.unwrap();
+            store.events().record(event(instance, &format!("m{i}"), "lane")).await.unwrap();
         }
         let mut receipt = event(instance, "r1", "lane-2");
         receipt.kind = "receipt".to_owned();
-        store.record_inbound(receipt).await.unwrap();
+        store.events().record(receipt).await.unwrap();
         let mut outbound = NewEvent::new(instance, Source::Chatwoot, "c1", "lane-3", "{}");
         outbound.kind = "message_created".to_owned();
-        store.record_inbound(outbound).await.unwrap();
-        let claimed = store.claim("w", 1, LEASE).await.unwrap();
-        store.complete(&claimed[0].lease, Vec::new()).await.unwrap();
+        store.events().record(outbound).await.unwrap();
+        let claimed = store.events().claim("w", 1, LEASE).await.unwrap();
+        store.events().complete(&claimed[0].lease, Vec::new()).await.unwrap();
         let mut counts: Vec<_> = store
-            .event_counts()
+            .events().counts()
             .await
             .unwrap()
             .into_iter()
@@ -181,17 +182,17 @@ both_backends! {
     async fn expired_leases_are_claimable_at_once(db) {
         let store = db.open().await;
         let instance = instance_id(&store, "alpha").await;
-        store.record_inbound(event(instance, "crashy", "lane")).await.unwrap();
-        let claimed = store.claim("dead-worker", 10, LEASE).await.unwrap();
+        store.events().record(event(instance, "crashy", "lane")).await.unwrap();
+        let claimed = store.events().claim("dead-worker", 10, LEASE).await.unwrap();
         assert_eq!(claimed.len(), 1);
-        assert!(store.claim("new-worker", 10, LEASE).await.unwrap().is_empty(), "leased");
+        assert!(store.events().claim("new-worker", 10, LEASE).await.unwrap().is_empty(), "leased");
         assert_eq!(store.expire_leases().await.unwrap(), 1);
-        let again = store.claim("new-worker", 10, LEASE).await.unwrap();
+        let again = store.events().claim("new-worker", 10, LEASE).await.unwrap();
         assert_eq!(again.len(), 1);
         assert_eq!(again[0].lease.attempt, 2);
         // The dead worker's late completion is refused.
-        assert!(matches!(store.complete(&claimed[0].lease, Vec::new()).await, Err(StoreError::LeaseLost(_))));
-        store.complete(&again[0].lease, Vec::new()).await.unwrap();
+        assert!(matches!(store.events().complete(&claimed[0].lease, Vec::new()).await, Err(StoreError::LeaseLost(_))));
+        store.events().complete(&again[0].lease, Vec::new()).await.unwrap();
         assert_eq!(store.expire_leases().await.unwrap(), 0);
     }
 
@@ -201,29 +202,29 @@ both_backends! {
         let store = db.open().await;
         let instance = instance_id(&store, "alpha").await;
         for i in 0..40 {
-            store.record_inbound(event(instance, &format!("k{i}"), &format!("lane-{i}"))).await.unwrap();
+            store.events().record(event(instance, &format!("k{i}"), &format!("lane-{i}"))).await.unwrap();
         }
-        let claimed = store.claim("worker", 40, LEASE).await.unwrap();
+        let claimed = store.events().claim("worker", 40, LEASE).await.unwrap();
         assert_eq!(claimed.len(), 40);
         let stale = claimed[7].lease.clone();
-        store.complete(&stale, Vec::new()).await.unwrap();
+        store.events().complete(&stale, Vec::new()).await.unwrap();
         let mut tasks = Vec::new();
         for (i, c) in claimed.iter().enumerate() {
             let store = store.clone();
             let lease = c.lease.clone();
             let effect = Effect::Message(mapping(instance, &format!("wamid-{i}")));
-            tasks.push(tokio::spawn(async move { store.complete(&lease, vec![effect]).await }));
+            tasks.push(tokio::spawn(async move { store.events().complete(&lease, vec![effect]).await }));
         }
         for (i, task) in tasks.into_iter().enumerate() {
             let result = task.await.unwrap();
-            let mapped = store.messages_by_wa_id(instance, &format!("wamid-{i}")).await.unwrap();
+            let mapped = store.mappings().messages_by_wa_id(instance, &format!("wamid-{i}")).await.unwrap();
             if i == 7 {
                 assert!(matches!(result, Err(StoreError::LeaseLost(_))), "{result:?}");
                 assert!(mapped.is_empty(), "a refused outcome writes none of its effects");
             } else {
                 result.unwrap();
                 assert_eq!(mapped.len(), 1, "wamid-{i}");
-                assert_eq!(store.event(claimed[i].event.id).await.unwrap().unwrap().status, EventStatus::Done);
+                assert_eq!(store.events().get(claimed[i].event.id).await.unwrap().unwrap().status, EventStatus::Done);
             }
         }
     }
@@ -231,14 +232,14 @@ both_backends! {
     async fn a_renewed_lease_outlives_its_first_term(db) {
         let store = db.open().await;
         let instance = instance_id(&store, "alpha").await;
-        store.record_inbound(event(instance, "slow", "lane")).await.unwrap();
-        let claimed = store.claim("worker", 10, Duration::from_millis(300)).await.unwrap();
-        store.renew(&claimed[0].lease, Duration::from_secs(60)).await.unwrap();
+        store.events().record(event(instance, "slow", "lane")).await.unwrap();
+        let claimed = store.events().claim("worker", 10, Duration::from_millis(300)).await.unwrap();
+        store.events().renew(&claimed[0].lease, Duration::from_secs(60)).await.unwrap();
         db.clock.advance(Duration::from_millis(400));
-        assert!(store.claim("thief", 10, LEASE).await.unwrap().is_empty(), "renewed lease taken");
-        store.complete(&claimed[0].lease, Vec::new()).await.unwrap();
+        assert!(store.events().claim("thief", 10, LEASE).await.unwrap().is_empty(), "renewed lease taken");
+        store.events().complete(&claimed[0].lease, Vec::new()).await.unwrap();
         // A lease that is gone cannot be renewed.
-        assert!(matches!(store.renew(&claimed[0].lease, LEASE).await, Err(StoreError::LeaseLost(_))));
+        assert!(matches!(store.events().renew(&claimed[0].lease, LEASE).await, Err(StoreError::LeaseLost(_))));
     }
 
     async fn concurrent_ingest_keeps_every_event(db) {
@@ -249,14 +250,14 @@ both_backends! {
             let store = store.clone();
             tasks.push(tokio::spawn(async move {
                 for i in 0..25 {
-                    store.record_inbound(event(instance, &format!("w{w}-{i}"), &format!("lane-{}", i % 5))).await.unwrap();
+                    store.events().record(event(instance, &format!("w{w}-{i}"), &format!("lane-{}", i % 5))).await.unwrap();
                 }
             }));
         }
         for t in tasks {
             t.await.unwrap();
         }
-        let counts = store.count_by_status(None).await.unwrap();
+        let counts = store.events().count_by_status(None).await.unwrap();
         assert_eq!(counts[&EventStatus::Pending], 800);
     }
 
@@ -269,7 +270,7 @@ both_backends! {
         for (lane, ids) in &expected {
             assert_eq!(&order[lane], ids, "lane {lane} out of order");
         }
-        assert_eq!(store.count_by_status(None).await.unwrap()[&EventStatus::Done], 200);
+        assert_eq!(store.events().count_by_status(None).await.unwrap()[&EventStatus::Done], 200);
     }
 
     async fn two_stores_on_one_database_never_run_a_lane_twice(db) {
@@ -281,97 +282,97 @@ both_backends! {
         for (lane, ids) in &expected {
             assert_eq!(&order[lane], ids, "lane {lane} out of order");
         }
-        assert_eq!(b.count_by_status(None).await.unwrap()[&EventStatus::Done], 120);
+        assert_eq!(b.events().count_by_status(None).await.unwrap()[&EventStatus::Done], 120);
     }
 
     async fn an_expired_lease_is_claimed_again_and_the_old_worker_writes_nothing(db) {
         let store = db.open().await;
         let instance = instance_id(&store, "alpha").await;
-        let id = store.record_inbound(event(instance, "k", "lane")).await.unwrap().id;
-        store.record_inbound(event(instance, "k2", "lane")).await.unwrap();
+        let id = store.events().record(event(instance, "k", "lane")).await.unwrap().id;
+        store.events().record(event(instance, "k2", "lane")).await.unwrap();
 
         // Worker A takes the head with a lease that has already run out, then "crashes".
-        let a = store.claim("worker-a", 10, Duration::ZERO).await.unwrap();
+        let a = store.events().claim("worker-a", 10, Duration::ZERO).await.unwrap();
         assert_eq!(a.len(), 1, "only the lane head is handed out");
         assert_eq!(a[0].event.id, id);
         assert_eq!(a[0].lease.attempt, 1);
 
-        let b = store.claim("worker-b", 10, LEASE).await.unwrap();
+        let b = store.events().claim("worker-b", 10, LEASE).await.unwrap();
         assert_eq!(b.len(), 1);
         assert_eq!(b[0].event.id, id, "the expired head is claimed again, not skipped");
         assert_eq!(b[0].lease.attempt, 2);
-        assert!(store.claim("worker-c", 10, LEASE).await.unwrap().is_empty(), "lane busy while B holds it");
+        assert!(store.events().claim("worker-c", 10, LEASE).await.unwrap().is_empty(), "lane busy while B holds it");
 
         // A wakes up and tries to finish: refused, and its effects are not written.
         let effect = Effect::Message(mapping(instance, "wamid-A"));
-        let err = store.complete(&a[0].lease, vec![effect]).await.unwrap_err();
+        let err = store.events().complete(&a[0].lease, vec![effect]).await.unwrap_err();
         assert!(matches!(err, StoreError::LeaseLost(x) if x == id), "{err:?}");
-        assert!(store.messages_by_wa_id(instance, "wamid-A").await.unwrap().is_empty());
-        assert!(matches!(store.fail(&a[0].lease, "x", None, Vec::new()).await, Err(StoreError::LeaseLost(_))));
+        assert!(store.mappings().messages_by_wa_id(instance, "wamid-A").await.unwrap().is_empty());
+        assert!(matches!(store.events().fail(&a[0].lease, "x", None, Vec::new()).await, Err(StoreError::LeaseLost(_))));
 
-        store.complete(&b[0].lease, vec![Effect::Message(mapping(instance, "wamid-B"))]).await.unwrap();
-        assert_eq!(store.messages_by_wa_id(instance, "wamid-B").await.unwrap().len(), 1);
-        assert_eq!(store.event(id).await.unwrap().unwrap().status, EventStatus::Done);
+        store.events().complete(&b[0].lease, vec![Effect::Message(mapping(instance, "wamid-B"))]).await.unwrap();
+        assert_eq!(store.mappings().messages_by_wa_id(instance, "wamid-B").await.unwrap().len(), 1);
+        assert_eq!(store.events().get(id).await.unwrap().unwrap().status, EventStatus::Done);
         // Now the next event of the lane is free.
-        assert_eq!(store.claim("worker-c", 10, LEASE).await.unwrap().len(), 1);
+        assert_eq!(store.events().claim("worker-c", 10, LEASE).await.unwrap().len(), 1);
     }
 
     async fn retry_dead_letter_and_replay(db) {
         let store = db.open().await;
         let instance = instance_id(&store, "alpha").await;
-        let head = store.record_inbound(event(instance, "a1", "lane-a")).await.unwrap().id;
-        let behind = store.record_inbound(event(instance, "a2", "lane-a")).await.unwrap().id;
-        let other = store.record_inbound(event(instance, "b1", "lane-b")).await.unwrap().id;
+        let head = store.events().record(event(instance, "a1", "lane-a")).await.unwrap().id;
+        let behind = store.events().record(event(instance, "a2", "lane-a")).await.unwrap().id;
+        let other = store.events().record(event(instance, "b1", "lane-b")).await.unwrap().id;
 
-        let claimed = store.claim("w", 10, LEASE).await.unwrap();
+        let claimed = store.events().claim("w", 10, LEASE).await.unwrap();
         let ids: Vec<i64> = claimed.iter().map(|c| c.event.id).collect();
         assert_eq!(ids, vec![head, other]);
         let head_lease = claimed[0].lease.clone();
-        store.complete(&claimed[1].lease, Vec::new()).await.unwrap();
+        store.events().complete(&claimed[1].lease, Vec::new()).await.unwrap();
 
         // A retry in an hour: the lane waits (the event behind is not handed out)...
         let later = SystemTime::now() + Duration::from_secs(3600);
-        assert_eq!(store.fail(&head_lease, "chatwoot 503", Some(later), Vec::new()).await.unwrap(), EventStatus::Failed);
-        let stored = store.event(head).await.unwrap().unwrap();
+        assert_eq!(store.events().fail(&head_lease, "chatwoot 503", Some(later), Vec::new()).await.unwrap(), EventStatus::Failed);
+        let stored = store.events().get(head).await.unwrap().unwrap();
         assert_eq!(stored.status, EventStatus::Failed);
         assert_eq!(stored.last_error.as_deref(), Some("chatwoot 503"));
         assert!(stored.lease_owner.is_none());
-        store.record_inbound(event(instance, "b2", "lane-b")).await.unwrap();
-        let claimed = store.claim("w", 10, LEASE).await.unwrap();
+        store.events().record(event(instance, "b2", "lane-b")).await.unwrap();
+        let claimed = store.events().claim("w", 10, LEASE).await.unwrap();
         assert_eq!(claimed.len(), 1, "only lane b moves while lane a waits");
         assert_eq!(claimed[0].event.lane, "lane-b");
-        store.complete(&claimed[0].lease, Vec::new()).await.unwrap();
+        store.events().complete(&claimed[0].lease, Vec::new()).await.unwrap();
 
         // Replay brings it back at once, with a fresh schedule.
-        assert!(store.retry(head).await.unwrap());
-        let claimed = store.claim("w", 10, LEASE).await.unwrap();
+        assert!(store.events().retry(head).await.unwrap());
+        let claimed = store.events().claim("w", 10, LEASE).await.unwrap();
         assert_eq!(claimed.len(), 1);
         assert_eq!(claimed[0].event.id, head);
         assert_eq!(claimed[0].lease.attempt, 1);
 
         // Retry due now: claimable again, attempts count up.
-        store.fail(&claimed[0].lease, "timeout", Some(SystemTime::now()), Vec::new()).await.unwrap();
-        let claimed = store.claim("w", 10, LEASE).await.unwrap();
+        store.events().fail(&claimed[0].lease, "timeout", Some(SystemTime::now()), Vec::new()).await.unwrap();
+        let claimed = store.events().claim("w", 10, LEASE).await.unwrap();
         assert_eq!(claimed[0].event.id, head);
         assert_eq!(claimed[0].lease.attempt, 2);
 
         // Running events cannot be replayed from under their worker.
-        assert!(matches!(store.retry(head).await, Err(StoreError::Conflict(_))));
+        assert!(matches!(store.events().retry(head).await, Err(StoreError::Conflict(_))));
 
         // Dead-lettered: no longer blocks the lane.
-        assert_eq!(store.fail(&claimed[0].lease, "gave up", None, Vec::new()).await.unwrap(), EventStatus::Dead);
-        let dead = store.event(head).await.unwrap().unwrap();
+        assert_eq!(store.events().fail(&claimed[0].lease, "gave up", None, Vec::new()).await.unwrap(), EventStatus::Dead);
+        let dead = store.events().get(head).await.unwrap().unwrap();
         assert_eq!(dead.status, EventStatus::Dead);
         assert!(dead.finished_at_ms.is_some());
-        let claimed = store.claim("w", 10, LEASE).await.unwrap();
+        let claimed = store.events().claim("w", 10, LEASE).await.unwrap();
         assert_eq!(claimed.iter().map(|c| c.event.id).collect::<Vec<_>>(), vec![behind]);
-        store.ignore(&claimed[0].lease, "echo of our own message", Vec::new()).await.unwrap();
-        assert_eq!(store.event(behind).await.unwrap().unwrap().status, EventStatus::Ignored);
+        store.events().ignore(&claimed[0].lease, "echo of our own message", Vec::new()).await.unwrap();
+        assert_eq!(store.events().get(behind).await.unwrap().unwrap().status, EventStatus::Ignored);
 
         // A dead event can be replayed.
-        assert!(store.retry(head).await.unwrap());
-        assert_eq!(store.event(head).await.unwrap().unwrap().status, EventStatus::Pending);
-        assert!(!store.retry(987_654).await.unwrap());
+        assert!(store.events().retry(head).await.unwrap());
+        assert_eq!(store.events().get(head).await.unwrap().unwrap().status, EventStatus::Pending);
+        assert!(!store.events().retry(987_654).await.unwrap());
     }
 
     async fn listing_counting_and_lag(db) {
@@ -379,17 +380,17 @@ both_backends! {
         let alpha = instance_id(&store, "alpha").await;
         let beta = instance_id(&store, "beta").await;
         for i in 0..7 {
-            store.record_inbound(event(alpha, &format!("a{i}"), &format!("l{i}"))).await.unwrap();
+            store.events().record(event(alpha, &format!("a{i}"), &format!("l{i}"))).await.unwrap();
         }
         let mut cw = event(beta, "c1", "l");
         cw.source = Source::Chatwoot;
-        store.record_inbound(cw).await.unwrap();
+        store.events().record(cw).await.unwrap();
 
         // Keyset pagination, newest first, bodies left out.
         let mut filter = EventFilter::new().instance(alpha).limit(3);
         let mut seen = Vec::new();
         loop {
-            let page = store.list_events(filter.clone()).await.unwrap();
+            let page = store.events().list(filter.clone()).await.unwrap();
             if page.is_empty() {
                 break;
             }
@@ -401,31 +402,31 @@ both_backends! {
         assert!(seen.windows(2).all(|w| w[0] > w[1]));
 
         let chatwoot = store
-            .list_events(EventFilter::new().source(Source::Chatwoot))
+            .events().list(EventFilter::new().source(Source::Chatwoot))
             .await
             .unwrap();
         assert_eq!(chatwoot.len(), 1);
         assert_eq!(chatwoot[0].instance_id, beta);
         let future = store
-            .list_events(EventFilter::new().since_ms(i64::MAX / 2))
+            .events().list(EventFilter::new().since_ms(i64::MAX / 2))
             .await
             .unwrap();
         assert!(future.is_empty());
 
-        let claimed = store.claim("w", 2, LEASE).await.unwrap();
-        store.complete(&claimed[0].lease, Vec::new()).await.unwrap();
-        let counts = store.count_by_status(Some(alpha)).await.unwrap();
+        let claimed = store.events().claim("w", 2, LEASE).await.unwrap();
+        store.events().complete(&claimed[0].lease, Vec::new()).await.unwrap();
+        let counts = store.events().count_by_status(Some(alpha)).await.unwrap();
         assert_eq!(counts[&EventStatus::Done], 1);
         assert_eq!(counts[&EventStatus::Running], 1);
         assert_eq!(counts[&EventStatus::Pending], 5);
         assert_eq!(counts[&EventStatus::Dead], 0);
         let done = store
-            .list_events(EventFilter::new().status(EventStatus::Done))
+            .events().list(EventFilter::new().status(EventStatus::Done))
             .await
             .unwrap();
         assert_eq!(done.len(), 1);
 
-        let lag = store.oldest_unprocessed_age().await.unwrap();
+        let lag = store.events().oldest_unprocessed_age().await.unwrap();
         assert_eq!(lag.len(), 2);
         assert!(lag[&alpha] < Duration::from_secs(60));
     }
@@ -433,63 +434,63 @@ both_backends! {
     async fn prune_drops_bodies_then_rows_of_finished_events_only(db) {
         let store = db.open().await;
         let instance = instance_id(&store, "alpha").await;
-        let done = store.record_inbound(event(instance, "done", "l1")).await.unwrap().id;
-        let dead = store.record_inbound(event(instance, "dead", "l2")).await.unwrap().id;
-        let failed = store.record_inbound(event(instance, "failed", "l3")).await.unwrap().id;
-        let pending = store.record_inbound(event(instance, "pending", "l4")).await.unwrap().id;
-        let claimed = store.claim("w", 3, LEASE).await.unwrap();
-        store.complete(&claimed[0].lease, Vec::new()).await.unwrap();
-        store.fail(&claimed[1].lease, "x", None, Vec::new()).await.unwrap();
-        store.fail(&claimed[2].lease, "x", Some(SystemTime::now() + LEASE), Vec::new()).await.unwrap();
+        let done = store.events().record(event(instance, "done", "l1")).await.unwrap().id;
+        let dead = store.events().record(event(instance, "dead", "l2")).await.unwrap().id;
+        let failed = store.events().record(event(instance, "failed", "l3")).await.unwrap().id;
+        let pending = store.events().record(event(instance, "pending", "l4")).await.unwrap().id;
+        let claimed = store.events().claim("w", 3, LEASE).await.unwrap();
+        store.events().complete(&claimed[0].lease, Vec::new()).await.unwrap();
+        store.events().fail(&claimed[1].lease, "x", None, Vec::new()).await.unwrap();
+        store.events().fail(&claimed[2].lease, "x", Some(SystemTime::now() + LEASE), Vec::new()).await.unwrap();
         db.clock.advance(Duration::from_millis(5));
 
         let report = store.prune(Duration::ZERO, Duration::from_secs(3600)).await.unwrap();
         assert_eq!(report.bodies_cleared, 1);
         assert_eq!(report.events_deleted, 0);
-        assert!(store.event(done).await.unwrap().unwrap().body.is_none());
+        assert!(store.events().get(done).await.unwrap().unwrap().body.is_none());
         for kept in [dead, failed, pending] {
-            assert!(store.event(kept).await.unwrap().unwrap().body.is_some());
+            assert!(store.events().get(kept).await.unwrap().unwrap().body.is_some());
         }
-        assert!(matches!(store.retry(done).await, Err(StoreError::Conflict(_))), "a pruned body cannot be replayed");
+        assert!(matches!(store.events().retry(done).await, Err(StoreError::Conflict(_))), "a pruned body cannot be replayed");
 
         let report = store.prune(Duration::ZERO, Duration::ZERO).await.unwrap();
         assert_eq!(report.events_deleted, 1);
-        assert!(store.event(done).await.unwrap().is_none());
+        assert!(store.events().get(done).await.unwrap().is_none());
         for kept in [dead, failed, pending] {
-            assert!(store.event(kept).await.unwrap().is_some());
+            assert!(store.events().get(kept).await.unwrap().is_some());
         }
     }
 
     async fn complete_writes_effects_in_the_same_transaction(db) {
         let store = db.open().await;
         let instance = instance_id(&store, "alpha").await;
-        store.record_inbound(event(instance, "k", "lane")).await.unwrap();
-        let claimed = store.claim("w", 1, LEASE).await.unwrap();
+        store.events().record(event(instance, "k", "lane")).await.unwrap();
+        let claimed = store.events().claim("w", 1, LEASE).await.unwrap();
         let mut done = mapping(instance, "wamid-1");
         done.chatwoot_message_id = Some(501);
         done.state = MessageState::Done;
         store
-            .complete(&claimed[0].lease, vec![
+            .events().complete(&claimed[0].lease, vec![
                 Effect::Message(done),
                 Effect::Delivery { instance_id: instance, wa_message_id: "wamid-1".to_owned(), status: ReceiptLevel::Delivered },
             ])
             .await
             .unwrap();
-        let maps = store.messages_by_wa_id(instance, "wamid-1").await.unwrap();
+        let maps = store.mappings().messages_by_wa_id(instance, "wamid-1").await.unwrap();
         assert_eq!(maps.len(), 1);
         assert_eq!(maps[0].message.chatwoot_message_id, Some(501));
         assert_eq!(maps[0].delivery, ReceiptLevel::Delivered);
         assert_eq!(maps[0].message.state, MessageState::Done);
 
         // A failing effect rolls the whole completion back: the event stays running.
-        store.record_inbound(event(instance, "k2", "lane")).await.unwrap();
-        let claimed = store.claim("w", 1, LEASE).await.unwrap();
+        store.events().record(event(instance, "k2", "lane")).await.unwrap();
+        let claimed = store.events().claim("w", 1, LEASE).await.unwrap();
         let mut clash = mapping(instance, "wamid-2");
         clash.chatwoot_message_id = Some(501); // already mapped to wamid-1, part 0
-        let err = store.complete(&claimed[0].lease, vec![Effect::Message(clash)]).await.unwrap_err();
+        let err = store.events().complete(&claimed[0].lease, vec![Effect::Message(clash)]).await.unwrap_err();
         assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
-        assert_eq!(store.event(claimed[0].event.id).await.unwrap().unwrap().status, EventStatus::Running);
-        assert!(store.messages_by_wa_id(instance, "wamid-2").await.unwrap().is_empty());
+        assert_eq!(store.events().get(claimed[0].event.id).await.unwrap().unwrap().status, EventStatus::Running);
+        assert!(store.mappings().messages_by_wa_id(instance, "wamid-2").await.unwrap().is_empty());
     }
 }
 

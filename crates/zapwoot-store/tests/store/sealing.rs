@@ -34,9 +34,9 @@ fn raw_contents(db: &crate::support::TestDb) -> String {
 both_backends! {
     async fn the_database_alone_reveals_no_secret(db) {
         let store = db.open().await;
-        let created = store.create_instance(new_instance("alpha")).await.unwrap();
+        let created = store.instances().create(new_instance("alpha")).await.unwrap();
         store
-            .create_subscription(NewSubscription::new("https://crm.example/hook", vec!["message.*".into()], SecretString::new("whsec_SUBSCRIPTIONSECRET")))
+            .subscriptions().create(NewSubscription::new("https://crm.example/hook", vec!["message.*".into()], SecretString::new("whsec_SUBSCRIPTIONSECRET")))
             .await
             .unwrap();
         drop(store);
@@ -49,15 +49,15 @@ both_backends! {
 
     async fn secrets_need_the_right_key(db) {
         let store = db.open().await;
-        store.create_instance(new_instance("alpha")).await.unwrap();
+        store.instances().create(new_instance("alpha")).await.unwrap();
         drop(store);
 
         let keyless = db.open_with(StoreOptions::default()).await;
-        assert!(matches!(keyless.instance("alpha").await, Err(StoreError::Seal(SealError::KeyMissing))));
-        assert!(matches!(keyless.create_instance(new_instance("beta")).await, Err(StoreError::Seal(SealError::KeyMissing))));
+        assert!(matches!(keyless.instances().get("alpha").await, Err(StoreError::Seal(SealError::KeyMissing))));
+        assert!(matches!(keyless.instances().create(new_instance("beta")).await, Err(StoreError::Seal(SealError::KeyMissing))));
 
         let wrong = db.open_with(StoreOptions::with_sealer(Sealer::new(key(9)))).await;
-        let err = wrong.instance("alpha").await.unwrap_err();
+        let err = wrong.instances().get("alpha").await.unwrap_err();
         assert!(matches!(err, StoreError::Seal(SealError::UnknownKey { .. })), "{err:?}");
         let text = err.to_string();
         assert!(text.contains(key(7).id()) && text.contains(key(9).id()) && text.contains("ZAPWOOT_SECRET_KEY"), "{text}");
@@ -66,18 +66,18 @@ both_backends! {
 
     async fn keys_rotate(db) {
         let store = db.open().await;
-        let before = store.create_instance(new_instance("alpha")).await.unwrap();
+        let before = store.instances().create(new_instance("alpha")).await.unwrap();
         drop(store);
 
         // New key first, old key kept to open existing values; reseal moves everything over.
         let rotating = db.open_with(StoreOptions::with_sealer(Sealer::new(key(8)).with_previous(key(7)))).await;
-        assert_eq!(rotating.instance("alpha").await.unwrap().unwrap(), before);
-        assert_eq!(rotating.reseal_instances().await.unwrap(), 1);
-        assert_eq!(rotating.reseal_instances().await.unwrap(), 0);
+        assert_eq!(rotating.instances().get("alpha").await.unwrap().unwrap(), before);
+        assert_eq!(rotating.instances().reseal().await.unwrap(), 1);
+        assert_eq!(rotating.instances().reseal().await.unwrap(), 0);
         drop(rotating);
 
         let new_only = db.open_with(StoreOptions::with_sealer(Sealer::new(key(8)))).await;
-        let after = new_only.instance("alpha").await.unwrap().unwrap();
+        let after = new_only.instances().get("alpha").await.unwrap().unwrap();
         assert_eq!(after.config, before.config);
         assert_eq!(after.gateway_key, before.gateway_key);
     }

@@ -74,7 +74,12 @@ pub fn new_instance(name: &str) -> NewInstance {
 }
 
 pub async fn instance_id(store: &Store, name: &str) -> i64 {
-    store.create_instance(new_instance(name)).await.unwrap().id
+    store
+        .instances()
+        .create(new_instance(name))
+        .await
+        .unwrap()
+        .id
 }
 
 /// Defines each test once per backend (`name::sqlite`, `name::postgres`), given a [`TestDb`].

@@ -163,7 +163,8 @@ impl WebhookDispatcher {
         let now = self.clock.now_ms();
         let claimed = match self
             .store
-            .claim_deliveries(
+            .deliveries()
+            .claim(
                 &self.owner,
                 self.policy.concurrency,
                 self.policy.lease(),
@@ -259,7 +260,7 @@ impl Attempter {
         if let Some(error) = &record.error {
             tracing::debug!(subscription = subscription.id, delivery = delivery.id, attempt = lease.attempt, %error, "webhook delivery failed");
         }
-        let health = match self.store.finish_delivery(&lease, record, next).await {
+        let health = match self.store.deliveries().finish(&lease, record, next).await {
             Ok(health) => health,
             Err(StoreError::LeaseLost(_)) => return,
             Err(e) => {
@@ -292,7 +293,8 @@ impl Attempter {
     async fn disable(&self, subscription: &Subscription, reason: &str, failing_since: Option<i64>) {
         match self
             .store
-            .disable_subscription(subscription.id, reason)
+            .subscriptions()
+            .disable(subscription.id, reason)
             .await
         {
             Ok(true) => {}
@@ -320,7 +322,7 @@ impl Attempter {
             format!("msg_disabled_{}_{now}", subscription.id),
             "endpoint".to_owned(),
         );
-        if let Err(e) = self.store.notify(vec![n]).await {
+        if let Err(e) = self.store.deliveries().notify(vec![n]).await {
             tracing::warn!(error = %e, "could not record endpoint.disabled deliveries");
         }
         self.activity.publish(activity);

@@ -74,6 +74,7 @@ async fn a_worker_that_dies_mid_event_loses_nothing() {
     h.deliver().await;
     let claimed = h
         .store
+        .events()
         .claim("dead-worker", 10, std::time::Duration::ZERO)
         .await
         .unwrap();
@@ -83,7 +84,8 @@ async fn a_worker_that_dies_mid_event_loses_nothing() {
     h.settle().await;
     let events = h
         .store
-        .list_events(zapwoot_store::EventFilter::new())
+        .events()
+        .list(zapwoot_store::EventFilter::new())
         .await
         .unwrap();
     assert_eq!(h.cw_messages().len(), 1, "{events:#?}");

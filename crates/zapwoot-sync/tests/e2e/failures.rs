@@ -33,7 +33,7 @@ matrix! {
         let stored = h.chatwoot.messages(conversation).into_iter().find(|m| m["id"] == reply).unwrap();
         assert_eq!(stored["status"], "failed");
         assert!(stored["content_attributes"]["external_error"].as_str().unwrap().contains("could not deliver"), "{stored}");
-        let dead = h.store.count_by_status(None).await.unwrap()[&zapwoot_store::EventStatus::Dead];
+        let dead = h.store.events().count_by_status(None).await.unwrap()[&zapwoot_store::EventStatus::Dead];
         assert_eq!(dead, 1, "dead-lettered, visible and replayable");
         h.assert_clean();
     }

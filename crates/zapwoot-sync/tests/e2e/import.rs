@@ -103,7 +103,7 @@ matrix! {
         assert_eq!((again.messages_found, again.messages_queued), (6, 0));
         h.settle().await;
         assert_imported(&h, &seeded);
-        assert_eq!(h.store.import_job(job.id).await.unwrap().unwrap().state, ImportState::Done);
+        assert_eq!(h.store.imports().get(job.id).await.unwrap().unwrap().state, ImportState::Done);
         h.assert_clean();
     }
 
@@ -137,7 +137,7 @@ matrix! {
         assert!(h.gateway_faults().wait_applied(2, std::time::Duration::from_secs(10)).await, "the second chat was never asked for");
         run.abort();
         let _ = run.await;
-        let stored = h.store.import_job(failed.id).await.unwrap().unwrap();
+        let stored = h.store.imports().get(failed.id).await.unwrap().unwrap();
         assert_eq!((stored.state, stored.chats_done), (ImportState::Running, 1), "cut off mid-import");
         h.gateway_faults().clear();
 

@@ -131,7 +131,7 @@ pub async fn harness_tweaked(
         SecretString::new(chatwoot.admin_token()),
     );
     new.chatwoot_inbox_id = Some(i64::try_from(inbox.id).unwrap());
-    let instance = store.create_instance(new).await.unwrap();
+    let instance = store.instances().create(new).await.unwrap();
     let api = zapwoot_chatwoot::Client::builder(chatwoot.url(), chatwoot.admin_token())
         .build()
         .unwrap()
@@ -191,7 +191,7 @@ impl Harness {
             headers.content_type = request.header("content-type").unwrap_or_default();
             headers.gateway_signature = signature;
             let prepared = ingest::prepare_gateway(&runtime, headers, &request.body).unwrap();
-            self.store.record_inbound(prepared.event).await.unwrap();
+            self.store.events().record(prepared.event).await.unwrap();
             moved += 1;
         }
         cursors.1 = gw.len();
@@ -210,7 +210,7 @@ impl Harness {
             let event = ingest::prepare_chatwoot(&runtime, &self.store, headers, &request.body)
                 .await
                 .unwrap();
-            self.store.record_inbound(event).await.unwrap();
+            self.store.events().record(event).await.unwrap();
             moved += 1;
         }
         cursors.0 = cw.len();
@@ -260,7 +260,7 @@ impl Harness {
             let event = ingest::prepare_chatwoot(&runtime, &self.store, headers, &request.body)
                 .await
                 .unwrap();
-            if !self.store.record_inbound(event).await.unwrap().duplicate {
+            if !self.store.events().record(event).await.unwrap().duplicate {
                 new += 1;
             }
         }
@@ -284,7 +284,8 @@ impl Harness {
             let prepared = ingest::prepare_gateway(&runtime, headers, &request.body).unwrap();
             if !self
                 .store
-                .record_inbound(prepared.event)
+                .events()
+                .record(prepared.event)
                 .await
                 .unwrap()
                 .duplicate
@@ -309,7 +310,8 @@ impl Harness {
             if tokio::time::Instant::now() >= deadline {
                 let events = self
                     .store
-                    .list_events(zapwoot_store::EventFilter::new().limit(50))
+                    .events()
+                    .list(zapwoot_store::EventFilter::new().limit(50))
                     .await
                     .unwrap();
                 let stuck: Vec<_> = events
@@ -332,7 +334,7 @@ impl Harness {
             self.webhooks_idle().await;
             let moved = self.pump().await;
             let processed = self.engine.drain().await;
-            let counts = self.store.count_by_status(None).await.unwrap();
+            let counts = self.store.events().count_by_status(None).await.unwrap();
             let open = counts[&EventStatus::Pending]
                 + counts[&EventStatus::Running]
                 + counts[&EventStatus::Failed];

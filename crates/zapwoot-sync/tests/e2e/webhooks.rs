@@ -40,7 +40,7 @@ async fn subscribe(store: &Store, url: &str, events: &[&str], allow_private: boo
     new.headers.insert("X-Tenant".to_owned(), "acme".to_owned());
     new.headers
         .insert("Webhook-Id".to_owned(), "spoofed".to_owned());
-    store.create_subscription(new).await.unwrap().id
+    store.subscriptions().create(new).await.unwrap().id
 }
 
 fn dispatcher(h: &Harness, clock: &ManualClock) -> Arc<WebhookDispatcher> {
@@ -72,7 +72,8 @@ fn body(r: &FakeRequest) -> Value {
 
 async fn deliveries(store: &Store, subscription: i64) -> Vec<Delivery> {
     let mut all = store
-        .deliveries(DeliveryFilter::subscription(subscription))
+        .deliveries()
+        .list(DeliveryFilter::subscription(subscription))
         .await
         .unwrap();
     all.reverse();
@@ -133,7 +134,7 @@ both_dbs! {
 
         // Rotation: both signatures are sent; receivers on either secret verify.
         let new_secret = Secret::generate().unwrap().expose_standard();
-        h.store.rotate_subscription_secret(sub, SecretString::new(new_secret.clone()), Duration::from_secs(3600)).await.unwrap();
+        h.store.subscriptions().rotate_secret(sub, SecretString::new(new_secret.clone()), Duration::from_secs(3600)).await.unwrap();
         h.customer_text(CUSTOMER, "três");
         h.settle().await;
         d.drain().await;
@@ -205,7 +206,7 @@ both_dbs! {
         h.settle().await;
         d.drain().await;
         retry_rounds(&h.store, &d, &clock, sub, 4).await;
-        let failing = h.store.subscription(sub).await.unwrap().unwrap();
+        let failing = h.store.subscriptions().get(sub).await.unwrap().unwrap();
         assert!(failing.enabled && failing.failing_since_ms.is_some());
         let attempted = deliveries(&h.store, sub).await.iter().filter(|d| d.attempts > 0).count();
         assert_eq!(attempted, 2, "ordered: only each chat's first message is tried while down");
@@ -222,7 +223,7 @@ both_dbs! {
             assert_eq!(&got[*chat], ids, "chat {chat}: every message once, in order");
         }
         assert!(deliveries(&h.store, sub).await.iter().all(|d| d.state == DeliveryState::Done));
-        assert_eq!(h.store.subscription(sub).await.unwrap().unwrap().failing_since_ms, None);
+        assert_eq!(h.store.subscriptions().get(sub).await.unwrap().unwrap().failing_since_ms, None);
     }
 
     async fn gone_disables_the_subscription_and_says_so(h) {
@@ -237,7 +238,7 @@ both_dbs! {
         h.customer_text(CUSTOMER, "olá");
         h.settle().await;
         d.drain().await;
-        let s = h.store.subscription(sub).await.unwrap().unwrap();
+        let s = h.store.subscriptions().get(sub).await.unwrap().unwrap();
         assert!(!s.enabled);
         assert_eq!(s.disabled_reason.as_deref(), Some("the receiver answered 410 Gone"));
         d.drain().await;
@@ -274,16 +275,16 @@ both_dbs! {
         d.drain().await;
         retry_rounds(&h.store, &d, &clock, sub, 20).await;
         assert_eq!(deliveries(&h.store, sub).await[0].state, DeliveryState::Dead);
-        assert!(h.store.subscription(sub).await.unwrap().unwrap().enabled, "3 days of failures: still on");
+        assert!(h.store.subscriptions().get(sub).await.unwrap().unwrap().enabled, "3 days of failures: still on");
 
         // A day later another message fails too; at day 5 without a success the endpoint goes.
         clock.advance(Duration::from_secs(24 * 3600));
         h.customer_text(CUSTOMER, "day 4");
         h.settle().await;
         d.drain().await;
-        assert!(h.store.subscription(sub).await.unwrap().unwrap().enabled);
+        assert!(h.store.subscriptions().get(sub).await.unwrap().unwrap().enabled);
         retry_rounds(&h.store, &d, &clock, sub, 20).await;
-        let s = h.store.subscription(sub).await.unwrap().unwrap();
+        let s = h.store.subscriptions().get(sub).await.unwrap().unwrap();
         assert!(!s.enabled);
         assert!(s.disabled_reason.unwrap().contains("5.0 days"));
         let mut announced = 0;
@@ -297,7 +298,7 @@ both_dbs! {
         let last = deliveries(&h.store, sub).await.pop().unwrap();
         assert_eq!(last.state, DeliveryState::Failed, "held, not lost: resumes if re-enabled");
         receiver.set_status(200);
-        h.store.set_subscription_enabled(sub, true).await.unwrap();
+        h.store.subscriptions().set_enabled(sub, true).await.unwrap();
         retry_rounds(&h.store, &d, &clock, sub, 1).await;
         assert_eq!(deliveries(&h.store, sub).await.pop().unwrap().state, DeliveryState::Done);
     }

@@ -22,7 +22,7 @@ matrix! {
         h.customer_text(CUSTOMER, "a1");
         h.customer_text(OTHER, "b1");
         h.settle().await;
-        let slow = h.store.conversation_for_chat(h.instance_id, CUSTOMER).await.unwrap().unwrap();
+        let slow = h.store.mappings().conversation_for_chat(h.instance_id, CUSTOMER).await.unwrap().unwrap();
         let path = format!(
             "/api/v1/accounts/{}/conversations/{}/messages",
             h.chatwoot.account_id(),
