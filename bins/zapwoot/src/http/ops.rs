@@ -25,17 +25,8 @@ pub(crate) async fn readyz(app: &State, detailed: bool) -> Response<Body> {
     if !detailed {
         return json_response(StatusCode::OK, &json!({ "status": "ok", "store": "ok" }));
     }
-    let lag = app
-        .store
-        .events()
-        .oldest_unprocessed_age()
-        .await
-        .unwrap_or_default();
-    let instances: Vec<Value> = app
-        .store
-        .instances().list()
-        .await
-        .unwrap_or_default()
+    let (instances, lag) = instances_and_lag(app).await;
+    let instances: Vec<Value> = instances
         .iter()
         .map(|i| {
             let runtime = app.engine.runtime(i.id);
@@ -56,10 +47,14 @@ pub(crate) async fn readyz(app: &State, detailed: bool) -> Response<Body> {
     )
 }
 
-/// Prometheus text format.
-pub(crate) async fn metrics(app: &State) -> Response<Body> {
-    let mut out = String::new();
-    app.metrics.render(&mut out);
+/// Every instance, and per instance id the age of its oldest unprocessed event (both empty
+/// when the store cannot answer: readiness and metrics report what they can).
+async fn instances_and_lag(
+    app: &State,
+) -> (
+    Vec<zapwoot_store::Instance>,
+    std::collections::BTreeMap<i64, std::time::Duration>,
+) {
     let instances = app.store.instances().list().await.unwrap_or_default();
     let lag = app
         .store
@@ -67,6 +62,14 @@ pub(crate) async fn metrics(app: &State) -> Response<Body> {
         .oldest_unprocessed_age()
         .await
         .unwrap_or_default();
+    (instances, lag)
+}
+
+/// Prometheus text format.
+pub(crate) async fn metrics(app: &State) -> Response<Body> {
+    let mut out = String::new();
+    app.metrics.render(&mut out);
+    let (instances, lag) = instances_and_lag(app).await;
     // One grouped query gives both the per-kind series and the per-status totals.
     let counts = app.store.events().counts().await.unwrap_or_default();
     let mut totals: std::collections::BTreeMap<(i64, &str), i64> = instances
