@@ -26,9 +26,10 @@ pub use activity::{Activity, ActivityBus, ActivityKind};
 /// The typed payloads of [`ActivityKind`].
 pub mod activities {
     pub use crate::activity::{
-        ConversationStatus, DeletedBy, DeliveryFailed, EndpointDisabled, EndpointTest,
-        ImportProgress, InstanceStatus, MessageDeleted, MessageEdited, MessageReceived,
-        MessageSent, MessageStatusChange, Reaction, ReconciledPass,
+        AgentInfo, AgentKind, ChatType, ContactInfo, ConversationStatus, DeletedBy, DeliveryFailed,
+        EndpointDisabled, EndpointTest, GroupInfo, ImportProgress, InstanceStatus, LocationInfo,
+        MediaInfo, MessageDeleted, MessageEdited, MessageReceived, MessageSender, MessageSent,
+        MessageStatusChange, PollInfo, QuotedMessage, Reaction, ReconciledPass, SentVia,
     };
 }
 pub use clients::GatewayClient;

@@ -77,6 +77,8 @@ pub(crate) struct Fetched {
     pub(crate) head: Vec<u8>,
     pub(crate) content_type: Option<String>,
     pub(crate) file_name: Option<String>,
+    /// SHA-256 of every byte, lowercase hex.
+    pub(crate) sha256: String,
 }
 
 /// Where a fetched file's bytes are.
@@ -280,6 +282,7 @@ async fn read(mut response: reqwest::Response, max_bytes: u64) -> Result<Fetched
     let mut spool: Option<(SpoolFile, tokio::fs::File)> = None;
     let mut head = Vec::new();
     let mut len: u64 = 0;
+    let mut digest = ring::digest::Context::new(&ring::digest::SHA256);
     while let Some(chunk) = response
         .chunk()
         .await
@@ -289,6 +292,7 @@ async fn read(mut response: reqwest::Response, max_bytes: u64) -> Result<Fetched
         if len > max_bytes {
             return Err(too_large());
         }
+        digest.update(&chunk);
         if head.len() < 64 {
             head.extend(chunk.iter().take(64 - head.len()));
         }
@@ -319,6 +323,20 @@ async fn read(mut response: reqwest::Response, max_bytes: u64) -> Result<Fetched
         head,
         content_type,
         file_name,
+        sha256: hex(digest.finish().as_ref()),
+    })
+}
+
+/// SHA-256 of `bytes`, lowercase hex (the `sha256` of event payloads).
+pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
+    hex(ring::digest::digest(&ring::digest::SHA256, bytes).as_ref())
+}
+
+fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    bytes.iter().fold(String::new(), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
     })
 }
 

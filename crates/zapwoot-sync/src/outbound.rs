@@ -7,7 +7,8 @@ use zapwoot_gateway::{File, GatewayKind, Jid, MessageRef, Outgoing, OutgoingBody
 use zapwoot_store::{Direction, Effect, MessageState, NewMessage};
 
 use crate::activity::{
-    ActivityKind, ConversationStatus, DeletedBy, DeliveryFailed, MessageDeleted, MessageSent,
+    ActivityKind, AgentInfo, AgentKind, ConversationStatus, DeletedBy, DeliveryFailed, MediaInfo,
+    MessageDeleted, MessageSent, SentVia,
 };
 use crate::confirm;
 use crate::error::Failure;
@@ -163,6 +164,7 @@ async fn send(ctx: &mut Ctx<'_>, webhook: &WebhookMessage) -> Result<Outcome, Fa
         }
         None => chat_of(m)?,
     };
+    let agent = agent_of(m.sender.as_ref().or(webhook.sender.as_ref()));
     let (parts, _media_budget) = match build_parts(ctx, m).await {
         Ok(parts) => parts,
         Err(failure) => return Err(give_up_if_final(ctx, m, failure).await),
@@ -184,7 +186,7 @@ async fn send(ctx: &mut Ctx<'_>, webhook: &WebhookMessage) -> Result<Outcome, Fa
         .conversation_id()
         .map(|c| i64::try_from(c).unwrap_or(i64::MAX));
     let mut sent_ids = Vec::new();
-    for (part, body) in parts.into_iter().enumerate() {
+    for (part, Part { body, text, media }) in parts.into_iter().enumerate() {
         let part = i32::try_from(part).unwrap_or(i32::MAX);
         if let Some(done) = existing
             .iter()
@@ -223,6 +225,13 @@ async fn send(ctx: &mut Ctx<'_>, webhook: &WebhookMessage) -> Result<Outcome, Fa
                     part,
                     wa_message_id: sent.message_id.clone(),
                     chat: chat.to_string(),
+                    chatwoot_conversation_id: m.conversation_id(),
+                    text,
+                    media,
+                    via: SentVia::Chatwoot,
+                    agent: agent.clone(),
+                    api_message_id: None,
+                    idempotency_key: None,
                 }));
                 sent_ids.push(sent.message_id);
             }
@@ -292,13 +301,51 @@ fn human(reason: &str) -> String {
     }
 }
 
+/// The Chatwoot agent or bot named as a message's sender.
+fn agent_of(sender: Option<&Sender>) -> Option<AgentInfo> {
+    let (id, name, kind) = match sender? {
+        Sender::User { id, name, .. } => (id, name, AgentKind::User),
+        Sender::AgentBot { id, name } => (id, name, AgentKind::AgentBot),
+        Sender::CaptainAssistant { id, name } => (id, name, AgentKind::CaptainAssistant),
+        _ => return None,
+    };
+    Some(AgentInfo {
+        id: *id,
+        name: name.clone(),
+        kind,
+    })
+}
+
+/// One WhatsApp message of a Chatwoot message, with what `message.sent` says of it.
+struct Part {
+    body: OutgoingBody,
+    /// Its text or caption.
+    text: Option<String>,
+    /// Its file, as relayed.
+    media: Option<MediaInfo>,
+}
+
+impl Part {
+    fn new(body: OutgoingBody, media: Option<MediaInfo>) -> Self {
+        let text = match &body {
+            OutgoingBody::Text(text) => Some(text.clone()),
+            OutgoingBody::Image(_, caption)
+            | OutgoingBody::Video(_, caption)
+            | OutgoingBody::Document(_, caption) => caption.clone(),
+            _ => None,
+        }
+        .filter(|t| !t.is_empty());
+        Self { body, text, media }
+    }
+}
+
 /// Text and attachments as WhatsApp sends: each attachment its own message (the text as the
 /// first one's caption where WhatsApp allows one, else a text message of its own).
 /// The media budget shares are held until WhatsApp has every part.
 async fn build_parts(
     ctx: &Ctx<'_>,
     m: &WebhookMessage,
-) -> Result<(Vec<OutgoingBody>, Vec<MediaHold>), Failure> {
+) -> Result<(Vec<Part>, Vec<MediaHold>), Failure> {
     let mut text = m
         .content
         .as_deref()
@@ -317,7 +364,7 @@ async fn build_parts(
     let mut caption_used = text.is_empty();
     for attachment in &m.attachments {
         let mut hold = MediaHold::default();
-        let body = attachment_body(
+        let (body, media) = attachment_body(
             ctx,
             attachment,
             (!caption_used).then(|| text.clone()),
@@ -331,28 +378,29 @@ async fn build_parts(
         ) {
             caption_used = true;
         }
-        parts.push(body);
+        parts.push(Part::new(body, media));
     }
     if !caption_used {
-        parts.push(OutgoingBody::Text(text));
+        parts.push(Part::new(OutgoingBody::Text(text), None));
     }
     Ok((parts, holds))
 }
 
-/// The part for one attachment; `hold` keeps its media budget share and spool file until
-/// it has been sent.
+/// The part for one attachment, and its file as relayed; `hold` keeps its media budget
+/// share and spool file until it has been sent.
 async fn attachment_body(
     ctx: &Ctx<'_>,
     a: &Attachment,
     caption: Option<String>,
     hold: &mut MediaHold,
-) -> Result<OutgoingBody, Failure> {
+) -> Result<(OutgoingBody, Option<MediaInfo>), Failure> {
     if a.file_type == "location" {
-        return Ok(OutgoingBody::Location {
+        let location = OutgoingBody::Location {
             latitude: a.coordinates_lat.unwrap_or_default(),
             longitude: a.coordinates_long.unwrap_or_default(),
             name: a.fallback_title.clone(),
-        });
+        };
+        return Ok((location, None));
     }
     let url = a
         .data_url
@@ -377,15 +425,23 @@ async fn attachment_body(
         .file_name()
         .or(fetched.file_name)
         .unwrap_or_else(|| format!("file.{}", a.extension.as_deref().unwrap_or("bin")));
+    let mut media = MediaInfo::new(mime.clone());
+    media.file_name = Some(name.clone());
+    media.sha256 = Some(fetched.sha256);
+    media.url = Some(url.to_owned());
     let file = match fetched.data {
-        FetchedData::Memory(bytes) => File::new(bytes, mime.clone(), name),
+        FetchedData::Memory(bytes) => {
+            media.size = Some(bytes.len() as u64);
+            File::new(bytes, mime.clone(), name)
+        }
         FetchedData::Spooled(spool) => {
+            media.size = Some(spool.len);
             let file = File::from_path(spool.path.clone(), spool.len, mime.clone(), name);
             hold.spool = Some(spool);
             file
         }
     };
-    Ok(match a.file_type.as_str() {
+    let body = match a.file_type.as_str() {
         "image" if mime != "image/webp" => OutgoingBody::Image(file, caption),
         "image" => OutgoingBody::Sticker(file),
         "video" => OutgoingBody::Video(file, caption),
@@ -394,7 +450,8 @@ async fn attachment_body(
             OutgoingBody::Audio(file, voice)
         }
         _ => OutgoingBody::Document(file, caption),
-    })
+    };
+    Ok((body, Some(media)))
 }
 
 /// An agent deleted a message: revoke what the bridge sent for it.
@@ -459,6 +516,9 @@ async fn revoke(ctx: &mut Ctx<'_>, m: &WebhookMessage) -> Result<Outcome, Failur
         ctx.activity(ActivityKind::MessageDeleted(MessageDeleted {
             wa_message_id: wa.clone(),
             by: DeletedBy::Agent,
+            chat: Some(jid.to_string()),
+            chatwoot_conversation_id: m.conversation_id(),
+            chatwoot_message_id: Some(m.id),
         }));
     }
     Ok(Outcome::Done(effects))

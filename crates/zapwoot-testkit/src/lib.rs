@@ -3,7 +3,7 @@
 //! conditions instead of sleeping — above all [`Bridge::wait_idle`], which waits until no
 //! event and no outbound delivery is open, so an "exactly once" assertion made after it fails
 //! on a late duplicate instead of missing it. [`on_both_databases!`] runs a test on both
-//! backends.
+//! backends. [`events`] checks event payloads against their published JSON Schemas.
 //!
 //! ```no_run
 //! # async fn example() {
@@ -23,6 +23,7 @@
 mod both;
 mod bridge;
 mod db;
+pub mod events;
 
 pub use bridge::{Bridge, add_instance, cli, gowa_doc, http_client, wuzapi_doc, zapwoot_binary};
 pub use db::Db;

@@ -167,6 +167,9 @@ async fn next_sse_event(response: &mut reqwest::Response, kind: &str) -> (u64, V
             if field("event: ").as_deref() == Some(kind) {
                 let id = field("id: ").unwrap().parse().unwrap();
                 let data = serde_json::from_str(&field("data: ").unwrap()).unwrap();
+                if let Err(e) = zapwoot_testkit::events::check_stream_record(&data) {
+                    panic!("stream record does not match its schema: {e}");
+                }
                 return (id, data);
             }
         }
@@ -1552,6 +1555,12 @@ async fn outbound_subscriptions_through_the_admin_api(db: Db) {
         .await
         .unwrap();
     assert!(metrics.contains("# TYPE zapwoot_webhook_deliveries_open gauge"));
+    // Every body the subscriber got is what docs/events promises.
+    for request in receiver.received() {
+        zapwoot_testkit::events::assert_valid_webhook_body(
+            &serde_json::from_slice(&request.body).unwrap(),
+        );
+    }
 }
 
 async fn kill_9_mid_load_loses_and_doubles_nothing(db: Db) {
@@ -1624,6 +1633,9 @@ async fn kill_9_mid_load_loses_and_doubles_nothing(db: Db) {
         150,
         "every message.received delivered once per webhook-id"
     );
+    for (_, body) in &firsts {
+        zapwoot_testkit::events::assert_valid_webhook_body(body);
+    }
     let mut per_chat: std::collections::BTreeMap<String, Vec<String>> = Default::default();
     for (_, body) in &firsts {
         per_chat

@@ -3,13 +3,18 @@
 
 use serde::Serialize;
 
+use super::parts::{
+    AgentInfo, ChatType, ContactInfo, GroupInfo, LocationInfo, MediaInfo, MessageSender, PollInfo,
+    QuotedMessage, SentVia,
+};
+
 /// What happened, with its details: one variant per activity type.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum ActivityKind {
     /// `message.received`: a WhatsApp message reached Chatwoot.
-    MessageReceived(MessageReceived),
+    MessageReceived(Box<MessageReceived>),
     /// `message.sent`: an agent's message (one part of it) reached WhatsApp.
     MessageSent(MessageSent),
     /// `message.status`: WhatsApp reported a receipt for a message.
@@ -59,7 +64,7 @@ impl ActivityKind {
 }
 
 /// `message.received`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct MessageReceived {
     /// The WhatsApp message id.
@@ -75,6 +80,26 @@ pub struct MessageReceived {
     /// `text`, `image`, `video`, `audio`, `document`, `sticker`, `location`, `contacts`,
     /// `poll`, or `unsupported`.
     pub kind: String,
+    /// The text, or the caption of media, with WhatsApp formatting as received.
+    pub text: Option<String>,
+    /// Who wrote it.
+    pub sender: MessageSender,
+    /// A direct chat or a group.
+    pub chat_type: ChatType,
+    /// The group, for group messages.
+    pub group: Option<GroupInfo>,
+    /// The WhatsApp time of the message (RFC 3339).
+    pub timestamp: Option<String>,
+    /// The quoted message.
+    pub reply_to: Option<QuotedMessage>,
+    /// The file.
+    pub media: Option<MediaInfo>,
+    /// A shared location.
+    pub location: Option<LocationInfo>,
+    /// Shared contact cards.
+    pub contacts: Option<Vec<ContactInfo>>,
+    /// A poll.
+    pub poll: Option<PollInfo>,
 }
 
 /// `message.sent`.
@@ -89,6 +114,20 @@ pub struct MessageSent {
     pub wa_message_id: String,
     /// The chat.
     pub chat: String,
+    /// The Chatwoot conversation, when known.
+    pub chatwoot_conversation_id: Option<u64>,
+    /// The text of this part (WhatsApp formatting), or its caption.
+    pub text: Option<String>,
+    /// The file of this part.
+    pub media: Option<MediaInfo>,
+    /// How it was sent.
+    pub via: SentVia,
+    /// The Chatwoot agent or bot that sent it.
+    pub agent: Option<AgentInfo>,
+    /// The send API's message id.
+    pub api_message_id: Option<String>,
+    /// The API request's `Idempotency-Key`.
+    pub idempotency_key: Option<String>,
 }
 
 /// `message.status`.
@@ -99,6 +138,12 @@ pub struct MessageStatusChange {
     pub wa_message_id: String,
     /// `sent`, `delivered`, `read` or `played`.
     pub status: String,
+    /// The chat, when known.
+    pub chat: Option<String>,
+    /// The Chatwoot conversation, when known.
+    pub chatwoot_conversation_id: Option<u64>,
+    /// The Chatwoot message, when known.
+    pub chatwoot_message_id: Option<u64>,
 }
 
 /// Who deleted a message.
@@ -119,6 +164,12 @@ pub struct MessageDeleted {
     pub wa_message_id: String,
     /// Where it was deleted.
     pub by: DeletedBy,
+    /// The chat, when known.
+    pub chat: Option<String>,
+    /// The Chatwoot conversation, when known.
+    pub chatwoot_conversation_id: Option<u64>,
+    /// The Chatwoot message, when known.
+    pub chatwoot_message_id: Option<u64>,
 }
 
 /// `message.edited`.
@@ -129,6 +180,12 @@ pub struct MessageEdited {
     pub target: String,
     /// The new text.
     pub text: Option<String>,
+    /// The chat, when known.
+    pub chat: Option<String>,
+    /// The Chatwoot conversation, when known.
+    pub chatwoot_conversation_id: Option<u64>,
+    /// The Chatwoot message, when known.
+    pub chatwoot_message_id: Option<u64>,
 }
 
 /// `reaction`.
@@ -141,6 +198,12 @@ pub struct Reaction {
     pub emoji: Option<String>,
     /// Reacted from the bridged number itself.
     pub from_me: bool,
+    /// The chat, when known.
+    pub chat: Option<String>,
+    /// The Chatwoot conversation, when known.
+    pub chatwoot_conversation_id: Option<u64>,
+    /// The Chatwoot message reacted to, when known.
+    pub chatwoot_message_id: Option<u64>,
 }
 
 /// `conversation.status`.

@@ -2,6 +2,7 @@
 //! metrics and outbound subscriptions.
 
 mod kinds;
+mod parts;
 
 #[cfg(test)]
 mod golden;
@@ -15,6 +16,10 @@ pub use kinds::{
     ActivityKind, ConversationStatus, DeletedBy, DeliveryFailed, EndpointDisabled, EndpointTest,
     ImportProgress, InstanceStatus, MessageDeleted, MessageEdited, MessageReceived, MessageSent,
     MessageStatusChange, Reaction, ReconciledPass,
+};
+pub use parts::{
+    AgentInfo, AgentKind, ChatType, ContactInfo, GroupInfo, LocationInfo, MediaInfo, MessageSender,
+    PollInfo, QuotedMessage, SentVia,
 };
 
 /// One thing that happened. Serializes as `{"type", "instance", "timestamp_ms", "data"}`.

@@ -1,13 +1,14 @@
 //! A WhatsApp message becomes a Chatwoot message: its text, direction and file.
 
-use zapwoot_chatwoot::{NewMessage as CwMessage, Upload};
+use zapwoot_chatwoot::{Message as CwCreated, NewMessage as CwMessage, Upload};
 use zapwoot_gateway::{Content, MediaFile, MediaSource, Message};
 use zapwoot_store::{Direction, Effect, MessageState, NewMessage};
 
+use super::described::{self, Relayed as Described};
 use super::{id64, target};
-use crate::activity::{ActivityKind, MessageReceived};
+use crate::activity::{ActivityKind, MediaInfo, MessageSent, SentVia};
 use crate::error::Failure;
-use crate::media::{FetchedData, MediaHold, SpoolFile};
+use crate::media::{FetchedData, MediaHold, SpoolFile, sha256_hex};
 use crate::step::{Ctx, Outcome};
 use crate::{FromMe, conversation, identity, render};
 
@@ -62,21 +63,33 @@ pub(super) async fn message(ctx: &mut Ctx<'_>, m: &Message) -> Result<Outcome, F
     );
     intent.wa_message_id = Some(m.id.clone());
     intent.chatwoot_conversation_id = Some(id64(conversation));
-    let recorded = ctx.record_intent(intent.clone()).await?;
-    let _ = recorded;
+    ctx.record_intent(intent.clone()).await?;
+    let quoted = match &m.quote {
+        Some(quote) => target(ctx, &quote.id).await?.map(|(_, cw)| cw),
+        None => None,
+    };
+    let relayed = |message, media| Described {
+        conversation,
+        message,
+        party: &party,
+        media,
+        quoted_chatwoot_id: quoted,
+    };
     if !existing.is_empty() {
         // An earlier attempt may have created it before crashing: look before creating again.
         if let Some(found) = find_by_source(ctx, conversation, &source_id).await? {
-            return Ok(done(ctx, intent, conversation, found, m));
+            return Ok(done(ctx, intent, m, relayed(&found, None)));
         }
     }
     // The media budget share is held until Chatwoot has the file.
-    let (mut new, _media_budget) = build(ctx, m).await?;
+    let Built {
+        message: mut new,
+        hold: _media_budget,
+        media,
+    } = build(ctx, m).await?;
     new.source_id = Some(source_id);
     new.external_created_at = m.origin.timestamp;
-    if let Some(quote) = &m.quote
-        && let Some((_, cw)) = target(ctx, &quote.id).await?
-    {
+    if let Some(cw) = quoted {
         new = new.in_reply_to(cw);
     }
     if m.origin.is_group && ctx.rt.options.group_sender_prefix && !m.origin.from_me {
@@ -99,26 +112,31 @@ pub(super) async fn message(ctx: &mut Ctx<'_>, m: &Message) -> Result<Outcome, F
         .await
         .create_message(conversation, &new)
         .await?;
-    Ok(done(ctx, intent, conversation, created.id, m))
+    Ok(done(ctx, intent, m, relayed(&created, media)))
 }
 
-pub(super) fn done(
-    ctx: &mut Ctx<'_>,
-    mut intent: NewMessage,
-    conversation: u64,
-    cw_id: u64,
-    m: &Message,
-) -> Outcome {
-    intent.chatwoot_message_id = Some(id64(cw_id));
+/// The message is in Chatwoot: its mapping is written with the event, subscribers hear of it
+/// (`message.received`, and `message.sent` via `phone` for what the phone itself sent).
+fn done(ctx: &mut Ctx<'_>, mut intent: NewMessage, m: &Message, relayed: Described<'_>) -> Outcome {
+    intent.chatwoot_message_id = Some(id64(relayed.message.id));
     intent.state = MessageState::Done;
-    ctx.activity(ActivityKind::MessageReceived(MessageReceived {
-        wa_message_id: m.id.clone(),
-        chat: m.origin.lane(),
-        chatwoot_conversation_id: conversation,
-        chatwoot_message_id: cw_id,
-        from_me: m.origin.from_me,
-        kind: kind_name(&m.content).to_owned(),
-    }));
+    let received = described::received(m, relayed, kind_name(&m.content));
+    if m.origin.from_me {
+        ctx.activity(ActivityKind::MessageSent(MessageSent {
+            chatwoot_message_id: received.chatwoot_message_id,
+            part: 0,
+            wa_message_id: received.wa_message_id.clone(),
+            chat: received.chat.clone(),
+            chatwoot_conversation_id: Some(received.chatwoot_conversation_id),
+            text: received.text.clone(),
+            media: received.media.clone(),
+            via: SentVia::Phone,
+            agent: None,
+            api_message_id: None,
+            idempotency_key: None,
+        }));
+    }
+    ctx.activity(ActivityKind::MessageReceived(Box::new(received)));
     Outcome::Done(vec![Effect::Message(intent)])
 }
 
@@ -143,7 +161,7 @@ pub(super) async fn find_by_source(
     ctx: &Ctx<'_>,
     conversation: u64,
     source_id: &str,
-) -> Result<Option<u64>, Failure> {
+) -> Result<Option<CwCreated>, Failure> {
     let recent = ctx
         .chatwoot()
         .await
@@ -151,28 +169,49 @@ pub(super) async fn find_by_source(
         .await?;
     Ok(recent
         .payload
-        .iter()
-        .find(|x| x.source_id.as_deref() == Some(source_id))
-        .map(|x| x.id))
+        .into_iter()
+        .find(|x| x.source_id.as_deref() == Some(source_id)))
 }
 
 /// A media file on its way to Chatwoot: in memory, or spooled to disk (described by a
-/// `MediaFile` of its first bytes).
+/// `MediaFile` of its first bytes, with the digest of all of them).
 pub(super) enum Relayed {
     Memory(MediaFile),
-    Spooled(MediaFile, SpoolFile),
+    Spooled(MediaFile, SpoolFile, String),
 }
 
 impl Relayed {
     fn described(&self) -> &MediaFile {
         match self {
-            Self::Memory(file) | Self::Spooled(file, _) => file,
+            Self::Memory(file) | Self::Spooled(file, _, _) => file,
+        }
+    }
+
+    fn size(&self) -> u64 {
+        match self {
+            Self::Memory(file) => file.bytes.len() as u64,
+            Self::Spooled(_, spool, _) => spool.len,
+        }
+    }
+
+    fn sha256(&self) -> String {
+        match self {
+            Self::Memory(file) => sha256_hex(&file.bytes),
+            Self::Spooled(_, _, digest) => digest.clone(),
         }
     }
 }
 
+/// The Chatwoot message for a WhatsApp message, the media budget it holds, and its file as
+/// relayed.
+pub(super) struct Built {
+    pub(super) message: CwMessage,
+    pub(super) hold: MediaHold,
+    pub(super) media: Option<MediaInfo>,
+}
+
 /// The Chatwoot message for a WhatsApp message: text, direction, and its file.
-pub(super) async fn build(ctx: &Ctx<'_>, m: &Message) -> Result<(CwMessage, MediaHold), Failure> {
+pub(super) async fn build(ctx: &Ctx<'_>, m: &Message) -> Result<Built, Failure> {
     let text = render::text(m);
     let mut new = match (m.origin.from_me, ctx.rt.options.from_me) {
         (true, FromMe::PrivateNote) => CwMessage::outgoing(text).private(),
@@ -180,6 +219,7 @@ pub(super) async fn build(ctx: &Ctx<'_>, m: &Message) -> Result<(CwMessage, Medi
         (false, _) => CwMessage::incoming(text),
     };
     let mut hold = MediaHold::default();
+    let mut info = None;
     if let Some(media) = m.content.media() {
         let max = ctx.rt.options.max_media_bytes;
         hold.permit = Some(
@@ -202,7 +242,7 @@ pub(super) async fn build(ctx: &Ctx<'_>, m: &Message) -> Result<(CwMessage, Medi
                     // Spooled bytes stay on disk; the first ones decide a sniffed type.
                     FetchedData::Spooled(spool) => {
                         MediaFile::from_download(media, f.head, f.content_type, f.file_name, max)
-                            .map(|described| Relayed::Spooled(described, spool))
+                            .map(|described| Relayed::Spooled(described, spool, f.sha256))
                             .map_err(Failure::from)
                     }
                 }),
@@ -226,9 +266,14 @@ pub(super) async fn build(ctx: &Ctx<'_>, m: &Message) -> Result<(CwMessage, Medi
                     .mime_type
                     .clone()
                     .unwrap_or_else(|| "application/octet-stream".to_owned());
+                let mut described = MediaInfo::new(mime.clone());
+                described.file_name = Some(name.clone());
+                described.size = Some(relayed.size());
+                described.sha256 = Some(relayed.sha256());
+                info = Some(described);
                 new = new.attach(match relayed {
                     Relayed::Memory(file) => Upload::new(name, mime, file.bytes),
-                    Relayed::Spooled(_, spool) => {
+                    Relayed::Spooled(_, spool, _) => {
                         let upload = Upload::from_path(name, mime, spool.path.clone(), spool.len);
                         hold.spool = Some(spool);
                         upload
@@ -257,5 +302,9 @@ pub(super) async fn build(ctx: &Ctx<'_>, m: &Message) -> Result<(CwMessage, Medi
             ));
         }
     }
-    Ok((new, hold))
+    Ok(Built {
+        message: new,
+        hold,
+        media: info,
+    })
 }

@@ -8,6 +8,7 @@ use crate::error::Failure;
 use crate::step::{Ctx, Outcome};
 
 mod connection;
+mod described;
 mod message;
 mod updates;
 

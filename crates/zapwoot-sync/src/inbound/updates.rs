@@ -41,9 +41,13 @@ pub(super) async fn receipt(ctx: &mut Ctx<'_>, r: &Receipt) -> Result<Outcome, F
             wa_message_id: id.clone(),
             status: rank,
         });
+        let mapped = maps.iter().find_map(mapped_cw);
         ctx.activity(ActivityKind::MessageStatus(MessageStatusChange {
             wa_message_id: id.clone(),
             status: rank_name(rank).to_owned(),
+            chat: maps.first().map(|x| x.message.chat_jid.clone()),
+            chatwoot_conversation_id: mapped.map(|(c, _)| c),
+            chatwoot_message_id: mapped.map(|(_, m)| m),
         }));
     }
     if missing > 0 && ctx.may_wait() {
@@ -139,6 +143,9 @@ pub(super) async fn reaction(ctx: &mut Ctx<'_>, r: &Reaction) -> Result<Outcome,
         target: r.target_id.clone(),
         emoji: r.emoji.clone(),
         from_me: r.origin.from_me,
+        chat: Some(r.origin.lane()),
+        chatwoot_conversation_id: Some(conversation),
+        chatwoot_message_id: Some(target_cw),
     }));
     Ok(Outcome::Done(vec![
         Effect::Message(record),
@@ -188,6 +195,9 @@ pub(super) async fn edit(ctx: &mut Ctx<'_>, e: &Edit) -> Result<Outcome, Failure
     ctx.activity(ActivityKind::MessageEdited(MessageEdited {
         target: e.target_id.clone(),
         text: e.text.clone(),
+        chat: Some(e.origin.lane()),
+        chatwoot_conversation_id: Some(conversation),
+        chatwoot_message_id: Some(target_cw),
     }));
     Ok(Outcome::Done(vec![Effect::Message(record)]))
 }
@@ -226,9 +236,13 @@ pub(super) async fn revoke(ctx: &mut Ctx<'_>, r: &Revoke) -> Result<Outcome, Fai
             }
         }
     }
+    let first = targets.first();
     ctx.activity(ActivityKind::MessageDeleted(MessageDeleted {
         wa_message_id: r.target_id.clone(),
         by: DeletedBy::Whatsapp,
+        chat: maps.first().map(|x| x.message.chat_jid.clone()),
+        chatwoot_conversation_id: first.map(|(c, _)| *c),
+        chatwoot_message_id: first.map(|(_, m)| *m),
     }));
     Ok(Outcome::Done(Vec::new()))
 }

@@ -15,6 +15,7 @@ mod support;
 
 mod agent_to_whatsapp;
 mod crash;
+mod events;
 mod failures;
 mod import;
 mod reconcile;

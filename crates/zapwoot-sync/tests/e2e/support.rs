@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use tokio::sync::Mutex;
+use tokio::sync::{Mutex, broadcast};
 use zapwoot_fakes::{
     FakeChatwoot, FakeChatwootConfig, FakeGowa, FakeGowaConfig, FakeInbox, FakeWuzapi,
     FakeWuzapiConfig, Receiver, WuzapiMessage,
@@ -18,7 +18,8 @@ use zapwoot_store::{
 };
 use zapwoot_sync::ingest::{self, WebhookHeaders};
 use zapwoot_sync::{
-    ActivityBus, ChatwootApi, Engine, InstanceOptions, InstanceRuntime, RetryPolicy,
+    Activity, ActivityBus, ChatwootApi, Engine, InstanceOptions, InstanceRuntime, RetryPolicy,
+    webhooks,
 };
 
 pub const CUSTOMER: &str = "5511987654321@s.whatsapp.net";
@@ -45,6 +46,21 @@ pub struct Harness {
     gw_receiver: Receiver,
     cursors: Mutex<(usize, usize)>,
     pub options: InstanceOptions,
+    /// Every activity record the engine publishes, checked against its schema.
+    emitted: std::sync::Mutex<broadcast::Receiver<Activity>>,
+    /// The records checked so far.
+    checked: std::sync::Mutex<Vec<Activity>>,
+}
+
+/// Big enough that no test's records fall out before they are checked.
+const BUS_CAPACITY: usize = 1 << 16;
+
+impl Drop for Harness {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            self.check_emitted();
+        }
+    }
 }
 
 pub async fn harness(db: Db, kind: GatewayKind) -> Harness {
@@ -156,8 +172,9 @@ pub async fn harness_tweaked(
         .unwrap(),
     ));
     runtime.own_jid = Some(Jid::parse(OWN).unwrap());
-    let engine = Engine::with_policy(store.clone(), ActivityBus::default(), fast_policy());
+    let engine = Engine::with_policy(store.clone(), ActivityBus::new(BUS_CAPACITY), fast_policy());
     engine.set_runtime(runtime);
+    let emitted = std::sync::Mutex::new(engine.activity().subscribe());
     Harness {
         _db: db,
         store,
@@ -171,6 +188,8 @@ pub async fn harness_tweaked(
         gw_receiver,
         cursors: Mutex::new((0, 0)),
         options,
+        emitted,
+        checked: std::sync::Mutex::new(Vec::new()),
     }
 }
 
@@ -423,6 +442,43 @@ impl Harness {
         }
     }
 
+    /// A captioned PDF from the customer.
+    pub fn customer_document(&self, bytes: &[u8], name: &str, caption: &str) -> String {
+        match &self.gateway {
+            FakeGateway::Wuzapi(f) => {
+                let mut keys = f.store_media(bytes, "application/pdf");
+                keys["fileName"] = json!(name);
+                keys["caption"] = json!(caption);
+                self.emit(
+                    CUSTOMER,
+                    |m| m.message = json!({ "documentMessage": keys }),
+                    &json!({}),
+                )
+            }
+            FakeGateway::Gowa(f) => f.emit_media(
+                CUSTOMER,
+                "document",
+                name,
+                bytes,
+                "application/pdf",
+                Some(caption),
+            ),
+        }
+    }
+
+    /// The payloads (`data`) of every activity record of type `kind` published so far, each
+    /// checked against its schema.
+    pub fn emitted(&self, kind: &str) -> Vec<Value> {
+        self.check_emitted();
+        self.checked
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|a| a.name() == kind)
+            .map(|a| Value::Object(a.data()))
+            .collect()
+    }
+
     /// A voice note from the customer (GOWA: with the `; codecs=opus` file name bug).
     pub fn customer_voice(&self, bytes: &[u8]) -> String {
         match &self.gateway {
@@ -588,11 +644,36 @@ impl Harness {
 
     /// A fresh engine on the same store, as after a process restart.
     pub fn restart_engine(&mut self) {
+        self.check_emitted();
         let old = self.engine.runtime(self.instance_id).unwrap();
         let runtime = rebuild(&old, self);
-        self.engine =
-            Engine::with_policy(self.store.clone(), ActivityBus::default(), fast_policy());
+        self.engine = Engine::with_policy(
+            self.store.clone(),
+            ActivityBus::new(BUS_CAPACITY),
+            fast_policy(),
+        );
         self.engine.set_runtime(runtime);
+        *self.emitted.lock().unwrap() = self.engine.activity().subscribe();
+    }
+
+    /// Checks every activity record published since the last check against its schema (as
+    /// the webhook body subscribers get).
+    pub fn check_emitted(&self) {
+        let mut receiver = self.emitted.lock().unwrap();
+        let mut seen = self.checked.lock().unwrap();
+        loop {
+            match receiver.try_recv() {
+                Ok(activity) => {
+                    let body: Value = serde_json::from_str(&webhooks::payload(&activity)).unwrap();
+                    zapwoot_testkit::events::assert_valid_webhook_body(&body);
+                    seen.push(activity);
+                }
+                Err(broadcast::error::TryRecvError::Lagged(n)) => {
+                    panic!("{n} activity records were not checked")
+                }
+                Err(_) => return,
+            }
+        }
     }
 
     /// Texts the gateway was asked to send (text sends only).
@@ -643,6 +724,7 @@ impl Harness {
     }
 
     pub fn assert_clean(&self) {
+        self.check_emitted();
         let unexpected = self.chatwoot.unexpected_requests();
         assert!(
             unexpected.is_empty(),
