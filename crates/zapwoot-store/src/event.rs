@@ -9,6 +9,8 @@ pub enum Source {
     Gateway,
     /// Chatwoot: Chatwoot → WhatsApp.
     Chatwoot,
+    /// The send API: a message to WhatsApp, mirrored into Chatwoot.
+    Api,
 }
 
 impl Source {
@@ -18,14 +20,15 @@ impl Source {
         match self {
             Self::Gateway => "gateway",
             Self::Chatwoot => "chatwoot",
+            Self::Api => "api",
         }
     }
 
     pub(crate) fn parse(text: &str) -> Self {
-        if text == "chatwoot" {
-            Self::Chatwoot
-        } else {
-            Self::Gateway
+        match text {
+            "chatwoot" => Self::Chatwoot,
+            "api" => Self::Api,
+            _ => Self::Gateway,
         }
     }
 }
@@ -318,6 +321,18 @@ pub enum Effect {
     Identity(IdentityRecord),
     /// Record a delivery of this notification for every matching enabled subscription.
     Notify(crate::Notification),
+    /// Record where an API message's Chatwoot mirror is.
+    ApiMirrored {
+        /// The API message.
+        id: i64,
+        /// Its Chatwoot conversation.
+        chatwoot_conversation_id: i64,
+        /// Its Chatwoot message.
+        chatwoot_message_id: i64,
+    },
+    /// Record a follow-up event (a duplicate dedupe key writes nothing): work that must
+    /// happen because this outcome did, in its own lane so it never holds this one up.
+    Enqueue(NewEvent),
 }
 
 /// What [`Store::prune`](crate::Store::prune) removed.

@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+mod api_message;
 mod backend;
 mod clock;
 mod delivery;
@@ -20,6 +21,7 @@ mod secret_string;
 mod store;
 mod subscription;
 
+pub use api_message::{Accepted, ApiMessage, NewApiMessage};
 pub use backend::Backend;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use delivery::{
@@ -43,7 +45,7 @@ pub use options::{
 pub use seal::{Sealer, SealingKey};
 pub use secret_string::SecretString;
 pub use store::{
-    Deliveries, Events, Imports, Instances, Mappings, Store, StoreOptions, Subscriptions,
+    Deliveries, Events, Imports, Instances, Mappings, Sends, Store, StoreOptions, Subscriptions,
 };
 pub use subscription::{NewSubscription, Subscription};
 pub use zapwoot_gateway::GatewayKind;

@@ -75,6 +75,12 @@ pub struct InstanceOptions {
     pub chatwoot_rate_per_second: u32,
     /// Concurrent calls to the gateway.
     pub gateway_concurrency: u32,
+    /// Messages the send API sends per minute for this instance, at most (default 20: bulk
+    /// sending gets numbers banned).
+    pub send_rate_per_minute: u32,
+    /// Send API messages queued for this instance before new ones are refused with 429
+    /// (default 500).
+    pub send_queue_limit: u32,
     /// Origins (`http://minio:9000`) whose loopback or private addresses media may be
     /// fetched from; elsewhere media URLs must resolve to public addresses.
     pub media_origins: Vec<String>,
@@ -97,6 +103,8 @@ impl Default for InstanceOptions {
             max_media_bytes: 40 * 1024 * 1024,
             chatwoot_rate_per_second: 40,
             gateway_concurrency: 4,
+            send_rate_per_minute: 20,
+            send_queue_limit: 500,
             media_origins: Vec::new(),
             own_jid: None,
         }
@@ -117,6 +125,12 @@ impl InstanceOptions {
         }
         if self.gateway_concurrency == 0 {
             return Some(("gateway_concurrency", "must be at least 1".into()));
+        }
+        if self.send_rate_per_minute == 0 {
+            return Some(("send_rate_per_minute", "must be at least 1".into()));
+        }
+        if self.send_queue_limit == 0 {
+            return Some(("send_queue_limit", "must be at least 1".into()));
         }
         if self.max_media_bytes == 0 || self.max_media_bytes > MAX_MEDIA_BYTES_LIMIT {
             return Some((

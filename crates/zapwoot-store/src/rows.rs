@@ -3,8 +3,8 @@
 use diesel::prelude::*;
 
 use crate::schema::{
-    conversations, deliveries, delivery_attempts, events, identities, import_jobs, instances,
-    messages, subscriptions,
+    api_messages, conversations, deliveries, delivery_attempts, events, identities, import_jobs,
+    instances, messages, subscriptions,
 };
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -58,6 +58,24 @@ pub(crate) struct EventInsert {
     pub(crate) body: Vec<u8>,
     pub(crate) received_at: i64,
     pub(crate) next_attempt_at: i64,
+}
+
+impl EventInsert {
+    /// The row of `event`, received at `now`.
+    pub(crate) fn new(event: crate::NewEvent, now: i64) -> Self {
+        Self {
+            instance_id: event.instance_id,
+            source: event.source.as_str(),
+            kind: event.kind,
+            dedupe_key: event.dedupe_key,
+            waits: event.waits,
+            lane: event.lane,
+            content_type: event.content_type,
+            body: event.body,
+            received_at: now,
+            next_attempt_at: event.not_before_ms.unwrap_or(now),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -333,4 +351,31 @@ pub(crate) struct ImportProgress {
     pub(crate) error: Option<String>,
     pub(crate) updated_at: i64,
     pub(crate) finished_at: Option<i64>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = api_messages, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+pub(crate) struct ApiMessageRow {
+    pub(crate) id: i64,
+    pub(crate) instance_id: i64,
+    pub(crate) idempotency_key: Option<String>,
+    pub(crate) request_digest: String,
+    pub(crate) event_id: Option<i64>,
+    pub(crate) chat_jid: String,
+    pub(crate) wa_message_id: Option<String>,
+    pub(crate) chatwoot_conversation_id: Option<i64>,
+    pub(crate) chatwoot_message_id: Option<i64>,
+    pub(crate) created_at: i64,
+    pub(crate) updated_at: i64,
+}
+
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = api_messages)]
+pub(crate) struct ApiMessageInsert {
+    pub(crate) instance_id: i64,
+    pub(crate) idempotency_key: Option<String>,
+    pub(crate) request_digest: String,
+    pub(crate) chat_jid: String,
+    pub(crate) created_at: i64,
+    pub(crate) updated_at: i64,
 }

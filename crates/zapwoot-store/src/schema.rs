@@ -164,7 +164,24 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    api_messages (id) {
+        id -> BigInt,
+        instance_id -> BigInt,
+        idempotency_key -> Nullable<Text>,
+        request_digest -> Text,
+        event_id -> Nullable<BigInt>,
+        chat_jid -> Text,
+        wa_message_id -> Nullable<Text>,
+        chatwoot_conversation_id -> Nullable<BigInt>,
+        chatwoot_message_id -> Nullable<BigInt>,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
 diesel::joinable!(events -> instances (instance_id));
+diesel::joinable!(api_messages -> instances (instance_id));
 diesel::joinable!(import_jobs -> instances (instance_id));
 diesel::joinable!(identities -> instances (instance_id));
 diesel::joinable!(conversations -> instances (instance_id));
@@ -182,4 +199,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     deliveries,
     delivery_attempts,
     import_jobs,
+    api_messages,
 );

@@ -11,7 +11,7 @@ use zapwoot_store::{ClaimedEvent, Effect, NewEvent, Source, Store};
 use crate::error::Failure;
 use crate::media::MediaFetcher;
 use crate::step::{Ctx, Outcome};
-use crate::{Activity, ActivityBus, InstanceRuntime, RetryPolicy, inbound, outbound};
+use crate::{Activity, ActivityBus, InstanceRuntime, RetryPolicy, inbound, outbound, send};
 
 /// How long a claimed event is reserved for its worker; renewed every third of it while the
 /// worker is busy, so it only runs out when the worker is gone.
@@ -255,8 +255,7 @@ impl Engine {
             &self.store,
             &runtime,
             &self.policy,
-            lease.attempt,
-            waits,
+            (event.id, lease.attempt, waits),
             &self.media,
         );
         let body = event.body.clone().unwrap_or_default();
@@ -264,6 +263,7 @@ impl Engine {
             let result = match event.source {
                 Source::Gateway => inbound::handle(&mut ctx, &event.content_type, &body).await,
                 Source::Chatwoot => outbound::handle(&mut ctx, &body).await,
+                Source::Api => send::handle(&mut ctx, &event.kind, &body).await,
             };
             let (activities, background) = ctx.finish();
             (result, activities, background)

@@ -18,6 +18,7 @@ mod reconcile;
 mod render;
 mod retry;
 mod runtime;
+pub mod send;
 mod step;
 mod tls;
 pub mod webhooks;

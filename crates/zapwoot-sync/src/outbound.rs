@@ -221,7 +221,7 @@ async fn send(ctx: &mut Ctx<'_>, webhook: &WebhookMessage) -> Result<Outcome, Fa
                 // Recorded at once: a retry sends only the parts still missing.
                 ctx.record_sent(intent).await?;
                 ctx.activity(ActivityKind::MessageSent(MessageSent {
-                    chatwoot_message_id: m.id,
+                    chatwoot_message_id: Some(m.id),
                     part,
                     wa_message_id: sent.message_id.clone(),
                     chat: chat.to_string(),
@@ -527,8 +527,13 @@ async fn revoke(ctx: &mut Ctx<'_>, m: &WebhookMessage) -> Result<Outcome, Failur
 /// The WhatsApp id reserved for part `part` of Chatwoot message `chatwoot_id`: the same on
 /// every attempt, shaped like the ids WhatsApp Web uses (`3EB0` + 16 hex digits).
 fn reserved_id(instance: i64, chatwoot_id: u64, part: i32) -> String {
+    reserved_id_for(&format!("{instance}:{chatwoot_id}:{part}"))
+}
+
+/// A WhatsApp id reserved for `seed`: the same on every attempt.
+pub(crate) fn reserved_id_for(seed: &str) -> String {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for byte in format!("{instance}:{chatwoot_id}:{part}").bytes() {
+    for byte in seed.bytes() {
         hash ^= u64::from(byte);
         hash = hash.wrapping_mul(0x0100_0000_01b3);
     }

@@ -56,15 +56,27 @@ pub(crate) fn upstream_http() -> Result<reqwest::Client, String> {
 #[derive(Debug)]
 pub(crate) struct TokenBucket {
     rate: f64,
+    burst: f64,
     state: Mutex<(f64, tokio::time::Instant)>,
 }
 
 impl TokenBucket {
+    /// `rate` permits per second, a second's worth at once.
     pub(crate) fn new(rate: u32) -> Self {
         let rate = f64::from(rate.max(1));
         Self {
             rate,
+            burst: rate,
             state: Mutex::new((rate, tokio::time::Instant::now())),
+        }
+    }
+
+    /// `rate` permits per minute, one at a time.
+    pub(crate) fn per_minute(rate: u32) -> Self {
+        Self {
+            rate: f64::from(rate.max(1)) / 60.0,
+            burst: 1.0,
+            state: Mutex::new((1.0, tokio::time::Instant::now())),
         }
     }
 
@@ -75,7 +87,7 @@ impl TokenBucket {
                 let mut state = self.state.lock().await;
                 let now = tokio::time::Instant::now();
                 let refill = now.duration_since(state.1).as_secs_f64() * self.rate;
-                state.0 = (state.0 + refill).min(self.rate);
+                state.0 = (state.0 + refill).min(self.burst);
                 state.1 = now;
                 if state.0 >= 1.0 {
                     state.0 -= 1.0;
@@ -115,6 +127,8 @@ pub struct InstanceRuntime {
     /// GOWA device this instance is (webhooks of other devices are not its own).
     pub device_id: Option<String>,
     pub(crate) chatwoot_limit: TokenBucket,
+    /// Paces the send API's messages.
+    pub(crate) send_pace: TokenBucket,
     pub(crate) gateway_slots: Semaphore,
     pub(crate) identity_lock: Mutex<()>,
     pub(crate) connection: std::sync::Mutex<Option<ConnectionState>>,
@@ -136,6 +150,7 @@ impl InstanceRuntime {
         options: InstanceOptions,
     ) -> Self {
         let chatwoot_limit = TokenBucket::new(options.chatwoot_rate_per_second);
+        let send_pace = TokenBucket::per_minute(options.send_rate_per_minute);
         let chatwoot_origins = Origin::of(chatwoot.base_url()).into_iter().collect();
         let gateway_slots = Semaphore::new(options.gateway_concurrency.max(1) as usize);
         Self {
@@ -151,6 +166,7 @@ impl InstanceRuntime {
             chatwoot_keys: None,
             device_id: None,
             chatwoot_limit,
+            send_pace,
             gateway_slots,
             identity_lock: Mutex::new(()),
             connection: std::sync::Mutex::new(None),

@@ -41,6 +41,8 @@ pub(crate) struct Ctx<'a> {
     pub(crate) shared: Arc<InstanceRuntime>,
     policy: &'a RetryPolicy,
     pub(crate) attempt: i32,
+    /// The event being handled.
+    pub(crate) event_id: i64,
     /// Times this event was already deferred behind later ones.
     waits: i32,
     pub(crate) activities: Vec<Activity>,
@@ -56,8 +58,7 @@ impl<'a> Ctx<'a> {
         store: &'a Store,
         runtime: &'a Arc<InstanceRuntime>,
         policy: &'a RetryPolicy,
-        attempt: i32,
-        waits: i32,
+        (event_id, attempt, waits): (i64, i32, i32),
         media: &'a MediaFetcher,
     ) -> Self {
         Self {
@@ -66,6 +67,7 @@ impl<'a> Ctx<'a> {
             shared: Arc::clone(runtime),
             policy,
             attempt,
+            event_id,
             waits,
             activities: Vec::new(),
             background: std::sync::Mutex::new(Vec::new()),
@@ -110,6 +112,11 @@ impl<'a> Ctx<'a> {
     /// A store handle for background work, which outlives this context.
     pub(crate) fn store_handle(&self) -> Store {
         self.store.clone()
+    }
+
+    /// The send API's messages.
+    pub(crate) fn sends(&self) -> zapwoot_store::Sends<'_> {
+        self.store.sends()
     }
 
     // Reads.

@@ -2,6 +2,7 @@
 
 mod admin;
 mod body;
+mod messages;
 mod ops;
 mod sse;
 mod subscriptions;

@@ -12,6 +12,7 @@
 )]
 
 mod hardening;
+mod send_api;
 mod support;
 
 /// The `zapwoot` binary under test (the support module runs it).
@@ -36,6 +37,7 @@ use hardening::{
     readiness_details_need_the_token, secrets_at_rest_are_sealed, slowloris_connections_are_capped,
     stalled_bodies_starve_nobody,
 };
+use send_api::the_send_api_sends_once_and_mirrors_once;
 
 macro_rules! on_both_databases {
     ($($name:ident),* $(,)?) => {
@@ -82,6 +84,7 @@ on_both_databases!(
     bad_documents_are_refused_by_field,
     secrets_at_rest_are_sealed,
     bad_signature_floods_do_not_fill_the_logs,
+    the_send_api_sends_once_and_mirrors_once,
 );
 
 fn wuzapi_config() -> FakeWuzapiConfig {

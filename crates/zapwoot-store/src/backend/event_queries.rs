@@ -16,7 +16,7 @@ pub(crate) fn record_batch(
     write_tx(c, |c| batch.iter().map(|row| record_one(c, row)).collect())
 }
 
-fn record_one(c: &mut Conn, row: &EventInsert) -> Result<Recorded, StoreError> {
+pub(crate) fn record_one(c: &mut Conn, row: &EventInsert) -> Result<Recorded, StoreError> {
     let inserted = diesel::insert_into(events::table)
         .values(row)
         .on_conflict((

@@ -11,6 +11,21 @@ pub(crate) fn apply_effects(c: &mut Conn, effects: &[Effect], now: i64) -> Resul
     for effect in effects {
         match effect {
             Effect::Notify(notification) => notifications.push(notification),
+            Effect::ApiMirrored {
+                id,
+                chatwoot_conversation_id,
+                chatwoot_message_id,
+            } => {
+                set_api_message_mirrored(
+                    c,
+                    *id,
+                    (*chatwoot_conversation_id, *chatwoot_message_id),
+                    now,
+                )?;
+            }
+            Effect::Enqueue(event) => {
+                super::event_queries::record_one(c, &EventInsert::new(event.clone(), now))?;
+            }
             Effect::Message(message) => {
                 upsert_message(c, message, now)?;
             }

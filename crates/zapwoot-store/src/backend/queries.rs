@@ -64,6 +64,9 @@ pub(crate) use subscription_queries::*;
 #[path = "delivery_queries.rs"]
 mod delivery_queries;
 pub(crate) use delivery_queries::*;
+
+mod api_message_queries;
+pub(crate) use api_message_queries::*;
 #[path = "import_queries.rs"]
 mod import_queries;
 pub(crate) use import_queries::*;

@@ -36,19 +36,7 @@ impl Events<'_> {
     /// # Errors
     /// [`StoreError::Unavailable`] and query errors (answer 503 so the upstream retries).
     pub async fn record(&self, event: NewEvent) -> Result<Recorded, StoreError> {
-        let now = self.store.now_ms();
-        let row = EventInsert {
-            instance_id: event.instance_id,
-            source: event.source.as_str(),
-            kind: event.kind,
-            dedupe_key: event.dedupe_key,
-            waits: event.waits,
-            lane: event.lane,
-            content_type: event.content_type,
-            body: event.body,
-            received_at: now,
-            next_attempt_at: event.not_before_ms.unwrap_or(now),
-        };
+        let row = EventInsert::new(event, self.store.now_ms());
         self.store.inner.ingest.submit(row).await
     }
 

@@ -15,6 +15,7 @@ mod events;
 mod imports;
 mod instances;
 mod mappings;
+mod sends;
 mod subscriptions;
 
 pub use deliveries::Deliveries;
@@ -22,6 +23,7 @@ pub use events::Events;
 pub use imports::Imports;
 pub use instances::Instances;
 pub use mappings::Mappings;
+pub use sends::Sends;
 pub use subscriptions::Subscriptions;
 
 /// How to open a [`Store`].

@@ -21,3 +21,4 @@ mod migrations;
 mod outbox;
 mod queue;
 mod sealing;
+mod sends;

@@ -49,7 +49,7 @@ fn every_kind() -> Vec<Activity> {
             poll: None,
         }))),
         alpha(ActivityKind::MessageSent(MessageSent {
-            chatwoot_message_id: 346,
+            chatwoot_message_id: Some(346),
             part: 0,
             wa_message_id: "3EB0B2".into(),
             chat: chat.clone(),

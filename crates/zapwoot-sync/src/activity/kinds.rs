@@ -106,8 +106,8 @@ pub struct MessageReceived {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct MessageSent {
-    /// The Chatwoot message.
-    pub chatwoot_message_id: u64,
+    /// The Chatwoot message (`None` for an API message not mirrored yet, or not at all).
+    pub chatwoot_message_id: Option<u64>,
     /// Which part of it (a text with several attachments is several WhatsApp messages).
     pub part: i32,
     /// The WhatsApp message id the gateway gave the part.

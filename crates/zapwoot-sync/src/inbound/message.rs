@@ -123,7 +123,7 @@ fn done(ctx: &mut Ctx<'_>, mut intent: NewMessage, m: &Message, relayed: Describ
     let received = described::received(m, relayed, kind_name(&m.content));
     if m.origin.from_me {
         ctx.activity(ActivityKind::MessageSent(MessageSent {
-            chatwoot_message_id: received.chatwoot_message_id,
+            chatwoot_message_id: Some(received.chatwoot_message_id),
             part: 0,
             wa_message_id: received.wa_message_id.clone(),
             chat: received.chat.clone(),
@@ -157,7 +157,7 @@ pub(super) fn kind_name(content: &Content) -> &'static str {
 }
 
 /// A Chatwoot message this bridge created with `source_id`, among the conversation's latest.
-pub(super) async fn find_by_source(
+pub(crate) async fn find_by_source(
     ctx: &Ctx<'_>,
     conversation: u64,
     source_id: &str,

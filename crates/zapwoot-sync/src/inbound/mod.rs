@@ -13,6 +13,7 @@ mod message;
 mod updates;
 
 use connection::connection;
+pub(crate) use message::find_by_source;
 use message::message;
 use updates::{edit, reaction, receipt, revoke};
 

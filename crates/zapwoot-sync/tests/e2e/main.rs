@@ -19,6 +19,7 @@ mod events;
 mod failures;
 mod import;
 mod reconcile;
+mod send_api;
 mod session;
 mod webhooks;
 mod whatsapp_to_agent;
