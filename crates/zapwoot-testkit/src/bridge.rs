@@ -210,15 +210,12 @@ impl Bridge {
         limit: Duration,
         mut check: impl FnMut() -> bool,
     ) {
-        let deadline = tokio::time::Instant::now() + limit;
-        while !check() {
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "timed out waiting for: {what}\nlogs:\n{}",
-                self.logs()
-            );
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
+        crate::wait_until(
+            tokio::time::Instant::now() + limit,
+            || format!("timed out waiting for: {what}\nlogs:\n{}", self.logs()),
+            &mut check,
+        )
+        .await;
     }
 }
 

@@ -34,3 +34,16 @@ pub const SECRET_KEY: &str = "BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=";
 pub const HMAC_KEY: &str = "wuzapi-hmac-key-0123456789abcdef-xyz";
 pub const CUSTOMER: &str = "5511987654321@s.whatsapp.net";
 pub const OWN: &str = "5511900000000@s.whatsapp.net";
+
+/// Polls `check` (every 20 ms) until it holds; panics with `why()` once `deadline` has passed.
+/// The one place a test waits on a condition it cannot be told about.
+pub async fn wait_until(
+    deadline: tokio::time::Instant,
+    why: impl Fn() -> String,
+    mut check: impl FnMut() -> bool,
+) {
+    while !check() {
+        assert!(tokio::time::Instant::now() < deadline, "{}", why());
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}

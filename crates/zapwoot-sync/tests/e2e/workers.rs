@@ -1,7 +1,7 @@
 //! The engine's worker loop (`Engine::run`, what the bridge runs): events flow through a window
 //! of slots, so one slow event does not hold back the other chats.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use http::Method;
 use zapwoot_fakes::FaultAction;
@@ -38,7 +38,7 @@ matrix! {
         h.pump().await;
         h.engine.notify();
         assert!(h.chatwoot.faults().wait_applied(1, Duration::from_secs(10)).await, "a2 never reached Chatwoot");
-        let started = Instant::now();
+        let started = tokio::time::Instant::now();
         // The other chat's messages, one after another in their lane, each pass the slow one.
         for i in 2..=6 {
             let text = format!("b{i}");
@@ -46,16 +46,20 @@ matrix! {
             h.webhooks_idle().await;
             h.pump().await;
             h.engine.notify();
-            while !contents(&h).contains(&text) {
-                assert!(started.elapsed() < Duration::from_secs(2), "held back: {:?}", contents(&h));
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
+            zapwoot_testkit::wait_until(
+                started + Duration::from_secs(2),
+                || format!("held back: {:?}", contents(&h)),
+                || contents(&h).contains(&text),
+            )
+            .await;
         }
         assert!(!contents(&h).contains(&"a2".to_owned()), "a2 is still being created");
-        while !contents(&h).contains(&"a2".to_owned()) {
-            assert!(started.elapsed() < Duration::from_secs(10), "a2 never created");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        zapwoot_testkit::wait_until(
+            started + Duration::from_secs(10),
+            || "a2 never created".to_owned(),
+            || contents(&h).contains(&"a2".to_owned()),
+        )
+        .await;
         stop.send(true).unwrap();
         worker.await.unwrap();
         let got = contents(&h);
