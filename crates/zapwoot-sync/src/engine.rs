@@ -72,6 +72,11 @@ impl Engine {
         &self.store
     }
 
+    /// Media downloads and the process-wide media budget.
+    pub(crate) fn media(&self) -> &MediaFetcher {
+        &self.media
+    }
+
     /// Adds or replaces an instance's runtime (workers use it from their next event).
     pub fn set_runtime(&self, runtime: InstanceRuntime) {
         if let Ok(mut map) = self.runtimes.write() {

@@ -175,6 +175,24 @@ impl MediaFetcher {
         policy: &MediaPolicy,
         max_bytes: u64,
     ) -> Result<Fetched, Failure> {
+        read(self.open(url, policy).await?, max_bytes).await
+    }
+
+    /// Follows `url` under `policy` to the answer that has the file and returns its declared
+    /// size, without reading the body: the check a send makes before it is accepted.
+    ///
+    /// # Errors
+    /// As [`Self::fetch`].
+    pub(crate) async fn probe(
+        &self,
+        url: &str,
+        policy: &MediaPolicy,
+    ) -> Result<Option<u64>, Failure> {
+        Ok(self.open(url, policy).await?.content_length())
+    }
+
+    /// The successful answer for `url`, each redirect hop judged under `policy`.
+    async fn open(&self, url: &str, policy: &MediaPolicy) -> Result<reqwest::Response, Failure> {
         let (trusted, public) = self.clients()?;
         let mut url =
             Url::parse(url).map_err(|e| Failure::permanent(format!("bad media URL: {e}")))?;
@@ -211,7 +229,7 @@ impl MediaFetcher {
                     },
                 );
             }
-            return read(response, max_bytes).await;
+            return Ok(response);
         }
         Err(Failure::permanent(format!(
             "media download redirected more than {MAX_HOPS} times"

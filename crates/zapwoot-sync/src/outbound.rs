@@ -167,7 +167,7 @@ async fn send(ctx: &mut Ctx<'_>, webhook: &WebhookMessage) -> Result<Outcome, Fa
     let agent = agent_of(m.sender.as_ref().or(webhook.sender.as_ref()));
     let (parts, _media_budget) = match build_parts(ctx, m).await {
         Ok(parts) => parts,
-        Err(failure) => return Err(give_up_if_final(ctx, m, failure).await),
+        Err(failure) => return Err(give_up_if_final(ctx, m, &chat, failure).await),
     };
     let reply = match m.in_reply_to() {
         Some(cw) => {
@@ -244,13 +244,14 @@ async fn send(ctx: &mut Ctx<'_>, webhook: &WebhookMessage) -> Result<Outcome, Fa
                 return Err(give_up_if_final(
                     ctx,
                     m,
+                    &chat,
                     Failure::retry(format!(
                         "gateway answer lost; resending under the same id: {e}"
                     )),
                 )
                 .await);
             }
-            Err(e) => return Err(give_up_if_final(ctx, m, Failure::from(e)).await),
+            Err(e) => return Err(give_up_if_final(ctx, m, &chat, Failure::from(e)).await),
         }
     }
     let mut effects = Vec::new();
@@ -266,7 +267,12 @@ async fn send(ctx: &mut Ctx<'_>, webhook: &WebhookMessage) -> Result<Outcome, Fa
 
 /// On a permanent failure, or the last attempt, the agent sees why: the Chatwoot message is
 /// marked `failed` with a human reason.
-async fn give_up_if_final(ctx: &mut Ctx<'_>, m: &WebhookMessage, failure: Failure) -> Failure {
+async fn give_up_if_final(
+    ctx: &mut Ctx<'_>,
+    m: &WebhookMessage,
+    chat: &Jid,
+    failure: Failure,
+) -> Failure {
     let final_failure = matches!(failure, Failure::Permanent { .. }) || ctx.last_attempt();
     if !final_failure {
         return failure;
@@ -283,8 +289,13 @@ async fn give_up_if_final(ctx: &mut Ctx<'_>, m: &WebhookMessage, failure: Failur
         }
     }
     ctx.activity(ActivityKind::DeliveryFailed(DeliveryFailed {
-        chatwoot_message_id: m.id,
+        chatwoot_message_id: Some(m.id),
         reason: reason.clone(),
+        chat: Some(chat.to_string()),
+        chatwoot_conversation_id: m.conversation_id(),
+        via: SentVia::Chatwoot,
+        api_message_id: None,
+        idempotency_key: None,
     }));
     Failure::permanent(reason)
 }

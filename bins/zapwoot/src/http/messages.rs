@@ -57,7 +57,7 @@ pub(super) async fn create(app: &State, name: &str, req: Request<Incoming>) -> R
             );
         }
     };
-    match send::accept(&runtime, &app.store, &request, key.as_deref()).await {
+    match send::accept(&app.engine, &runtime, &request, key.as_deref()).await {
         Ok(accepted) => json_response(
             StatusCode::ACCEPTED,
             &json!({ "id": accepted.id, "status": "queued", "repeat": accepted.repeat }),

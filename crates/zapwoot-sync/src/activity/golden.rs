@@ -103,8 +103,13 @@ fn every_kind() -> Vec<Activity> {
             detail: "LoggedOut".into(),
         })),
         alpha(ActivityKind::DeliveryFailed(DeliveryFailed {
-            chatwoot_message_id: 346,
+            chatwoot_message_id: Some(346),
             reason: "the number is not on WhatsApp".into(),
+            chat: Some("5511987654321@s.whatsapp.net".into()),
+            chatwoot_conversation_id: Some(12),
+            via: SentVia::Chatwoot,
+            api_message_id: None,
+            idempotency_key: None,
         })),
         alpha(ActivityKind::Reconciled(ReconciledPass {
             direction: "chatwoot_to_whatsapp".into(),

@@ -230,10 +230,20 @@ pub struct InstanceStatus {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct DeliveryFailed {
-    /// The Chatwoot message that was not sent.
-    pub chatwoot_message_id: u64,
+    /// The Chatwoot message that was not sent (`None` for a message sent through the API).
+    pub chatwoot_message_id: Option<u64>,
     /// Why, in words an agent understands.
     pub reason: String,
+    /// The chat it was for.
+    pub chat: Option<String>,
+    /// The Chatwoot conversation of the message, when it came from Chatwoot.
+    pub chatwoot_conversation_id: Option<u64>,
+    /// Where the message came from: `chatwoot` or `api`.
+    pub via: SentVia,
+    /// The send API's message id, for a message sent through the API.
+    pub api_message_id: Option<String>,
+    /// Its `Idempotency-Key`, when it had one.
+    pub idempotency_key: Option<String>,
 }
 
 /// `reconciled`.

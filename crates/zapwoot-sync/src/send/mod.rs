@@ -14,8 +14,8 @@ use zapwoot_store::{
 pub use request::{MediaInput, MirrorOptions, RequestError, SendRequest};
 pub(crate) use steps::handle;
 
-use crate::InstanceRuntime;
 use crate::media::sha256_hex;
+use crate::{Engine, InstanceRuntime};
 
 /// Why a send was not accepted; nothing was written.
 #[derive(Debug, thiserror::Error)]
@@ -53,17 +53,23 @@ pub struct Accepted {
 /// Checks and records a send for `runtime`'s instance. When this returns `Ok`, the message is
 /// durable: it is sent even if the process dies now.
 ///
+/// A media URL is followed now (every redirect hop under the address guard) to learn that it
+/// answers and that its declared size fits; the file itself is fetched when the message is
+/// sent.
+///
 /// # Errors
 /// [`AcceptError`]: bad input, a reused key, a full queue, the store.
 pub async fn accept(
+    engine: &Engine,
     runtime: &InstanceRuntime,
-    store: &Store,
     request: &SendRequest,
     idempotency_key: Option<&str>,
 ) -> Result<Accepted, AcceptError> {
+    let store = engine.store();
     let chat = request.check(runtime.options.max_media_bytes)?;
     if let Some(MediaInput::Url { url, .. }) = &request.media {
         steps::guard_url(runtime, url).await?;
+        steps::probe_url(engine.media(), runtime, url).await?;
     }
     if let Some(reply) = &request.reply_to
         && let Some(id) = reply.strip_prefix("chatwoot:")

@@ -6,12 +6,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use zapwoot_chatwoot::{NewMessage as CwMessage, Upload};
 use zapwoot_gateway::{File, GatewayKind, Jid, MessageRef, Origin, Outgoing, OutgoingBody};
-use zapwoot_store::{Direction, Effect, MessageState, NewEvent, NewMessage, Source};
+use zapwoot_store::{ApiMessage, Direction, Effect, MessageState, NewEvent, NewMessage, Source};
 
 use super::request::{MediaInput, RequestError, SendRequest, decode};
-use crate::activity::{ActivityKind, MediaInfo, MessageSent, SentVia};
+use crate::activity::{ActivityKind, DeliveryFailed, MediaInfo, MessageSent, SentVia};
 use crate::error::Failure;
-use crate::media::{FetchedData, MediaPolicy, sha256_hex};
+use crate::media::{FetchedData, MediaFetcher, MediaPolicy, sha256_hex};
 use crate::outbound::reserved_id_for;
 use crate::step::{Ctx, Outcome};
 use crate::{InstanceRuntime, conversation, identity, netguard};
@@ -66,6 +66,27 @@ pub(crate) async fn guard_url(runtime: &InstanceRuntime, url: &str) -> Result<()
     Ok(())
 }
 
+/// Follows a media URL to its file without reading it: refused hops answer 422, a declared
+/// size over `max_media_bytes` 413.
+pub(crate) async fn probe_url(
+    media: &MediaFetcher,
+    runtime: &InstanceRuntime,
+    url: &str,
+) -> Result<(), RequestError> {
+    let max = runtime.options.max_media_bytes;
+    match media.probe(url, &public_only(runtime)).await {
+        Ok(Some(len)) if len > max => Err(RequestError {
+            too_large: true,
+            ..RequestError::new(
+                "media",
+                format!("{len} bytes, larger than this instance's max_media_bytes ({max})"),
+            )
+        }),
+        Ok(_) => Ok(()),
+        Err(failure) => Err(RequestError::new("media.url", failure.reason().to_owned())),
+    }
+}
+
 fn public_only(runtime: &InstanceRuntime) -> MediaPolicy {
     runtime.gateway_media_policy()
 }
@@ -80,7 +101,7 @@ async fn send(ctx: &mut Ctx<'_>, body: &[u8]) -> Result<Outcome, Failure> {
         .map_err(|_| Failure::permanent("bad chat JID in API message"))?;
     let (outgoing_body, file) = match build(ctx, &request).await {
         Ok(built) => built,
-        Err(failure) => return Err(give_up_if_final(ctx, failure)),
+        Err(failure) => return Err(give_up_if_final(ctx, &message, failure)),
     };
     let wa_id = match &message.wa_message_id {
         // Sent before a crash: only what follows is left.
@@ -107,12 +128,13 @@ async fn send(ctx: &mut Ctx<'_>, body: &[u8]) -> Result<Outcome, Failure> {
                 {
                     return Err(give_up_if_final(
                         ctx,
+                        &message,
                         Failure::retry(format!(
                             "gateway answer lost; resending under the same id: {e}"
                         )),
                     ));
                 }
-                Err(e) => return Err(give_up_if_final(ctx, Failure::from(e))),
+                Err(e) => return Err(give_up_if_final(ctx, &message, Failure::from(e))),
             };
             // Durable at once: a retry after a crash does not send again.
             ctx.sends()
@@ -175,12 +197,27 @@ async fn send(ctx: &mut Ctx<'_>, body: &[u8]) -> Result<Outcome, Failure> {
     Ok(Outcome::Done(effects))
 }
 
-/// On the last attempt a retryable failure becomes final: the message is `failed`.
-fn give_up_if_final(ctx: &Ctx<'_>, failure: Failure) -> Failure {
-    if ctx.last_attempt() && !matches!(failure, Failure::Permanent { .. }) {
-        return Failure::permanent(failure.reason().to_owned());
+/// On the last attempt a retryable failure becomes final. A final failure leaves the message
+/// `failed` and is told as `delivery.failed`.
+fn give_up_if_final(ctx: &mut Ctx<'_>, message: &ApiMessage, failure: Failure) -> Failure {
+    let permanent = matches!(failure, Failure::Permanent { .. });
+    if !permanent && !ctx.last_attempt() {
+        return failure;
     }
-    failure
+    ctx.activity(ActivityKind::DeliveryFailed(DeliveryFailed {
+        chatwoot_message_id: None,
+        reason: failure.reason().to_owned(),
+        chat: Some(message.chat_jid.clone()),
+        chatwoot_conversation_id: None,
+        via: SentVia::Api,
+        api_message_id: Some(message.id.to_string()),
+        idempotency_key: message.idempotency_key.clone(),
+    }));
+    if permanent {
+        failure
+    } else {
+        Failure::permanent(failure.reason().to_owned())
+    }
 }
 
 /// The message to send and its file (bytes, type, name).

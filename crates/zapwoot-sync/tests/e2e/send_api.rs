@@ -25,7 +25,7 @@ async fn accept(
     key: Option<&str>,
 ) -> Result<send::Accepted, AcceptError> {
     let runtime = h.engine.runtime(h.instance_id).unwrap();
-    send::accept(&runtime, &h.store, request, key).await
+    send::accept(&h.engine, &runtime, request, key).await
 }
 
 async fn status(h: &Harness, id: &str) -> send::SendStatus {
@@ -149,6 +149,60 @@ send_matrix! {
         assert_eq!(s.status, "failed");
         assert!(s.reason.as_deref().is_some_and(|r| !r.is_empty()), "{s:?}");
         assert!(h.cw_messages().is_empty(), "nothing mirrored for a message that was not sent");
+        let failed = h.emitted("delivery.failed");
+        assert_eq!(failed.len(), 1, "{failed:?}");
+        assert_eq!(failed[0]["api_message_id"], refused.id);
+        assert_eq!(failed[0]["chat"], "5511987654321@s.whatsapp.net");
+        assert!(failed[0]["chatwoot_message_id"].is_null());
+        h.assert_clean();
+    }
+
+    async fn media_by_url_is_followed_when_accepted_and_fetched_when_sent(h) {
+        let mut h = h;
+        let host = zapwoot_fakes::Receiver::start().await.unwrap();
+        let pdf = b"%PDF-1.4 boleto".to_vec();
+        host.set_reply(&[("content-type", "application/pdf")], pdf.clone());
+        // Another origin that only redirects: to an inner address, and refused for it.
+        let redirector = zapwoot_fakes::Receiver::start().await.unwrap();
+        redirector.set_status(302);
+        redirector.set_reply(&[("location", "http://10.1.2.3/boleto.pdf")], Vec::new());
+        let big = zapwoot_fakes::Receiver::start().await.unwrap();
+        big.set_reply(&[("content-type", "video/mp4")], vec![0u8; 4096]);
+        h.options.media_origins = vec![host.url(), redirector.url(), big.url()];
+        h.options.max_media_bytes = 2048;
+        h.restart_engine();
+
+        let mut by_url = SendRequest::text(CUSTOMER, "seu boleto");
+        by_url.media = Some(MediaInput::Url { url: format!("{}/files/boleto.pdf", host.url()), file_name: None, mime: None });
+        let sent = accept(&h, &by_url, None).await.unwrap();
+        assert_eq!(host.received().len(), 1, "the URL was followed once when accepted");
+
+        let mut redirected = SendRequest::text(CUSTOMER, "x");
+        redirected.media = Some(MediaInput::Url { url: format!("{}/r", redirector.url()), file_name: None, mime: None });
+        match accept(&h, &redirected, None).await {
+            Err(AcceptError::Invalid(e)) => assert_eq!(e.field, "media.url", "{e}"),
+            other => panic!("a redirect to an inner address is refused: {other:?}"),
+        }
+        let mut oversize = SendRequest::text(CUSTOMER, "x");
+        oversize.media = Some(MediaInput::Url { url: format!("{}/v.mp4", big.url()), file_name: None, mime: None });
+        match accept(&h, &oversize, None).await {
+            Err(AcceptError::Invalid(e)) => assert!(e.too_large, "{e}"),
+            other => panic!("a declared size over max_media_bytes is 413: {other:?}"),
+        }
+
+        h.settle().await;
+        assert_eq!(h.sent_endpoints().len(), 1, "only the good one went out: {:?}", h.sent_endpoints());
+        assert_eq!(host.received().len(), 2, "fetched once more, to send");
+        let s = status(&h, &sent.id).await;
+        assert_eq!(s.status, "sent");
+        let mirrored = h.cw_messages();
+        assert_eq!(mirrored.len(), 1, "{mirrored:?}");
+        assert_eq!(mirrored[0]["content"], "seu boleto");
+        assert_eq!(mirrored[0]["attachments"][0]["file_type"], "file");
+        let event = &h.emitted("message.sent")[0];
+        assert_eq!(event["media"]["file_name"], "boleto.pdf");
+        assert_eq!(event["media"]["mime"], "application/pdf");
+        assert_eq!(event["media"]["size"], pdf.len());
         h.assert_clean();
     }
 
