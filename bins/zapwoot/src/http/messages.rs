@@ -6,7 +6,7 @@ use hyper::body::Incoming;
 use serde_json::json;
 use zapwoot_sync::send::{self, AcceptError, SendRequest};
 
-use super::{Body, body, error, json_response, store_error};
+use super::{Body, body, error, json_response, send_form, store_error};
 use crate::instances::{self, AdminError};
 use crate::state::State;
 
@@ -40,6 +40,11 @@ pub(super) async fn create(app: &State, name: &str, req: Request<Incoming>) -> R
             );
         }
     };
+    let content_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
     // Room for the largest file in base64, and the rest of the document.
     let max = usize::try_from(runtime.options.max_media_bytes / 3 * 4).unwrap_or(usize::MAX)
         + app.limits.admin_body;
@@ -47,15 +52,21 @@ pub(super) async fn create(app: &State, name: &str, req: Request<Incoming>) -> R
         Ok(b) => b,
         Err(r) => return r,
     };
-    let request: SendRequest = match serde_json::from_slice(&bytes) {
-        Ok(r) => r,
-        Err(e) => {
-            return error(
-                StatusCode::BAD_REQUEST,
-                "malformed",
-                format!("not a message document: {e}"),
-            );
-        }
+    let request: SendRequest = match content_type.as_deref() {
+        Some(form) if send_form::is_form(Some(form)) => match send_form::parse(form, bytes).await {
+            Ok(r) => r,
+            Err(e) => return invalid(&e.field, &e.reason),
+        },
+        _ => match serde_json::from_slice(&bytes) {
+            Ok(r) => r,
+            Err(e) => {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    "malformed",
+                    format!("not a message document: {e}"),
+                );
+            }
+        },
     };
     match send::accept(&app.engine, &runtime, &request, key.as_deref()).await {
         Ok(accepted) => json_response(

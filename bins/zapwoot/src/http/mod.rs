@@ -4,6 +4,7 @@ mod admin;
 mod body;
 mod messages;
 mod ops;
+mod send_form;
 mod sse;
 mod subscriptions;
 mod webhooks;

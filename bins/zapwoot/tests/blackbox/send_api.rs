@@ -88,6 +88,107 @@ pub(super) async fn the_send_api_sends_once_and_mirrors_once(db: Db) {
     assert_eq!(shown["chat"], CUSTOMER);
     assert_eq!(shown["chatwoot_message_id"], mirrors[0]["id"]);
 
+    // Racing requests with one key: one id, one WhatsApp message, one mirror.
+    let racing = json!({ "to": CUSTOMER, "text": "corrida" });
+    let answers =
+        futures_util::future::join_all((0..8).map(|_| post(&bridge, &racing, Some("crm-race"))))
+            .await;
+    let ids: std::collections::HashSet<String> = answers
+        .iter()
+        .map(|(status, answer, _)| {
+            assert_eq!(*status, 202, "{answer}");
+            answer["id"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    assert_eq!(ids.len(), 1, "one message for one key: {answers:?}");
+    let race_id = ids.into_iter().next().unwrap();
+
+    // An uploaded file (multipart/form-data): a document with its caption.
+    let form = reqwest::multipart::Form::new()
+        .text("to", "5511987654321")
+        .text("text", "segue o contrato")
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(b"%PDF-1.4 contrato".to_vec())
+                .file_name("contrato.pdf")
+                .mime_str("application/pdf")
+                .unwrap(),
+        );
+    let response = bridge
+        .http
+        .post(format!("{}/api/v1/instances/alpha/messages", bridge.url))
+        .bearer_auth(ADMIN_TOKEN)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 202);
+    let upload_id = response.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let bad_form = reqwest::multipart::Form::new()
+        .text("to", "5511987654321")
+        .text("colour", "blue");
+    let response = bridge
+        .http
+        .post(format!("{}/api/v1/instances/alpha/messages", bridge.url))
+        .bearer_auth(ADMIN_TOKEN)
+        .multipart(bad_form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 422);
+    assert_eq!(
+        response.json::<Value>().await.unwrap()["error"]["field"],
+        "colour"
+    );
+    let big_form = reqwest::multipart::Form::new()
+        .text("to", "5511987654321")
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(vec![7u8; 1500]).file_name("big.bin"),
+        );
+    let response = bridge
+        .http
+        .post(format!("{}/api/v1/instances/alpha/messages", bridge.url))
+        .bearer_auth(ADMIN_TOKEN)
+        .multipart(big_form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 413, "an upload over max_media_bytes");
+    bridge.wait_idle().await;
+    let races = wuzapi
+        .sends()
+        .iter()
+        .filter(|s| s.body["Body"] == "corrida")
+        .count();
+    assert_eq!(races, 1, "racing requests sent once");
+    assert_eq!(
+        chatwoot
+            .all_messages()
+            .iter()
+            .filter(|m| m["source_id"] == format!("ZAPWOOT:api:{race_id}"))
+            .count(),
+        1,
+        "and mirrored once"
+    );
+    let documents: Vec<_> = wuzapi
+        .sends()
+        .into_iter()
+        .filter(|s| s.endpoint == "/chat/send/document")
+        .collect();
+    assert_eq!(documents.len(), 1, "the upload went out once");
+    assert_eq!(documents[0].body["FileName"], "contrato.pdf");
+    assert_eq!(documents[0].body["Caption"], "segue o contrato");
+    let mirror = chatwoot
+        .all_messages()
+        .into_iter()
+        .find(|m| m["source_id"] == format!("ZAPWOOT:api:{upload_id}"))
+        .unwrap();
+    assert_eq!(mirror["attachments"][0]["file_type"], "file");
+
     // Bad input: a reason and the field, and nothing sent.
     for (body, field) in [
         (json!({ "text": "sem destino" }), None),
@@ -129,5 +230,133 @@ pub(super) async fn the_send_api_sends_once_and_mirrors_once(db: Db) {
         .await;
     assert_eq!(status, 404);
     bridge.wait_idle().await;
-    assert_eq!(wuzapi.sends().len(), 1, "no bad request sent anything");
+    assert_eq!(wuzapi.sends().len(), 3, "no bad request sent anything");
+}
+
+/// The texts wuzapi was asked to send, in order.
+fn sent_texts(wuzapi: &FakeWuzapi) -> Vec<String> {
+    wuzapi
+        .sends()
+        .iter()
+        .filter(|s| s.endpoint == "/chat/send/text")
+        .map(|s| s.body["Body"].as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
+async fn kill(bridge: Bridge) {
+    let _ = tokio::task::spawn_blocking(move || bridge.kill())
+        .await
+        .unwrap();
+}
+
+/// kill -9 after the 202 and before WhatsApp took the message, then after WhatsApp took it and
+/// before its Chatwoot mirror: after each restart, exactly one of each.
+pub(super) async fn api_sends_survive_kill_9(db: Db) {
+    let chatwoot = FakeChatwoot::start(FakeChatwootConfig::default())
+        .await
+        .unwrap();
+    let wuzapi = FakeWuzapi::start(wuzapi_config()).await.unwrap();
+    let bridge = Bridge::start(&db);
+    let mut doc = wuzapi_doc("alpha", &wuzapi, &chatwoot);
+    doc["options"] = json!({ "send_rate_per_minute": 6000 });
+    add_instance(&bridge, &doc).await;
+
+    // Persisted, not sent: the gateway is down when the process dies.
+    wuzapi.faults().set_down(true);
+    let mut ids = Vec::new();
+    for n in 1..=3 {
+        let (status, answer, _) = post(
+            &bridge,
+            &json!({ "to": CUSTOMER, "text": format!("antes {n}") }),
+            Some(&format!("before-{n}")),
+        )
+        .await;
+        assert_eq!(status, 202, "{answer}");
+        ids.push(answer["id"].as_str().unwrap().to_owned());
+    }
+    kill(bridge).await;
+    assert!(
+        sent_texts(&wuzapi).is_empty(),
+        "nothing went out before the kill"
+    );
+    wuzapi.faults().clear();
+    let bridge = Bridge::start(&db);
+    bridge.wait_idle().await;
+    assert_eq!(
+        sent_texts(&wuzapi),
+        vec!["antes 1", "antes 2", "antes 3"],
+        "each sent once after the restart, in order"
+    );
+
+    // Sent, not mirrored: Chatwoot is down when the process dies.
+    chatwoot.faults().set_down(true);
+    for n in 1..=3 {
+        let (status, answer, _) = post(
+            &bridge,
+            &json!({ "to": CUSTOMER, "text": format!("depois {n}") }),
+            Some(&format!("after-{n}")),
+        )
+        .await;
+        assert_eq!(status, 202, "{answer}");
+        ids.push(answer["id"].as_str().unwrap().to_owned());
+    }
+    bridge
+        .eventually("the sends to reach WhatsApp", || {
+            sent_texts(&wuzapi).len() == 6
+        })
+        .await;
+    kill(bridge).await;
+    chatwoot.faults().clear();
+    let bridge = Bridge::start(&db);
+    bridge.wait_idle().await;
+    // A repeat of a key after the restart answers the same message and sends nothing.
+    let (status, again, _) = post(
+        &bridge,
+        &json!({ "to": CUSTOMER, "text": "depois 1" }),
+        Some("after-1"),
+    )
+    .await;
+    assert_eq!((status, again["id"].as_str()), (202, Some(ids[3].as_str())));
+    bridge.wait_idle().await;
+    assert_eq!(
+        sent_texts(&wuzapi),
+        vec![
+            "antes 1", "antes 2", "antes 3", "depois 1", "depois 2", "depois 3"
+        ],
+        "one WhatsApp message each"
+    );
+    let mirrored: Vec<Value> = chatwoot
+        .all_messages()
+        .into_iter()
+        .filter(|m| {
+            m["source_id"]
+                .as_str()
+                .is_some_and(|s| s.starts_with("ZAPWOOT:api:"))
+        })
+        .map(|m| m["content"].clone())
+        .collect();
+    assert_eq!(
+        mirrored,
+        vec![
+            json!("antes 1"),
+            json!("antes 2"),
+            json!("antes 3"),
+            json!("depois 1"),
+            json!("depois 2"),
+            json!("depois 3")
+        ],
+        "one mirror each, in order"
+    );
+    for id in &ids {
+        let (status, shown) = bridge
+            .admin(
+                Method::GET,
+                &format!("/instances/alpha/messages/{id}"),
+                None,
+            )
+            .await;
+        assert_eq!(status, 200);
+        assert_eq!(shown["status"], "sent", "{shown}");
+        assert!(shown["chatwoot_message_id"].is_i64(), "{shown}");
+    }
 }

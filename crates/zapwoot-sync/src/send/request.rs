@@ -56,6 +56,18 @@ pub enum MediaInput {
     },
 }
 
+impl MediaInput {
+    /// A file given as its bytes (an upload), kept as base64 like [`MediaInput::Inline`].
+    #[must_use]
+    pub fn upload(bytes: &[u8], mime: impl Into<String>, file_name: Option<String>) -> Self {
+        Self::Inline {
+            base64: base64::engine::general_purpose::STANDARD.encode(bytes),
+            mime: mime.into(),
+            file_name,
+        }
+    }
+}
+
 /// How an API message shows in Chatwoot.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
