@@ -65,6 +65,9 @@ pub(crate) enum Command {
     /// Manage outbound webhook subscriptions and their deliveries.
     #[command(subcommand)]
     Subscription(SubscriptionCommand),
+    /// Send a message through an instance, as the send API does (durably, mirrored into
+    /// Chatwoot); a running bridge sends it.
+    Send(SendArgs),
     /// Check the configuration, the store and every instance's upstreams.
     Doctor,
     /// Run the bridge with a fake gateway and a fake Chatwoot and play a conversation.
@@ -106,6 +109,41 @@ pub(crate) struct Serve {
     /// Days a processed event stays in the audit log. Failed and dead events are never pruned.
     #[arg(long, env = "ZAPWOOT_RETAIN_EVENTS_DAYS", default_value_t = 30)]
     pub(crate) retain_events_days: u32,
+}
+
+/// `zapwoot send NAME --to … (--text … | --file PATH)`.
+#[derive(Debug, Clone, Args)]
+#[command(group(clap::ArgGroup::new("content").required(true).multiple(true).args(["text", "file"])))]
+pub(crate) struct SendArgs {
+    /// The instance.
+    pub(crate) name: String,
+    /// A phone number in international form, or a JID (`…@s.whatsapp.net`, `…@g.us`, `…@lid`).
+    #[arg(long)]
+    pub(crate) to: String,
+    /// The text (with `--file`, its caption).
+    #[arg(long)]
+    pub(crate) text: Option<String>,
+    /// A file to send.
+    #[arg(long)]
+    pub(crate) file: Option<PathBuf>,
+    /// The file's MIME type (default: from its extension).
+    #[arg(long, requires = "file")]
+    pub(crate) mime: Option<String>,
+    /// The message it quotes: a WhatsApp id, or `chatwoot:<message id>`.
+    #[arg(long)]
+    pub(crate) reply_to: Option<String>,
+    /// Sending the same key again answers the same message instead of sending another.
+    #[arg(long)]
+    pub(crate) idempotency_key: Option<String>,
+    /// Do not show it in the customer's Chatwoot conversation.
+    #[arg(long)]
+    pub(crate) no_mirror: bool,
+    /// Print the status as it changes, until delivered, read or failed.
+    #[arg(long)]
+    pub(crate) wait: bool,
+    /// With `--wait`, give up after this many seconds.
+    #[arg(long, default_value_t = 120, requires = "wait")]
+    pub(crate) timeout: u64,
 }
 
 #[derive(Debug, Subcommand)]

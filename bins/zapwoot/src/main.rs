@@ -78,6 +78,7 @@ async fn run() -> Result<()> {
         Command::Instance(command) => commands::instance(&cli.global, command).await,
         Command::Events(command) => commands::events(&cli.global, command).await,
         Command::Subscription(command) => commands::subscription(&cli.global, command).await,
+        Command::Send(args) => commands::send(&cli.global, args).await,
         Command::Doctor => commands::doctor(&cli.global).await,
         Command::Demo => demo::run().await,
     }

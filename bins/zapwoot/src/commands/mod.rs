@@ -1,5 +1,6 @@
-//! The one-shot subcommands: `migrate`, `instance …`, `events …`, `subscription …`, `doctor`. They work on the
-//! store directly; a running `zapwoot serve` picks instance changes up within seconds.
+//! The one-shot subcommands: `migrate`, `instance …`, `events …`, `subscription …`, `send`,
+//! `doctor`. They work on the store directly; a running `zapwoot serve` picks instance
+//! changes up within seconds.
 
 use std::io::Read as _;
 use std::path::PathBuf;
@@ -11,9 +12,11 @@ use zapwoot_store::{EventFilter, EventStatus, Store};
 use crate::cli::{EventsCommand, Global, InstanceCommand};
 
 mod import;
+mod send;
 mod subscriptions;
 use crate::document::to_document;
 use crate::instances;
+pub(crate) use send::send;
 pub(crate) use subscriptions::subscription;
 
 fn public_url() -> String {

@@ -37,7 +37,9 @@ use hardening::{
     readiness_details_need_the_token, secrets_at_rest_are_sealed, slowloris_connections_are_capped,
     stalled_bodies_starve_nobody,
 };
-use send_api::{api_sends_survive_kill_9, the_send_api_sends_once_and_mirrors_once};
+use send_api::{
+    api_sends_survive_kill_9, the_cli_sends_and_waits, the_send_api_sends_once_and_mirrors_once,
+};
 
 macro_rules! on_both_databases {
     ($($name:ident),* $(,)?) => {
@@ -86,6 +88,7 @@ on_both_databases!(
     bad_signature_floods_do_not_fill_the_logs,
     the_send_api_sends_once_and_mirrors_once,
     api_sends_survive_kill_9,
+    the_cli_sends_and_waits,
 );
 
 fn wuzapi_config() -> FakeWuzapiConfig {

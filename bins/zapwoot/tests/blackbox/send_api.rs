@@ -360,3 +360,185 @@ pub(super) async fn api_sends_survive_kill_9(db: Db) {
         assert!(shown["chatwoot_message_id"].is_i64(), "{shown}");
     }
 }
+
+/// `zapwoot` on `db`, with the environment `serve` gets.
+fn cli_command(db: &Db) -> tokio::process::Command {
+    let mut command = tokio::process::Command::new(super::support::zapwoot_binary());
+    command
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("ZAPWOOT_DATABASE_URL", db.url())
+        .env("ZAPWOOT_SECRET_KEY", super::support::SECRET_KEY);
+    command
+}
+
+/// Runs `zapwoot ARGS` on `db`; returns exit success, stdout and stderr.
+async fn run_cli(db: &Db, args: &[&str]) -> (bool, String, String) {
+    let output = cli_command(db).args(args).output().await.unwrap();
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// `zapwoot send`: accepted into the store like the API's, sent by the running bridge,
+/// `--wait` following it to `delivered`; a repeated key sends nothing; bad flags name the flag.
+pub(super) async fn the_cli_sends_and_waits(db: Db) {
+    let chatwoot = FakeChatwoot::start(FakeChatwootConfig::default())
+        .await
+        .unwrap();
+    let wuzapi = FakeWuzapi::start(wuzapi_config()).await.unwrap();
+    let bridge = Bridge::start(&db);
+    let mut doc = wuzapi_doc("alpha", &wuzapi, &chatwoot);
+    doc["options"] = json!({ "send_rate_per_minute": 6000 });
+    add_instance(&bridge, &doc).await;
+
+    // The receipt comes once the command has printed `sent`: every status is seen.
+    let mut waiting = cli_command(&db)
+        .args([
+            "send",
+            "alpha",
+            "--to",
+            "+55 11 98765-4321",
+            "--text",
+            "pelo terminal",
+            "--idempotency-key",
+            "cli-1",
+            "--wait",
+            "--timeout",
+            "60",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = tokio::io::AsyncBufReadExt::lines(tokio::io::BufReader::new(
+        waiting.stdout.take().unwrap(),
+    ));
+    let mut out = Vec::new();
+    while let Some(line) = lines.next_line().await.unwrap() {
+        if line.contains(" sent ") {
+            let wa_id = wuzapi.sends()[0].id.clone();
+            wuzapi.emit_receipt(CUSTOMER, &[wa_id.as_str()], "Delivered");
+        }
+        out.push(line);
+    }
+    assert!(waiting.wait().await.unwrap().success(), "{out:?}");
+    let wa_id = wuzapi.sends()[0].id.clone();
+    assert_eq!(out.len(), 3, "queued, sent, delivered: {out:?}");
+    let id = out[0].strip_suffix(" queued").unwrap();
+    assert!(
+        out[1].starts_with(&format!("{id} sent wa_message_id={wa_id}")),
+        "{out:?}"
+    );
+    assert!(out[2].starts_with(&format!("{id} delivered")), "{out:?}");
+
+    let (ok, out, err) = run_cli(
+        &db,
+        &[
+            "send",
+            "alpha",
+            "--to",
+            "+55 11 98765-4321",
+            "--text",
+            "pelo terminal",
+            "--idempotency-key",
+            "cli-1",
+        ],
+    )
+    .await;
+    assert!(ok, "{err}");
+    assert!(
+        out.starts_with(&format!("{id} queued (already accepted")),
+        "{out}"
+    );
+
+    let dir = std::env::temp_dir().join(format!("zapwoot-cli-send-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let pdf = dir.join("recibo.pdf");
+    std::fs::write(&pdf, b"%PDF-1.4 recibo").unwrap();
+    let (ok, _, err) = run_cli(
+        &db,
+        &[
+            "send",
+            "alpha",
+            "--to",
+            CUSTOMER,
+            "--file",
+            pdf.to_str().unwrap(),
+            "--no-mirror",
+        ],
+    )
+    .await;
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert!(ok, "{err}");
+    bridge.wait_idle().await;
+    let documents: Vec<_> = wuzapi
+        .sends()
+        .into_iter()
+        .filter(|s| s.endpoint == "/chat/send/document")
+        .collect();
+    assert_eq!(documents.len(), 1);
+    assert_eq!(documents[0].body["FileName"], "recibo.pdf");
+    assert!(
+        documents[0].body["Document"]
+            .as_str()
+            .unwrap()
+            .starts_with("data:application/pdf;base64,"),
+        "the type from the extension"
+    );
+    assert_eq!(wuzapi.sends().len(), 2, "the repeated key sent nothing");
+    let mirrors = chatwoot
+        .all_messages()
+        .into_iter()
+        .filter(|m| {
+            m["source_id"]
+                .as_str()
+                .is_some_and(|s| s.starts_with("ZAPWOOT:api:"))
+        })
+        .count();
+    assert_eq!(mirrors, 1, "--no-mirror left Chatwoot alone");
+
+    // Bad flags name the flag and queue nothing; a refused send fails --wait with the reason;
+    // --wait gives up after --timeout.
+    let (ok, _, err) = run_cli(&db, &["send", "alpha", "--to", "12ab", "--text", "x"]).await;
+    assert!(!ok && err.contains("--to"), "{err}");
+    let (ok, _, err) = run_cli(&db, &["send", "alpha", "--to", CUSTOMER]).await;
+    assert!(!ok && err.contains("--text"), "{err}");
+    wuzapi
+        .faults()
+        .fail(Method::POST, "/chat/send/text", 400, 20);
+    let (ok, _, err) = run_cli(
+        &db,
+        &[
+            "send", "alpha", "--to", CUSTOMER, "--text", "recusada", "--wait",
+        ],
+    )
+    .await;
+    assert!(!ok && err.contains("not sent:"), "{err}");
+    wuzapi.faults().clear();
+    wuzapi.faults().set_down(true);
+    let (ok, _, err) = run_cli(
+        &db,
+        &[
+            "send",
+            "alpha",
+            "--to",
+            CUSTOMER,
+            "--text",
+            "tarde",
+            "--wait",
+            "--timeout",
+            "1",
+        ],
+    )
+    .await;
+    assert!(!ok && err.contains("still queued after 1 s"), "{err}");
+    wuzapi.faults().set_down(false);
+    bridge.wait_idle().await;
+    assert_eq!(
+        sent_texts(&wuzapi),
+        vec!["pelo terminal", "tarde"],
+        "nothing else went out"
+    );
+}
