@@ -24,8 +24,11 @@ mod embed_engine;
 mod activity_tail;
 
 #[allow(dead_code, unreachable_pub)]
-#[path = "../subscriber.rs"]
-mod subscriber;
+#[path = "../crm_send.rs"]
+mod crm_send;
+
+/// `examples/subscriber.rs`, as the CRM example includes it.
+use crm_send::subscriber;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -491,4 +494,116 @@ async fn subscriber_receives_what_the_bridge_dispatches() {
     assert_eq!(events.recv().await.unwrap().id, "msg_e2_1_0");
     server.abort();
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The CRM example against the real bridge: its order key sends once however often it asks,
+/// and its own subscription tells it `delivered`, or `delivery.failed` with the reason.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn crm_send_sends_once_per_order_and_hears_delivered() {
+    use crm_send::{CrmError, Outcome, Zapwoot, listen, wait_for_delivery};
+    use zapwoot_testkit::{ADMIN_TOKEN, Bridge, Db, HMAC_KEY, add_instance, wuzapi_doc};
+
+    let chatwoot = FakeChatwoot::start(FakeChatwootConfig::default())
+        .await
+        .unwrap();
+    let mut config = FakeWuzapiConfig::default();
+    config.hmac_key = Some(HMAC_KEY.to_owned());
+    let wuzapi = FakeWuzapi::start(config).await.unwrap();
+    let db = Db::sqlite();
+    let bridge = Bridge::start(&db);
+    let mut doc = wuzapi_doc("alpha", &wuzapi, &chatwoot);
+    doc["options"] = json!({ "send_rate_per_minute": 6000 });
+    add_instance(&bridge, &doc).await;
+
+    let zapwoot = Zapwoot::new(&bridge.url, ADMIN_TOKEN).unwrap();
+    let secret = zapwoot_signing::Secret::generate()
+        .unwrap()
+        .expose_standard();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let hook = format!("http://{}/", listener.local_addr().unwrap());
+    let mut events = listen(listener, &secret).unwrap();
+    zapwoot.subscribe(&hook, &secret, true).await.unwrap();
+
+    let id = zapwoot
+        .send(
+            "alpha",
+            "5511987654321",
+            "Your order *12345* has shipped",
+            "order-12345",
+        )
+        .await
+        .unwrap();
+    let again = zapwoot
+        .send(
+            "alpha",
+            "5511987654321",
+            "Your order *12345* has shipped",
+            "order-12345",
+        )
+        .await
+        .unwrap();
+    assert_eq!(again, id, "the same order is the same message");
+    let receipt = async {
+        let wa_id = bridge
+            .eventually_value("the bridge to send it", || async {
+                wuzapi.sends().first().map(|s| s.id.clone())
+            })
+            .await;
+        wuzapi.emit_receipt(CUSTOMER, &[wa_id.as_str()], "Delivered");
+        wa_id
+    };
+    let (outcome, wa_id) = tokio::join!(
+        tokio::time::timeout(Duration::from_secs(30), wait_for_delivery(&mut events, &id)),
+        receipt
+    );
+    assert_eq!(
+        outcome.unwrap(),
+        Some(Outcome::Delivered {
+            wa_message_id: wa_id
+        })
+    );
+
+    // A number WhatsApp refuses: delivery.failed names the message and the reason.
+    wuzapi
+        .faults()
+        .fail(http::Method::POST, "/chat/send/text", 400, 20);
+    let refused = zapwoot
+        .send(
+            "alpha",
+            "5511987654321",
+            "Your order *12346* has shipped",
+            "order-12346",
+        )
+        .await
+        .unwrap();
+    let outcome = tokio::time::timeout(
+        Duration::from_secs(30),
+        wait_for_delivery(&mut events, &refused),
+    )
+    .await
+    .unwrap();
+    assert!(
+        matches!(&outcome, Some(Outcome::Failed { reason }) if !reason.is_empty()),
+        "{outcome:?}"
+    );
+    match zapwoot.send("alpha", "12ab", "x", "order-bad").await {
+        Err(CrmError::Refused { status: 422, body }) => assert_eq!(body["error"]["field"], "to"),
+        other => panic!("{other:?}"),
+    }
+    bridge.wait_idle().await;
+    let texts: Vec<_> = wuzapi
+        .sends()
+        .into_iter()
+        .filter(|s| s.endpoint == "/chat/send/text")
+        .collect();
+    assert_eq!(texts.len(), 1, "one WhatsApp message for the order");
+    let mirrors = chatwoot
+        .all_messages()
+        .into_iter()
+        .filter(|m| m["source_id"] == format!("ZAPWOOT:api:{id}"))
+        .count();
+    assert_eq!(
+        mirrors, 1,
+        "and one message in the customer's Chatwoot conversation"
+    );
 }
