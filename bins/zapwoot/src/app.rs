@@ -275,11 +275,21 @@ async fn prune_loop(app: Arc<State>, retention: Retention) {
     loop {
         tick.tick().await;
         match app.store.prune(retention.bodies, retention.events).await {
-            Ok(report) if report.bodies_cleared + report.events_deleted > 0 => tracing::info!(
-                bodies_cleared = report.bodies_cleared,
-                events_deleted = report.events_deleted,
-                "retention applied"
-            ),
+            Ok(report)
+                if report.bodies_cleared
+                    + report.events_deleted
+                    + report.deliveries_deleted
+                    + report.api_messages_deleted
+                    > 0 =>
+            {
+                tracing::info!(
+                    bodies_cleared = report.bodies_cleared,
+                    events_deleted = report.events_deleted,
+                    deliveries_deleted = report.deliveries_deleted,
+                    api_messages_deleted = report.api_messages_deleted,
+                    "retention applied"
+                );
+            }
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "retention failed"),
         }

@@ -70,3 +70,7 @@ pub struct Accepted {
     /// The idempotency key was taken: nothing was written.
     pub duplicate: bool,
 }
+
+/// The least time a send API message and its idempotency key are kept after their last
+/// change, whatever the event retention: a repeat within it answers the same message.
+pub const KEY_RETENTION: std::time::Duration = std::time::Duration::from_secs(24 * 3600);

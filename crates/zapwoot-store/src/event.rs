@@ -344,6 +344,8 @@ pub struct PruneReport {
     pub events_deleted: usize,
     /// Finished outbound deliveries deleted (with their attempts).
     pub deliveries_deleted: usize,
+    /// Send API messages (and their idempotency keys) deleted after their send event.
+    pub api_messages_deleted: usize,
 }
 
 /// How many events of one kind are in one status ([`Events::counts`](crate::Events::counts)).

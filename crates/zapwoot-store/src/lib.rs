@@ -21,7 +21,7 @@ mod secret_string;
 mod store;
 mod subscription;
 
-pub use api_message::{Accepted, ApiMessage, NewApiMessage};
+pub use api_message::{Accepted, ApiMessage, KEY_RETENTION, NewApiMessage};
 pub use backend::Backend;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use delivery::{

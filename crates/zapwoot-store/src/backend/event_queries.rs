@@ -268,6 +268,7 @@ pub(crate) fn prune(
     c: &mut Conn,
     body_cutoff: i64,
     row_cutoff: i64,
+    key_cutoff: i64,
 ) -> Result<PruneReport, StoreError> {
     write_tx(c, |c| {
         let bodies_cleared = diesel::update(
@@ -285,10 +286,21 @@ pub(crate) fn prune(
         )
         .execute(c)?;
         let deliveries_deleted = prune_deliveries(c, row_cutoff)?;
+        // An API message goes with its send event (a failed one stays with its dead event),
+        // and never before its idempotency key is a day old.
+        let api_messages_deleted = diesel::delete(
+            api_messages::table
+                .filter(api_messages::updated_at.lt(key_cutoff))
+                .filter(diesel::dsl::not(
+                    api_messages::event_id.eq_any(events::table.select(events::id.nullable())),
+                )),
+        )
+        .execute(c)?;
         Ok(PruneReport {
             bodies_cleared,
             events_deleted,
             deliveries_deleted,
+            api_messages_deleted,
         })
     })
 }

@@ -18,7 +18,9 @@ use crate::rows::{
     ConversationRow, EventInsert, EventMetaRow, EventRow, IdentityRow, IdentityWrite, InstanceRow,
     InstanceWrite, MessageRow, SubscriptionInsert, SubscriptionRow,
 };
-use crate::schema::{conversations, events, identities, instances, messages, subscriptions};
+use crate::schema::{
+    api_messages, conversations, events, identities, instances, messages, subscriptions,
+};
 
 const ACTIVE: [&str; 3] = ["pending", "running", "failed"];
 const FINISHED: [&str; 2] = ["done", "ignored"];

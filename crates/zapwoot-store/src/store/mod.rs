@@ -8,7 +8,7 @@ use crate::backend::{Backend, Db, dispatch};
 use crate::ingest::{self, Ingest};
 use crate::intents::{self, Intents};
 use crate::outcomes::{self, Outcomes};
-use crate::{Clock, PruneReport, SealError, Sealer, StoreError, SystemClock};
+use crate::{Clock, KEY_RETENTION, PruneReport, SealError, Sealer, StoreError, SystemClock};
 
 mod deliveries;
 mod events;
@@ -188,7 +188,9 @@ impl Store {
 
     /// Retention: drops the raw body of done/ignored events finished more than `body_age`
     /// ago, and deletes done/ignored events finished more than `row_age` ago. Pending,
-    /// running, failed and dead events are never touched.
+    /// running, failed and dead events are never touched. Send API messages (with their
+    /// idempotency keys) are deleted once their send event is, and not before they are
+    /// [`KEY_RETENTION`] old.
     ///
     /// # Errors
     /// [`StoreError::Unavailable`] when no connection can be had, [`StoreError::Query`] when
@@ -202,7 +204,8 @@ impl Store {
         let cutoff =
             |age: Duration| now.saturating_sub(i64::try_from(age.as_millis()).unwrap_or(i64::MAX));
         let (body_cutoff, row_cutoff) = (cutoff(body_age), cutoff(row_age));
-        self.run(move |db| dispatch!(db, |c, q| q::prune(c, body_cutoff, row_cutoff)))
+        let key_cutoff = cutoff(KEY_RETENTION.max(row_age));
+        self.run(move |db| dispatch!(db, |c, q| q::prune(c, body_cutoff, row_cutoff, key_cutoff)))
             .await
     }
 }

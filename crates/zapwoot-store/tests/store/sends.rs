@@ -29,6 +29,43 @@ fn keyed(instance: i64, key: &str, digest: &str) -> NewApiMessage {
 }
 
 both_backends! {
+    async fn api_messages_go_with_their_send_event_and_keys_last_a_day(db) {
+        let store = db.open().await;
+        let instance = instance_id(&store, "alpha").await;
+        let sent = store.sends().accept(keyed(instance, "order-1", "d1"), send_event(instance)).await.unwrap().message;
+        let failed = store.sends().accept(keyed(instance, "order-2", "d2"), send_event(instance)).await.unwrap().message;
+        let queued = store.sends().accept(keyed(instance, "order-3", "d3"), send_event(instance)).await.unwrap().message;
+        // One chat, one lane: claimed one after the other.
+        let next = |id: Option<i64>| {
+            let store = store.clone();
+            async move {
+                let claimed = store.events().claim("w", 10, Duration::from_secs(30)).await.unwrap();
+                assert_eq!(claimed.len(), 1);
+                assert_eq!(Some(claimed[0].event.id), id);
+                claimed[0].lease.clone()
+            }
+        };
+        store.events().complete(&next(sent.event_id).await, Vec::new()).await.unwrap();
+        store.events().fail(&next(failed.event_id).await, "refused", None, Vec::new()).await.unwrap();
+        store.events().fail(&next(queued.event_id).await, "later", Some(std::time::SystemTime::now() + Duration::from_secs(3600)), Vec::new()).await.unwrap();
+        db.clock.advance(Duration::from_secs(3600));
+
+        // Events go at once, but a key is kept a day.
+        let report = store.prune(Duration::ZERO, Duration::ZERO).await.unwrap();
+        assert_eq!(report.events_deleted, 1);
+        assert_eq!(report.api_messages_deleted, 0);
+        assert_eq!(store.sends().by_key(instance, "order-1").await.unwrap().unwrap().id, sent.id);
+
+        db.clock.advance(Duration::from_secs(24 * 3600));
+        let report = store.prune(Duration::ZERO, Duration::ZERO).await.unwrap();
+        assert_eq!(report.api_messages_deleted, 1, "the sent one, whose event is gone");
+        assert!(store.sends().get(sent.id).await.unwrap().is_none());
+        assert!(store.sends().by_key(instance, "order-1").await.unwrap().is_none());
+        for kept in [&failed, &queued] {
+            assert!(store.sends().get(kept.id).await.unwrap().is_some(), "kept with its dead or waiting event");
+        }
+    }
+
     async fn a_message_and_its_send_event_are_accepted_together(db) {
         let store = db.open().await;
         let instance = instance_id(&store, "alpha").await;
