@@ -113,6 +113,8 @@ struct State {
     device_webhooks: HashMap<String, (String, Option<String>)>,
     logged_out: Vec<String>,
     sends: Vec<GowaSend>,
+    /// `POST /message/{id}/read` calls: the `phone` (chat) and the message id, in order.
+    read_marks: Vec<(String, String)>,
     statics: HashMap<String, (Vec<u8>, String)>,
     downloads: HashMap<String, String>,
     /// Every `message` the session saw (GOWA's chat storage), oldest first.
@@ -184,10 +186,16 @@ impl FakeGowa {
         format!("http://{}", self.running.addr)
     }
 
-    /// Sends and actions accepted.
+    /// Sends and message actions accepted; read marks are in [`Self::read_marks`].
     #[must_use]
     pub fn sends(&self) -> Vec<GowaSend> {
         self.core.state().sends.clone()
+    }
+
+    /// `POST /message/{id}/read` calls accepted: the chat (`phone`) and the message id.
+    #[must_use]
+    pub fn read_marks(&self) -> Vec<(String, String)> {
+        self.core.state().read_marks.clone()
     }
 
     /// Where webhooks go (`--webhook`).

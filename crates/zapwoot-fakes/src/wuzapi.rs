@@ -166,6 +166,8 @@ struct State {
     connected: bool,
     logged_in: bool,
     sends: Vec<WuzapiSend>,
+    /// `/chat/markread` calls: the chat and the message ids, in order.
+    read_marks: Vec<(String, Vec<String>)>,
     media: HashMap<String, (Vec<u8>, String)>,
     avatars: HashMap<String, String>,
     not_on_whatsapp: Vec<String>,
@@ -247,10 +249,17 @@ impl FakeWuzapi {
         &self.core.config.token
     }
 
-    /// Sends accepted so far.
+    /// Sends and message actions (react, edit, delete, presence) accepted so far; read marks
+    /// are in [`Self::read_marks`].
     #[must_use]
     pub fn sends(&self) -> Vec<WuzapiSend> {
         self.core.state().sends.clone()
+    }
+
+    /// `POST /chat/markread` calls accepted so far: the chat and the message ids.
+    #[must_use]
+    pub fn read_marks(&self) -> Vec<(String, Vec<String>)> {
+        self.core.state().read_marks.clone()
     }
 
     /// The webhook URL and subscribed events as configured through the API.

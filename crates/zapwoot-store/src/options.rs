@@ -81,6 +81,9 @@ pub struct InstanceOptions {
     /// Send API messages queued for this instance before new ones are refused with 429
     /// (default 500).
     pub send_queue_limit: u32,
+    /// When an agent answers in Chatwoot, mark the customer's unread messages in that chat
+    /// read on WhatsApp (blue ticks), once each; direct chats only (default true).
+    pub mark_read_on_reply: bool,
     /// Origins (`http://minio:9000`) whose loopback or private addresses media may be
     /// fetched from; elsewhere media URLs must resolve to public addresses.
     pub media_origins: Vec<String>,
@@ -105,6 +108,7 @@ impl Default for InstanceOptions {
             gateway_concurrency: 4,
             send_rate_per_minute: 20,
             send_queue_limit: 500,
+            mark_read_on_reply: true,
             media_origins: Vec::new(),
             own_jid: None,
         }

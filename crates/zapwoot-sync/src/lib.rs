@@ -14,6 +14,7 @@ mod media;
 pub mod netguard;
 mod outbound;
 mod ports;
+mod read_marks;
 mod reconcile;
 mod render;
 mod retry;

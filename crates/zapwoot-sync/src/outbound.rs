@@ -14,6 +14,7 @@ use crate::confirm;
 use crate::error::Failure;
 use crate::inbound::{is_own_source, is_sendable};
 use crate::media::{FetchedData, MediaHold, Origin};
+use crate::read_marks;
 use crate::step::{Ctx, Outcome};
 
 pub(crate) async fn handle(ctx: &mut Ctx<'_>, body: &[u8]) -> Result<Outcome, Failure> {
@@ -254,7 +255,12 @@ async fn send(ctx: &mut Ctx<'_>, webhook: &WebhookMessage) -> Result<Outcome, Fa
             Err(e) => return Err(give_up_if_final(ctx, m, &chat, Failure::from(e)).await),
         }
     }
-    let mut effects = Vec::new();
+    // An agent (or agent bot) answered: the customer sees blue ticks on what it answered.
+    let mut effects = if agent.is_some() {
+        read_marks::mark_chat_read(ctx, &chat).await
+    } else {
+        Vec::new()
+    };
     if let Some(conversation) = conversation {
         effects.push(Effect::ConversationSeen {
             instance_id: ctx.rt.id,

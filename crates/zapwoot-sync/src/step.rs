@@ -129,6 +129,18 @@ impl<'a> Ctx<'a> {
             .await
     }
 
+    /// The WhatsApp ids of the customer's newest unread messages in `chat`.
+    pub(crate) async fn unread_incoming(
+        &self,
+        chat: &str,
+        limit: u32,
+    ) -> Result<Vec<String>, StoreError> {
+        self.store
+            .mappings()
+            .unread_incoming(self.rt.id, chat, limit)
+            .await
+    }
+
     /// The message mappings of a Chatwoot message id (one per part).
     pub(crate) async fn messages_by_chatwoot_id(
         &self,

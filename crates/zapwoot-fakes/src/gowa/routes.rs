@@ -377,6 +377,15 @@ pub(super) fn message_action(
             "message: cannot be blank.",
         );
     }
+    if action == "read" {
+        let phone = body
+            .get("phone")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
+        core.state().read_marks.push((phone, id.to_owned()));
+        return success(&json!({ "message_id": id, "status": "read success" }));
+    }
     let message_id = format!("3EB0{}", random::hex(10));
     core.state().sends.push(GowaSend {
         endpoint: format!("/message/{id}/{action}"),

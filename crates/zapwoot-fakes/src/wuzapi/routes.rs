@@ -318,6 +318,25 @@ pub(super) fn send_like(core: &Core, path: &str, body: &Map<String, Value>) -> R
     if !state.logged_in {
         return fail(StatusCode::INTERNAL_SERVER_ERROR, "no session");
     }
+    if path == "/chat/markread" {
+        let ids = match field(body, "Id") {
+            Some(Value::Array(ids)) if !ids.is_empty() => ids
+                .iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect(),
+            _ => return fail(StatusCode::BAD_REQUEST, "missing Id in Payload"),
+        };
+        let chat = field_str(body, "ChatPhone")
+            .or_else(|| field_str(body, "Chat"))
+            .unwrap_or_default()
+            .to_owned();
+        state.read_marks.push((chat, ids));
+        return envelope(
+            StatusCode::OK,
+            &json!({ "Details": "Message(s) marked as read" }),
+        );
+    }
     // Sends take a caller-chosen `Id` too ("If ID is omitted, a random message ID will be
     // generated"): resending one is the same WhatsApp message.
     let id = field_str(body, "Id").map_or_else(
@@ -359,7 +378,6 @@ pub(super) fn send_like(core: &Core, path: &str, body: &Map<String, Value>) -> R
         .map_or(0, |d| d.as_secs());
     let details = match path {
         "/chat/delete" => "Deleted",
-        "/chat/markread" => "Message(s) marked as read",
         "/chat/presence" => "Chat presence set successfuly",
         _ => "Sent",
     };

@@ -196,6 +196,27 @@ pub(crate) fn messages_by_wa(
         .load(c)?)
 }
 
+/// The WhatsApp ids of the customer's newest messages in `chat` not yet read (at most `limit`,
+/// newest first).
+pub(crate) fn unread_incoming(
+    c: &mut Conn,
+    instance_id: i64,
+    chat_jid: &str,
+    limit: i64,
+) -> Result<Vec<String>, StoreError> {
+    let ids: Vec<Option<String>> = messages::table
+        .filter(messages::instance_id.eq(instance_id))
+        .filter(messages::chat_jid.eq(chat_jid))
+        .filter(messages::direction.eq(crate::Direction::Incoming.as_str()))
+        .filter(messages::delivery.lt(ReceiptLevel::Read.rank()))
+        .filter(messages::wa_message_id.is_not_null())
+        .order(messages::id.desc())
+        .limit(limit)
+        .select(messages::wa_message_id)
+        .load(c)?;
+    Ok(ids.into_iter().flatten().collect())
+}
+
 pub(crate) fn messages_by_chatwoot(
     c: &mut Conn,
     instance_id: i64,

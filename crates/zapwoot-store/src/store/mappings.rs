@@ -69,6 +69,31 @@ impl Mappings<'_> {
         Ok(rows.into_iter().map(to_message).collect())
     }
 
+    /// The WhatsApp ids of the customer's newest messages in `chat_jid` that were not marked
+    /// read yet (at most `limit`, newest first).
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when no connection can be had, [`StoreError::Query`] when
+    /// the database refuses the statement.
+    pub async fn unread_incoming(
+        &self,
+        instance_id: i64,
+        chat_jid: &str,
+        limit: u32,
+    ) -> Result<Vec<String>, StoreError> {
+        let chat = chat_jid.to_owned();
+        self.store
+            .run(move |db| {
+                dispatch!(db, |c, q| q::unread_incoming(
+                    c,
+                    instance_id,
+                    &chat,
+                    i64::from(limit)
+                ))
+            })
+            .await
+    }
+
     /// Every part mapped to Chatwoot message `chatwoot_message_id`, by part.
     ///
     /// # Errors

@@ -11,13 +11,14 @@ use crate::activity::{
     self, ActivityKind, DeletedBy, MessageDeleted, MessageEdited, MessageStatusChange,
 };
 use crate::error::Failure;
+use crate::read_marks;
 use crate::step::{Ctx, Outcome};
 
 pub(super) async fn receipt(ctx: &mut Ctx<'_>, r: &Receipt) -> Result<Outcome, Failure> {
     let (status, rank) = match r.status {
         ReceiptStatus::Delivered => (MessageStatus::Delivered, ReceiptLevel::Delivered),
         ReceiptStatus::Read | ReceiptStatus::Played => (MessageStatus::Read, ReceiptLevel::Read),
-        ReceiptStatus::ReadSelf => return Ok(Outcome::Ignored("read on our own device".into())),
+        ReceiptStatus::ReadSelf => return read_on_the_phone(ctx, r).await,
         _ => return Ok(Outcome::Ignored("receipt kind not bridged".into())),
     };
     let mut effects = Vec::new();
@@ -59,6 +60,25 @@ pub(super) async fn receipt(ctx: &mut Ctx<'_>, r: &Receipt) -> Result<Outcome, F
         return Ok(Outcome::Ignored("receipt for unknown messages".into()));
     }
     Ok(Outcome::Done(effects))
+}
+
+/// The customer's messages read on the phone itself: counted as marked, so an agent's reply
+/// does not mark them again.
+async fn read_on_the_phone(ctx: &mut Ctx<'_>, r: &Receipt) -> Result<Outcome, Failure> {
+    let mut incoming = Vec::new();
+    for id in &r.message_ids {
+        let maps = ctx.messages_by_wa_id(id).await?;
+        if maps
+            .iter()
+            .any(|m| m.message.direction == Direction::Incoming && m.delivery < ReceiptLevel::Read)
+        {
+            incoming.push(id.clone());
+        }
+    }
+    if incoming.is_empty() {
+        return Ok(Outcome::Ignored("read on our own device".into()));
+    }
+    Ok(Outcome::Done(read_marks::read(ctx, incoming)))
 }
 
 pub(super) fn rank_name(rank: ReceiptLevel) -> &'static str {

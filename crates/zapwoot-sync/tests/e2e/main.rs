@@ -14,6 +14,7 @@
 mod support;
 
 mod agent_to_whatsapp;
+mod blue_ticks;
 mod crash;
 mod events;
 mod failures;

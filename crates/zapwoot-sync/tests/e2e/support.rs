@@ -718,6 +718,38 @@ impl Harness {
         }
     }
 
+    /// The customer's messages read on the bridged phone itself (a `ReadSelf` receipt).
+    pub fn read_on_phone(&self, ids: &[&str]) {
+        match &self.gateway {
+            FakeGateway::Wuzapi(f) => f.emit_receipt(CUSTOMER, ids, "ReadSelf"),
+            FakeGateway::Gowa(f) => f.emit_ack(CUSTOMER, ids, "read-self"),
+        }
+    }
+
+    /// The WhatsApp ids the gateway was asked to mark read, in order (wuzapi
+    /// `POST /chat/markread` takes a list, GOWA `POST /message/{id}/read` one each), each
+    /// checked to be for the customer's chat.
+    pub fn read_marks(&self) -> Vec<String> {
+        match &self.gateway {
+            FakeGateway::Wuzapi(f) => f
+                .read_marks()
+                .into_iter()
+                .flat_map(|(chat, ids)| {
+                    assert_eq!(chat, CUSTOMER);
+                    ids
+                })
+                .collect(),
+            FakeGateway::Gowa(f) => f
+                .read_marks()
+                .into_iter()
+                .map(|(chat, id)| {
+                    assert_eq!(chat, CUSTOMER);
+                    id
+                })
+                .collect(),
+        }
+    }
+
     /// All Chatwoot messages (REST shape), by conversation.
     pub fn cw_messages(&self) -> Vec<Value> {
         self.chatwoot.all_messages()
