@@ -264,6 +264,13 @@ impl Gateway for MeteredGateway {
         self.meter
             .time("mark_read", self.inner.mark_read(chat, sender, message_ids))
     }
+    fn set_typing<'a>(
+        &'a self,
+        chat: &'a Jid,
+        on: bool,
+    ) -> BoxFuture<'a, Result<(), zapwoot_gateway::Error>> {
+        self.meter.time("typing", self.inner.set_typing(chat, on))
+    }
     fn fetch_media<'a>(
         &'a self,
         media: &'a Media,

@@ -115,6 +115,8 @@ struct State {
     sends: Vec<GowaSend>,
     /// `POST /message/{id}/read` calls: the `phone` (chat) and the message id, in order.
     read_marks: Vec<(String, String)>,
+    /// `POST /send/chat-presence` calls: the `phone` and the `action` (`start` / `stop`).
+    presences: Vec<(String, String)>,
     statics: HashMap<String, (Vec<u8>, String)>,
     downloads: HashMap<String, String>,
     /// Every `message` the session saw (GOWA's chat storage), oldest first.
@@ -186,10 +188,17 @@ impl FakeGowa {
         format!("http://{}", self.running.addr)
     }
 
-    /// Sends and message actions accepted; read marks are in [`Self::read_marks`].
+    /// Sends and message actions accepted; read marks and typing are in [`Self::read_marks`]
+    /// and [`Self::presences`].
     #[must_use]
     pub fn sends(&self) -> Vec<GowaSend> {
         self.core.state().sends.clone()
+    }
+
+    /// `POST /send/chat-presence` calls accepted: the chat (`phone`) and the `action`.
+    #[must_use]
+    pub fn presences(&self) -> Vec<(String, String)> {
+        self.core.state().presences.clone()
     }
 
     /// `POST /message/{id}/read` calls accepted: the chat (`phone`) and the message id.

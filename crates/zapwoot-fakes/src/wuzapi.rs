@@ -168,6 +168,8 @@ struct State {
     sends: Vec<WuzapiSend>,
     /// `/chat/markread` calls: the chat and the message ids, in order.
     read_marks: Vec<(String, Vec<String>)>,
+    /// `/chat/presence` calls: the chat and the state (`composing` / `paused`), in order.
+    presences: Vec<(String, String)>,
     media: HashMap<String, (Vec<u8>, String)>,
     avatars: HashMap<String, String>,
     not_on_whatsapp: Vec<String>,
@@ -249,11 +251,17 @@ impl FakeWuzapi {
         &self.core.config.token
     }
 
-    /// Sends and message actions (react, edit, delete, presence) accepted so far; read marks
-    /// are in [`Self::read_marks`].
+    /// Sends and message actions (react, edit, delete) accepted so far; read marks and typing
+    /// are in [`Self::read_marks`] and [`Self::presences`].
     #[must_use]
     pub fn sends(&self) -> Vec<WuzapiSend> {
         self.core.state().sends.clone()
+    }
+
+    /// `POST /chat/presence` calls accepted so far: the chat and the state.
+    #[must_use]
+    pub fn presences(&self) -> Vec<(String, String)> {
+        self.core.state().presences.clone()
     }
 
     /// `POST /chat/markread` calls accepted so far: the chat and the message ids.

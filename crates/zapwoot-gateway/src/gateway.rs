@@ -330,6 +330,9 @@ pub trait Gateway: Send + Sync + fmt::Debug {
         message_ids: &'a [String],
     ) -> BoxFuture<'a, Result<(), Error>>;
 
+    /// Shows (`true`: "typing…") or clears the typing indicator in `chat`.
+    fn set_typing<'a>(&'a self, chat: &'a Jid, on: bool) -> BoxFuture<'a, Result<(), Error>>;
+
     /// Gets a media file's bytes, refusing more than `max_bytes`.
     fn fetch_media<'a>(
         &'a self,

@@ -84,6 +84,9 @@ pub struct InstanceOptions {
     /// When an agent answers in Chatwoot, mark the customer's unread messages in that chat
     /// read on WhatsApp (blue ticks), once each; direct chats only (default true).
     pub mark_read_on_reply: bool,
+    /// Typing indicators both ways: an agent typing in Chatwoot shows "typing…" on WhatsApp,
+    /// a customer typing on WhatsApp shows it in Chatwoot (default true).
+    pub typing: bool,
     /// Origins (`http://minio:9000`) whose loopback or private addresses media may be
     /// fetched from; elsewhere media URLs must resolve to public addresses.
     pub media_origins: Vec<String>,
@@ -109,6 +112,7 @@ impl Default for InstanceOptions {
             send_rate_per_minute: 20,
             send_queue_limit: 500,
             mark_read_on_reply: true,
+            typing: true,
             media_origins: Vec::new(),
             own_jid: None,
         }

@@ -260,7 +260,7 @@ impl Engine {
             &self.store,
             &runtime,
             &self.policy,
-            (event.id, lease.attempt, waits),
+            (event.id, lease.attempt, waits, event.received_at_ms),
             &self.media,
         );
         let body = event.body.clone().unwrap_or_default();

@@ -1,6 +1,7 @@
 //! Turning webhook bytes into a stored event: verify the signature over the raw body, parse
 //! just enough for the dedupe key and the lane, and build the [`NewEvent`] to record. No HTTP.
 
+use zapwoot_chatwoot::webhook::Event;
 use zapwoot_gateway::{Webhook, WebhookError};
 use zapwoot_signing::VerifyError;
 use zapwoot_store::{NewEvent, Source, Store};
@@ -135,6 +136,17 @@ pub async fn prepare_chatwoot(
         None => "_chatwoot".to_owned(),
     };
     let mut dedupe_key = event.dedupe_key();
+    if matches!(
+        event,
+        Event::ConversationTypingOn(_) | Event::ConversationTypingOff(_)
+    ) {
+        // One typing event per window: repeats within it are duplicates (the throttle), a
+        // later session is new.
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+        dedupe_key = format!("{dedupe_key}@{}", crate::typing::window(now_ms));
+    }
     if runtime.chatwoot_keys.is_none() {
         // Unsigned, anyone could post a body under the key of a message an agent is about to
         // write and have the real webhook dropped as its duplicate. Keyed by the body too,

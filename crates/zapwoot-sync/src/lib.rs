@@ -22,6 +22,7 @@ mod runtime;
 pub mod send;
 mod step;
 mod tls;
+mod typing;
 pub mod webhooks;
 
 pub use activity::{Activity, ActivityBus, ActivityKind};

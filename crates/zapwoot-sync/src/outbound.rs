@@ -14,8 +14,8 @@ use crate::confirm;
 use crate::error::Failure;
 use crate::inbound::{is_own_source, is_sendable};
 use crate::media::{FetchedData, MediaHold, Origin};
-use crate::read_marks;
 use crate::step::{Ctx, Outcome};
+use crate::{read_marks, typing};
 
 pub(crate) async fn handle(ctx: &mut Ctx<'_>, body: &[u8]) -> Result<Outcome, Failure> {
     let event = webhook::parse(body)
@@ -39,6 +39,8 @@ pub(crate) async fn handle(ctx: &mut Ctx<'_>, body: &[u8]) -> Result<Outcome, Fa
                 mapped.conversation,
             )]))
         }
+        Event::ConversationTypingOn(t) => typing::agent_typing(ctx, t, true).await,
+        Event::ConversationTypingOff(t) => typing::agent_typing(ctx, t, false).await,
         other => Ok(Outcome::Ignored(format!("{} is not bridged", other.name()))),
     }
 }

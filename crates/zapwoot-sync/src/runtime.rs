@@ -132,6 +132,8 @@ pub struct InstanceRuntime {
     pub(crate) gateway_slots: Semaphore,
     pub(crate) identity_lock: Mutex<()>,
     pub(crate) connection: std::sync::Mutex<Option<ConnectionState>>,
+    /// The typing indicator last shown per chat, for throttling.
+    pub(crate) typing: crate::typing::TypingState,
     /// Origins attachments may be fetched from: Chatwoot's own, and the ones Chatwoot's API
     /// named in `data_url`s (its `FRONTEND_URL` may differ from the base URL the bridge uses).
     pub(crate) chatwoot_origins: std::sync::Mutex<Vec<Origin>>,
@@ -170,6 +172,7 @@ impl InstanceRuntime {
             gateway_slots,
             identity_lock: Mutex::new(()),
             connection: std::sync::Mutex::new(None),
+            typing: crate::typing::TypingState::default(),
             chatwoot_origins: std::sync::Mutex::new(chatwoot_origins),
         }
     }

@@ -43,6 +43,8 @@ pub(crate) struct Ctx<'a> {
     pub(crate) attempt: i32,
     /// The event being handled.
     pub(crate) event_id: i64,
+    /// When it was received (unix milliseconds).
+    pub(crate) received_at_ms: i64,
     /// Times this event was already deferred behind later ones.
     waits: i32,
     pub(crate) activities: Vec<Activity>,
@@ -58,7 +60,7 @@ impl<'a> Ctx<'a> {
         store: &'a Store,
         runtime: &'a Arc<InstanceRuntime>,
         policy: &'a RetryPolicy,
-        (event_id, attempt, waits): (i64, i32, i32),
+        (event_id, attempt, waits, received_at_ms): (i64, i32, i32, i64),
         media: &'a MediaFetcher,
     ) -> Self {
         Self {
@@ -68,6 +70,7 @@ impl<'a> Ctx<'a> {
             policy,
             attempt,
             event_id,
+            received_at_ms,
             waits,
             activities: Vec::new(),
             background: std::sync::Mutex::new(Vec::new()),
@@ -127,6 +130,11 @@ impl<'a> Ctx<'a> {
             .mappings()
             .messages_by_wa_id(self.rt.id, id)
             .await
+    }
+
+    /// Now, by the store's clock (the one `received_at_ms` was taken on).
+    pub(crate) fn now_ms(&self) -> i64 {
+        self.store.now_ms()
     }
 
     /// The WhatsApp ids of the customer's newest unread messages in `chat`.

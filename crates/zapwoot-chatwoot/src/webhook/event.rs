@@ -4,7 +4,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use super::payload::{
-    Typing, WebhookContact, WebhookConversation, WebhookMessage, WidgetTriggered,
+    Sender, Typing, WebhookContact, WebhookConversation, WebhookMessage, WidgetTriggered,
 };
 
 /// One webhook delivery. Large payloads are boxed to keep the enum small.
@@ -178,6 +178,19 @@ impl Event {
                         .map(|t| format!("{t:?}"))
                         .unwrap_or_default(),
                 ])
+            ),
+            // Who types where: the same typing twice is the same key. Typing sessions repeat
+            // with identical payloads, so a receiver adds a time window to tell them apart.
+            Self::ConversationTypingOn(t) | Self::ConversationTypingOff(t) => format!(
+                "{}:{}:{}",
+                self.name(),
+                t.conversation.id,
+                match &t.user {
+                    Some(Sender::User { id, .. }) => format!("user{id}"),
+                    Some(Sender::Contact(c)) => format!("contact{}", c.id),
+                    Some(_) => "other".to_owned(),
+                    None => "nobody".to_owned(),
+                }
             ),
             other => format!(
                 "{}:{:016x}",

@@ -308,6 +308,22 @@ impl FakeChatwoot {
         self.agent_message(conversation_id, content, false, attachments)
     }
 
+    /// An agent (the administrator) starts (`on`) or stops typing in the dashboard, in the
+    /// reply box or (`private`) a private note: `conversation_typing_on` / `_off` on the inbox
+    /// webhook, as upstream. Returns `false` when there is no such conversation.
+    pub fn agent_typing(&self, conversation_id: u64, on: bool, private: bool) -> bool {
+        let state = self.core.state();
+        let Some(admin) = state.users.first().cloned() else {
+            return false;
+        };
+        if !state.conversations.contains_key(&conversation_id) {
+            return false;
+        }
+        self.core
+            .emit_typing(&state, conversation_id, &admin, on, private);
+        true
+    }
+
     /// An agent writes a private note.
     ///
     /// # Errors

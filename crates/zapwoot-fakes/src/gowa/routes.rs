@@ -319,7 +319,22 @@ pub(super) async fn send(core: &Core, req: &FakeRequest, device: &str, kind: &st
                 }
             }
         }
-        "message" | "link" | "poll" | "chat-presence" => {}
+        "chat-presence" => {
+            let action = text("action").unwrap_or_default().to_owned();
+            if !matches!(action.as_str(), "start" | "stop") {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    "VALIDATION_ERROR",
+                    "action: must be a valid value.",
+                );
+            }
+            let phone = text("phone").unwrap_or_default().to_owned();
+            core.state().presences.push((phone, action.clone()));
+            return success(
+                &json!({ "message_id": "", "status": format!("Send chat presence {action} success") }),
+            );
+        }
+        "message" | "link" | "poll" => {}
         _ => {
             return Reply::Unrouted(
                 error(StatusCode::NOT_FOUND, "NOT_FOUND", "route not found").into_response(),

@@ -318,6 +318,17 @@ pub(super) fn send_like(core: &Core, path: &str, body: &Map<String, Value>) -> R
     if !state.logged_in {
         return fail(StatusCode::INTERNAL_SERVER_ERROR, "no session");
     }
+    if path == "/chat/presence" {
+        let state_name = field_str(body, "State").unwrap_or_default().to_owned();
+        if !matches!(state_name.as_str(), "composing" | "paused") {
+            return fail(StatusCode::BAD_REQUEST, "invalid state");
+        }
+        state.presences.push((phone, state_name));
+        return envelope(
+            StatusCode::OK,
+            &json!({ "Details": "Chat presence set successfuly" }),
+        );
+    }
     if path == "/chat/markread" {
         let ids = match field(body, "Id") {
             Some(Value::Array(ids)) if !ids.is_empty() => ids
@@ -378,7 +389,6 @@ pub(super) fn send_like(core: &Core, path: &str, body: &Map<String, Value>) -> R
         .map_or(0, |d| d.as_secs());
     let details = match path {
         "/chat/delete" => "Deleted",
-        "/chat/presence" => "Chat presence set successfuly",
         _ => "Sent",
     };
     envelope(

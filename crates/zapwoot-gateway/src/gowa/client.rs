@@ -319,6 +319,18 @@ impl GowaClient {
         self.message_action(message_id, "read", chat, None).await
     }
 
+    /// `POST /send/chat-presence` `{phone, action: start | stop}`: the typing indicator.
+    ///
+    /// # Errors
+    /// As [`send_message`](Self::send_message).
+    pub async fn set_typing(&self, chat: &Jid, on: bool) -> Result<(), Error> {
+        let body =
+            json!({ "phone": chat.to_string(), "action": if on { "start" } else { "stop" } });
+        self.post_json("send/chat-presence", &body, false)
+            .await
+            .map(drop)
+    }
+
     /// `GET /user/info?phone=`: `results {data: [...], resolved_phone?, resolved_lid?}`.
     ///
     /// # Errors

@@ -76,6 +76,10 @@ impl Gateway for GowaClient {
         })
     }
 
+    fn set_typing<'a>(&'a self, chat: &'a Jid, on: bool) -> BoxFuture<'a, Result<(), Error>> {
+        Box::pin(Self::set_typing(self, chat, on))
+    }
+
     fn fetch_media<'a>(
         &'a self,
         media: &'a Media,

@@ -89,6 +89,10 @@ impl Gateway for WuzapiClient {
         Box::pin(Self::mark_read(self, chat, sender, message_ids))
     }
 
+    fn set_typing<'a>(&'a self, chat: &'a Jid, on: bool) -> BoxFuture<'a, Result<(), Error>> {
+        Box::pin(Self::set_typing(self, chat, on))
+    }
+
     fn fetch_media<'a>(
         &'a self,
         media: &'a Media,

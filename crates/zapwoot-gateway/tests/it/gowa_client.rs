@@ -140,8 +140,23 @@ async fn actions_lookups_and_health() {
             "/message/3EB0X/reaction",
             "/message/3EB0Y/update",
             "/message/3EB0Y/revoke",
-            "/message/3EB0X/read",
-            "/message/3EB0Z/read"
+        ]
+    );
+    assert_eq!(
+        fake.read_marks(),
+        vec![
+            (CUSTOMER.to_owned(), "3EB0X".to_owned()),
+            (CUSTOMER.to_owned(), "3EB0Z".to_owned())
+        ],
+        "GOWA marks one message per call"
+    );
+    gateway.set_typing(&chat, true).await.unwrap();
+    gateway.set_typing(&chat, false).await.unwrap();
+    assert_eq!(
+        fake.presences(),
+        vec![
+            (CUSTOMER.to_owned(), "start".to_owned()),
+            (CUSTOMER.to_owned(), "stop".to_owned())
         ]
     );
     assert_eq!(fake.sends()[1].fields["emoji"], "", "empty emoji removes");

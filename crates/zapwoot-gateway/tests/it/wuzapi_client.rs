@@ -122,14 +122,25 @@ async fn actions_and_lookups() {
         .mark_read(&chat, None, &["3EB0THEIRS".to_owned()])
         .await
         .unwrap();
-    client.set_typing(&chat, true).await.unwrap();
+    gateway.set_typing(&chat, true).await.unwrap();
+    gateway.set_typing(&chat, false).await.unwrap();
     let sends = fake.sends();
     assert_eq!(
         sends[0].body["Id"], "me:3EB0OWN",
         "own messages are addressed as me:<id>"
     );
     assert_eq!(sends[1].body["Body"], "remove");
-    assert_eq!(sends[4].body["Id"], json!(["3EB0THEIRS"]));
+    assert_eq!(
+        fake.read_marks(),
+        vec![(CUSTOMER.to_owned(), vec!["3EB0THEIRS".to_owned()])]
+    );
+    assert_eq!(
+        fake.presences(),
+        vec![
+            (CUSTOMER.to_owned(), "composing".to_owned()),
+            (CUSTOMER.to_owned(), "paused".to_owned())
+        ]
+    );
 
     let health = gateway.health().await.unwrap();
     assert!(health.connected && health.logged_in);

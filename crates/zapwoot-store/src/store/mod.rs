@@ -160,8 +160,10 @@ impl Store {
             .map_err(|e| StoreError::Task(e.to_string()))?
     }
 
-    /// Now, in unix milliseconds, by the store's clock.
-    fn now_ms(&self) -> i64 {
+    /// Now, in unix milliseconds, by the store's clock (the clock of every time it records,
+    /// such as an event's `received_at_ms`).
+    #[must_use]
+    pub fn now_ms(&self) -> i64 {
         self.inner.clock.now_ms()
     }
 

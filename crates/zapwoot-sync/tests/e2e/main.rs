@@ -22,6 +22,7 @@ mod import;
 mod reconcile;
 mod send_api;
 mod session;
+mod typing;
 mod webhooks;
 mod whatsapp_to_agent;
 mod workers;

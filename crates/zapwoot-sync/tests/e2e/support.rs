@@ -46,6 +46,8 @@ pub struct Harness {
     gw_receiver: Receiver,
     cursors: Mutex<(usize, usize)>,
     pub options: InstanceOptions,
+    /// The store's clock: a test moves it (typing going stale) instead of sleeping.
+    pub clock: zapwoot_store::ManualClock,
     /// Every activity record the engine publishes, checked against its schema.
     emitted: std::sync::Mutex<broadcast::Receiver<Activity>>,
     /// The records checked so far.
@@ -105,12 +107,11 @@ pub async fn harness_tweaked(
     cw_config: FakeChatwootConfig,
     tweaks: GatewayTweaks,
 ) -> Harness {
-    let store = Store::open(
-        &db.url(),
-        StoreOptions::with_sealer(Sealer::new(SealingKey::from_bytes(&[3; 32]).unwrap())),
-    )
-    .await
-    .unwrap();
+    let clock = zapwoot_store::ManualClock::new();
+    let mut store_options =
+        StoreOptions::with_sealer(Sealer::new(SealingKey::from_bytes(&[3; 32]).unwrap()));
+    store_options.clock = Some(Arc::new(clock.clone()));
+    let store = Store::open(&db.url(), store_options).await.unwrap();
     let cw_receiver = Receiver::start().await.unwrap();
     let gw_receiver = Receiver::start().await.unwrap();
     let chatwoot = FakeChatwoot::start(cw_config).await.unwrap();
@@ -188,6 +189,7 @@ pub async fn harness_tweaked(
         gw_receiver,
         cursors: Mutex::new((0, 0)),
         options,
+        clock,
         emitted,
         checked: std::sync::Mutex::new(Vec::new()),
     }
@@ -716,6 +718,22 @@ impl Harness {
             FakeGateway::Wuzapi(f) => f.emit_receipt(CUSTOMER, ids, "Read"),
             FakeGateway::Gowa(f) => f.emit_ack(CUSTOMER, ids, "read"),
         }
+    }
+
+    /// The typing indicators the gateway was asked to show in the customer's chat, as
+    /// `true` (typing) / `false` (stopped), in order.
+    pub fn typing_shown(&self) -> Vec<bool> {
+        let calls: Vec<(String, String)> = match &self.gateway {
+            FakeGateway::Wuzapi(f) => f.presences(),
+            FakeGateway::Gowa(f) => f.presences(),
+        };
+        calls
+            .into_iter()
+            .map(|(chat, state)| {
+                assert_eq!(chat, CUSTOMER);
+                matches!(state.as_str(), "composing" | "start")
+            })
+            .collect()
     }
 
     /// The customer's messages read on the bridged phone itself (a `ReadSelf` receipt).
