@@ -206,6 +206,26 @@ impl ChatwootApi for MeteredChatwoot {
             self.inner.delete_message(conversation_id, message_id),
         )
     }
+    fn inbox_identifier(
+        &self,
+        inbox_id: u64,
+    ) -> BoxFuture<'_, Result<Option<String>, zapwoot_chatwoot::Error>> {
+        self.meter
+            .time("inbox", self.inner.inbox_identifier(inbox_id))
+    }
+    fn contact_typing<'a>(
+        &'a self,
+        inbox_identifier: &'a str,
+        contact_source_id: &'a str,
+        conversation_id: u64,
+        on: bool,
+    ) -> BoxFuture<'a, Result<(), zapwoot_chatwoot::Error>> {
+        self.meter.time(
+            "contact_typing",
+            self.inner
+                .contact_typing(inbox_identifier, contact_source_id, conversation_id, on),
+        )
+    }
     fn base_url(&self) -> &zapwoot_chatwoot::Url {
         self.inner.base_url()
     }

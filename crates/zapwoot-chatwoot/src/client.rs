@@ -180,6 +180,11 @@ impl Client {
             .header(TOKEN_HEADER, &self.inner.token))
     }
 
+    /// A request to `url` without the token (the public API).
+    pub(crate) fn unauthenticated(&self, method: Method, url: Url) -> RequestBuilder {
+        self.inner.http.request(method, url)
+    }
+
     /// A request to an absolute URL without the token (attachment downloads).
     pub(crate) fn plain_get(&self, url: Url) -> RequestBuilder {
         self.inner.http.get(url)

@@ -374,6 +374,20 @@ impl FakeGowa {
         id
     }
 
+    /// Emits a `chat_presence` event (GOWA ≥ v8.3.4): `chat` typing (`composing`) or stopped
+    /// (`paused`), from the fake's device.
+    pub fn emit_chat_presence(&self, chat: &str, state: &str) {
+        let payload = json!({
+            "from": chat, "chat_id": chat, "state": state, "media": "",
+            "is_group": chat.ends_with("@g.us"),
+        });
+        let Value::Object(payload) = payload else {
+            return;
+        };
+        let device = self.device_jid();
+        self.emit(&device, "chat_presence", payload);
+    }
+
     /// Emits a `message.ack` (`receipt_type` `delivered`, `read` or `read-self`).
     pub fn emit_ack(&self, chat: &str, ids: &[&str], receipt_type: &str) {
         let payload = json!({ "ids": ids, "chat_id": chat, "from": chat, "receipt_type": receipt_type, "receipt_type_description": receipt_type });

@@ -387,6 +387,18 @@ impl FakeWuzapi {
         (id, event)
     }
 
+    /// Emits a `ChatPresence` webhook: `chat` (a direct chat) typing (`composing`), recording
+    /// (`composing` with `audio`) or stopped (`paused`). whatsmeow's `events.ChatPresence`
+    /// carries the message source, `State` and `Media`, and no time.
+    pub fn emit_chat_presence(&self, chat: &str, state: &str, audio: bool) {
+        let event = json!({
+            "Chat": chat, "Sender": chat, "IsFromMe": false, "IsGroup": chat.ends_with("@g.us"),
+            "AddressingMode": "", "SenderAlt": "", "RecipientAlt": "", "BroadcastListOwner": "",
+            "State": state, "Media": if audio { "audio" } else { "" },
+        });
+        self.emit("ChatPresence", event, Map::new());
+    }
+
     /// Emits a `ReadReceipt` webhook (`state` `Read`, `ReadSelf` or `Delivered`).
     pub fn emit_receipt(&self, chat: &str, message_ids: &[&str], state: &str) {
         let event = json!({

@@ -206,7 +206,8 @@ impl Engine {
         while set.join_next().await.is_some() {}
     }
 
-    /// Claims one batch and processes it; returns how many events were handled.
+    /// Claims one batch and processes it; returns how many events were handled. Best-effort
+    /// work the events leave runs on in the background ([`Self::drain`] waits for it).
     pub async fn run_once(self: &Arc<Self>) -> usize {
         let claimed = match self
             .store
@@ -227,20 +228,22 @@ impl Engine {
             tasks.spawn(async move { engine.process(event).await });
         }
         while tasks.join_next().await.is_some() {}
-        self.finish_background().await;
         count
     }
 
-    /// Processes events until none is claimable (tests and one-shot tools).
+    /// Processes events until none is claimable, then waits for the best-effort work they
+    /// left (avatar syncs, typing time-outs) (tests and one-shot tools).
     pub async fn drain(self: &Arc<Self>) -> usize {
         let mut total = 0;
         loop {
             let n = self.run_once().await;
             if n == 0 {
-                return total;
+                break;
             }
             total += n;
         }
+        self.finish_background().await;
+        total
     }
 
     async fn process(&self, claimed: ClaimedEvent) {

@@ -2,7 +2,7 @@
 //! just enough for the dedupe key and the lane, and build the [`NewEvent`] to record. No HTTP.
 
 use zapwoot_chatwoot::webhook::Event;
-use zapwoot_gateway::{Webhook, WebhookError};
+use zapwoot_gateway::{InboundEvent, Webhook, WebhookError};
 use zapwoot_signing::VerifyError;
 use zapwoot_store::{NewEvent, Source, Store};
 
@@ -97,7 +97,16 @@ fn prepared(
     let lane = webhook.lane();
     // Verified over the raw bytes already; what is kept needs no credential in it.
     let body = runtime.kind.storable_body(content_type, body);
-    let mut event = NewEvent::new(runtime.id, Source::Gateway, webhook.dedupe_key, lane, body);
+    let mut dedupe_key = webhook.dedupe_key;
+    if webhook
+        .events
+        .iter()
+        .any(|e| matches!(e, InboundEvent::Presence(_)))
+    {
+        // Presence carries no time (wuzapi): each delivery is its own event, like typing.
+        dedupe_key = crate::typing::received_key(&dedupe_key, now_ms());
+    }
+    let mut event = NewEvent::new(runtime.id, Source::Gateway, dedupe_key, lane, body);
     event.kind = webhook.event_name;
     event.content_type = content_type.to_owned();
     PreparedEvent {
@@ -140,12 +149,9 @@ pub async fn prepare_chatwoot(
         event,
         Event::ConversationTypingOn(_) | Event::ConversationTypingOff(_)
     ) {
-        // One typing event per window: repeats within it are duplicates (the throttle), a
-        // later session is new.
-        let now_ms = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
-        dedupe_key = format!("{dedupe_key}@{}", crate::typing::window(now_ms));
+        // Typing sessions repeat identical webhooks: each delivery is its own event, and
+        // the typing step throttles repeats.
+        dedupe_key = crate::typing::received_key(&dedupe_key, now_ms());
     }
     if runtime.chatwoot_keys.is_none() {
         // Unsigned, anyone could post a body under the key of a message an agent is about to
@@ -163,6 +169,12 @@ pub async fn prepare_chatwoot(
     new.kind = event.name().to_owned();
     new.content_type = headers.content_type.to_owned();
     Ok(new)
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 /// FNV-1a, 64 bits.

@@ -84,6 +84,17 @@ pub trait ChatwootApi: Send + Sync + std::fmt::Debug {
         conversation_id: u64,
         message_id: u64,
     ) -> BoxFuture<'_, Result<(), Error>>;
+    /// The public-API identifier of inbox `inbox_id` (`None` for inboxes that have none).
+    fn inbox_identifier(&self, inbox_id: u64) -> BoxFuture<'_, Result<Option<String>, Error>>;
+    /// Shows or hides "typing…" as the contact of `contact_source_id` in conversation
+    /// `conversation_id`, through the public API of the inbox `inbox_identifier`.
+    fn contact_typing<'a>(
+        &'a self,
+        inbox_identifier: &'a str,
+        contact_source_id: &'a str,
+        conversation_id: u64,
+        on: bool,
+    ) -> BoxFuture<'a, Result<(), Error>>;
     /// The Chatwoot base URL: attachments are fetched from its origin (and the storage it
     /// redirects to), never from wherever a webhook says.
     fn base_url(&self) -> &Url;
@@ -188,6 +199,23 @@ impl ChatwootApi for AccountClient {
         message_id: u64,
     ) -> BoxFuture<'_, Result<(), Error>> {
         Box::pin(Self::delete_message(self, conversation_id, message_id))
+    }
+    fn inbox_identifier(&self, inbox_id: u64) -> BoxFuture<'_, Result<Option<String>, Error>> {
+        Box::pin(async move { Ok(Self::inbox(self, inbox_id).await?.inbox_identifier) })
+    }
+    fn contact_typing<'a>(
+        &'a self,
+        inbox_identifier: &'a str,
+        contact_source_id: &'a str,
+        conversation_id: u64,
+        on: bool,
+    ) -> BoxFuture<'a, Result<(), Error>> {
+        Box::pin(self.client().public_set_typing(
+            inbox_identifier,
+            contact_source_id,
+            conversation_id,
+            on,
+        ))
     }
     fn base_url(&self) -> &Url {
         self.client().base_url()

@@ -132,8 +132,15 @@ pub struct InstanceRuntime {
     pub(crate) gateway_slots: Semaphore,
     pub(crate) identity_lock: Mutex<()>,
     pub(crate) connection: std::sync::Mutex<Option<ConnectionState>>,
-    /// The typing indicator last shown per chat, for throttling.
+    /// The typing indicator last shown per chat on WhatsApp (agents typing), for throttling.
     pub(crate) typing: crate::typing::TypingState,
+    /// The typing indicator last shown per chat in Chatwoot (customers typing).
+    pub(crate) customer_typing: crate::typing::TypingState,
+    /// How long a customer's "typing…" stays in Chatwoot when the gateway never says the
+    /// customer stopped (default 25 s, about as long as WhatsApp shows it).
+    pub typing_timeout: std::time::Duration,
+    /// The inbox's public-API identifier, once asked.
+    pub(crate) inbox_identifier: std::sync::OnceLock<String>,
     /// Origins attachments may be fetched from: Chatwoot's own, and the ones Chatwoot's API
     /// named in `data_url`s (its `FRONTEND_URL` may differ from the base URL the bridge uses).
     pub(crate) chatwoot_origins: std::sync::Mutex<Vec<Origin>>,
@@ -173,6 +180,9 @@ impl InstanceRuntime {
             identity_lock: Mutex::new(()),
             connection: std::sync::Mutex::new(None),
             typing: crate::typing::TypingState::default(),
+            customer_typing: crate::typing::TypingState::default(),
+            typing_timeout: std::time::Duration::from_secs(25),
+            inbox_identifier: std::sync::OnceLock::new(),
             chatwoot_origins: std::sync::Mutex::new(chatwoot_origins),
         }
     }

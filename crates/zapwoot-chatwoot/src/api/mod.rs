@@ -6,6 +6,7 @@ mod conversations;
 mod inboxes;
 mod messages;
 mod profile;
+mod public;
 
 pub use attachments::Download;
 pub use messages::MAX_ATTACHMENTS;

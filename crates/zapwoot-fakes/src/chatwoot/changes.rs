@@ -105,6 +105,29 @@ impl Core {
         self.enqueue(state, c.inbox_id, event, &body, None);
     }
 
+    /// The contact typing through the public API: the same webhooks, with the contact as
+    /// `user` (as upstream's `trigger_typing_event` with `user: @conversation.contact`).
+    pub(crate) fn emit_contact_typing(&self, state: &State, conversation_id: u64, on: bool) {
+        let Some(c) = state.conversations.get(&conversation_id) else {
+            return;
+        };
+        let Some(contact) = state.contacts.get(&c.contact_id) else {
+            return;
+        };
+        let event = if on {
+            "conversation_typing_on"
+        } else {
+            "conversation_typing_off"
+        };
+        let body = json!({
+            "event": event,
+            "user": render::contact_webhook(state, contact),
+            "conversation": render::conversation_webhook(state, self.base(), c),
+            "is_private": false,
+        });
+        self.enqueue(state, c.inbox_id, event, &body, None);
+    }
+
     /// Sets a conversation's status, emitting `conversation_status_changed` (with
     /// `changed_attributes: null`, as upstream) and `conversation_updated`.
     pub(crate) fn set_status(&self, state: &mut State, conversation_id: u64, status: &str) {

@@ -324,6 +324,13 @@ impl FakeChatwoot {
         true
     }
 
+    /// The public API's `toggle_typing` calls accepted so far (a contact typing): the
+    /// conversation and on/off, in order.
+    #[must_use]
+    pub fn contact_typing(&self) -> Vec<(u64, bool)> {
+        self.core.state().contact_typing.clone()
+    }
+
     /// An agent writes a private note.
     ///
     /// # Errors

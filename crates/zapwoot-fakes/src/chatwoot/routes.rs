@@ -67,6 +67,27 @@ pub(crate) async fn handle(core: &Arc<Core>, req: FakeRequest) -> Reply {
         (_, ["api", "v1", "profile"]) if method == Method::GET => {
             Reply::Send(respond(profile(core, &req)))
         }
+        (
+            &Method::POST,
+            [
+                "public",
+                "api",
+                "v1",
+                "inboxes",
+                inbox,
+                "contacts",
+                source,
+                "conversations",
+                conversation,
+                "toggle_typing",
+            ],
+        ) => Reply::Send(respond(public_toggle_typing(
+            core,
+            &req,
+            inbox,
+            source,
+            conversation,
+        ))),
         (_, ["api", "v1", "accounts", account, rest @ ..]) => {
             let rest: Vec<String> = rest.iter().map(|s| (*s).to_owned()).collect();
             match account_route(core, &req, account, &rest).await {
@@ -79,6 +100,55 @@ pub(crate) async fn handle(core: &Arc<Core>, req: FakeRequest) -> Reply {
         }
         _ => Reply::Unrouted(plain(StatusCode::NOT_FOUND, "Not Found")),
     }
+}
+
+/// `POST /public/api/v1/inboxes/{identifier}/contacts/{source_id}/conversations/{id}/toggle_typing`
+/// (`Public::Api::V1::Inboxes::ConversationsController#toggle_typing`): no token; the API
+/// inbox by its identifier, the contact inbox by source id, the conversation by display id
+/// among that contact inbox's conversations (else 404); `typing_status` `on` / `off` emits
+/// the typing webhook as the contact, anything else nothing; 200 with no body.
+fn public_toggle_typing(
+    core: &Core,
+    req: &FakeRequest,
+    identifier: &str,
+    source: &str,
+    conversation: &str,
+) -> Answer {
+    let state = core.state();
+    let inbox = state
+        .inboxes
+        .values()
+        .find(|i| i.api && i.identifier == identifier)
+        .ok_or_else(not_found)?;
+    let source = crate::server::decode(source);
+    let contact_inbox = state
+        .contact_inbox_by_source(inbox.id, &source)
+        .ok_or_else(not_found)?
+        .clone();
+    let conversation_id = conversation.parse::<u64>().map_err(|_| not_found())?;
+    let found = state
+        .conversations
+        .get(&conversation_id)
+        .is_some_and(|c| c.contact_inbox_id == contact_inbox.id);
+    if !found {
+        return Err(not_found());
+    }
+    let body: Value = serde_json::from_slice(&req.body).unwrap_or(Value::Null);
+    let status = body
+        .get("typing_status")
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+        .or_else(|| req.query_param("typing_status"));
+    let on = match status.as_deref() {
+        Some("on") => true,
+        Some("off") => false,
+        _ => return Ok((StatusCode::OK, Value::Null)),
+    };
+    drop(state);
+    let mut state = core.state();
+    state.contact_typing.push((conversation_id, on));
+    core.emit_contact_typing(&state, conversation_id, on);
+    Ok((StatusCode::OK, Value::Null))
 }
 
 fn respond(answer: Answer) -> http::Response<http_body_util::Full<Bytes>> {

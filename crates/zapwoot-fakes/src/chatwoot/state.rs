@@ -130,6 +130,8 @@ pub(crate) struct State {
     pub(crate) users: Vec<User>,
     pub(crate) inboxes: BTreeMap<u64, Inbox>,
     pub(crate) contacts: BTreeMap<u64, Contact>,
+    /// Public-API `toggle_typing` calls accepted: conversation and on/off, in order.
+    pub(crate) contact_typing: Vec<(u64, bool)>,
     pub(crate) contact_inboxes: Vec<ContactInbox>,
     pub(crate) conversations: BTreeMap<u64, Conversation>,
     pub(crate) messages: BTreeMap<u64, Message>,

@@ -53,6 +53,7 @@ async fn handle_event(ctx: &mut Ctx<'_>, event: InboundEvent) -> Result<Outcome,
         InboundEvent::Edit(e) => edit(ctx, &e).await,
         InboundEvent::Revoke(r) => revoke(ctx, &r).await,
         InboundEvent::Connection(c) => connection(ctx, &c).await,
+        InboundEvent::Presence(p) => crate::typing::customer_typing(ctx, &p).await,
         other => Ok(Outcome::Ignored(format!(
             "{} events are not bridged",
             other.kind()

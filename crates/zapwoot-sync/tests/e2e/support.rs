@@ -54,6 +54,9 @@ pub struct Harness {
     checked: std::sync::Mutex<Vec<Activity>>,
 }
 
+/// How long a customer's typing stays in Chatwoot without a "paused" in the tests.
+pub const TYPING_TIMEOUT: Duration = Duration::from_millis(400);
+
 /// Big enough that no test's records fall out before they are checked.
 const BUS_CAPACITY: usize = 1 << 16;
 
@@ -162,6 +165,8 @@ pub async fn harness_tweaked(
         inbox.id,
         options.clone(),
     );
+    // Short, so that draining (which waits for the time-out's task) stays quick.
+    runtime.typing_timeout = TYPING_TIMEOUT;
     runtime.chatwoot_keys = Some(Keyring::new(
         &Secret::from_bytes(inbox.secret.clone()).unwrap(),
     ));
@@ -736,6 +741,14 @@ impl Harness {
             .collect()
     }
 
+    /// The customer types (`composing`) or stops (`paused`) on WhatsApp.
+    pub fn customer_typing(&self, state: &str) {
+        match &self.gateway {
+            FakeGateway::Wuzapi(f) => f.emit_chat_presence(CUSTOMER, state, false),
+            FakeGateway::Gowa(f) => f.emit_chat_presence(CUSTOMER, state),
+        }
+    }
+
     /// The customer's messages read on the bridged phone itself (a `ReadSelf` receipt).
     pub fn read_on_phone(&self, ids: &[&str]) {
         match &self.gateway {
@@ -822,6 +835,7 @@ fn rebuild(old: &InstanceRuntime, h: &Harness) -> InstanceRuntime {
     runtime.chatwoot_keys.clone_from(&old.chatwoot_keys);
     runtime.gateway_keys.clone_from(&old.gateway_keys);
     runtime.own_jid.clone_from(&old.own_jid);
+    runtime.typing_timeout = old.typing_timeout;
     runtime
 }
 

@@ -1,6 +1,7 @@
 //! Typing indicators: an agent typing in Chatwoot shows "typing…" in the customer's WhatsApp
 //! chat, throttled, never for private notes, dropped when stale; typing marks the customer's
-//! messages read like a reply does.
+//! messages read like a reply does. A customer typing on WhatsApp shows in Chatwoot (public
+//! API, as the contact) until paused or timed out, and its echo never goes back.
 
 use std::time::Duration;
 
@@ -67,6 +68,37 @@ async fn no_typing_with_the_option_off() {
         assert!(h.chatwoot.agent_typing(conversation, true, false));
         h.settle().await;
         assert!(h.typing_shown().is_empty(), "{kind:?}");
+        h.assert_clean();
+    }
+}
+
+matrix! {
+    async fn a_customer_typing_shows_in_chatwoot_until_paused_or_timed_out(h) {
+        h.customer_text(CUSTOMER, "oi");
+        h.settle().await;
+        let conversation = h.chatwoot.conversations()[0]["id"].as_u64().unwrap();
+        // Typing (repeated, as WhatsApp does), then paused: on once, off once (the time-out's
+        // task, which settling waits for, then finds typing already off).
+        h.customer_typing("composing");
+        h.customer_typing("composing");
+        // Recorded in this order (the fake may post concurrent webhooks in any order).
+        h.deliver().await;
+        h.customer_typing("paused");
+        h.settle().await;
+        assert_eq!(h.chatwoot.contact_typing(), vec![(conversation, true), (conversation, false)]);
+        // Chatwoot echoes the contact's typing: never sent back to WhatsApp.
+        assert!(h.typing_shown().is_empty());
+
+        // No "paused" from the gateway: the time-out clears it, once.
+        h.customer_typing("composing");
+        h.settle().await;
+        assert_eq!(
+            h.chatwoot.contact_typing(),
+            vec![(conversation, true), (conversation, false), (conversation, true), (conversation, false)]
+        );
+        h.settle().await;
+        assert_eq!(h.chatwoot.contact_typing().len(), 4, "cleared once");
+        assert!(h.typing_shown().is_empty());
         h.assert_clean();
     }
 }
