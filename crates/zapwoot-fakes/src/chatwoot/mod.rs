@@ -459,6 +459,19 @@ impl FakeChatwoot {
             .collect()
     }
 
+    /// An agent renames a contact in the dashboard. Returns `false` when there is no such
+    /// contact. (`contact_updated` goes to account webhooks only, never to an API inbox.)
+    pub fn agent_rename_contact(&self, contact_id: u64, name: &str) -> bool {
+        let mut state = self.core.state();
+        match state.contacts.get_mut(&contact_id) {
+            Some(contact) => {
+                contact.name = name.to_owned();
+                true
+            }
+            None => false,
+        }
+    }
+
     /// Stops serving.
     pub fn shutdown(&self) {
         self.running.shutdown();

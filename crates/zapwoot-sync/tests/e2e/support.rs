@@ -377,16 +377,21 @@ impl Harness {
 
     /// A customer message from `from`.
     pub fn customer_text(&self, from: &str, text: &str) -> String {
+        self.customer_text_named(from, "Maria Silva", text)
+    }
+
+    /// A customer message from `from` under push name `name`.
+    pub fn customer_text_named(&self, from: &str, name: &str, text: &str) -> String {
         match &self.gateway {
             FakeGateway::Wuzapi(f) => {
                 let mut m = WuzapiMessage::text(from, text);
-                m.push_name = "Maria Silva".into();
+                m.push_name = name.into();
                 f.emit_message(m)
             }
             FakeGateway::Gowa(f) => {
                 let mut payload = f.message_payload(from);
                 payload.insert("body".into(), json!(text));
-                payload.insert("from_name".into(), json!("Maria Silva"));
+                payload.insert("from_name".into(), json!(name));
                 let id = payload["id"].as_str().unwrap().to_owned();
                 f.emit(OWN, "message", payload);
                 id

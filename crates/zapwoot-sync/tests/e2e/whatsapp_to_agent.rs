@@ -215,3 +215,26 @@ matrix! {
         h.assert_clean();
     }
 }
+
+matrix! {
+    async fn a_new_push_name_renames_the_contact_until_an_agent_renames_it(h) {
+        h.customer_text_named(CUSTOMER, "Maria Silva", "oi");
+        h.settle().await;
+        let name = |h: &Harness| h.chatwoot.contacts()[0]["name"].as_str().unwrap().to_owned();
+        assert_eq!(name(&h), "Maria Silva");
+        h.customer_text_named(CUSTOMER, "Maria S. Oliveira", "mudei meu nome");
+        h.settle().await;
+        assert_eq!(name(&h), "Maria S. Oliveira", "still the bridge's name: follows WhatsApp");
+
+        let contact = h.chatwoot.contacts()[0]["id"].as_u64().unwrap();
+        assert!(h.chatwoot.agent_rename_contact(contact, "Maria (cliente VIP)"));
+        h.customer_text_named(CUSTOMER, "Maria O.", "de novo");
+        h.settle().await;
+        assert_eq!(name(&h), "Maria (cliente VIP)", "an agent's name wins");
+        h.customer_text_named(CUSTOMER, "Maria Oliveira", "e agora?");
+        h.settle().await;
+        assert_eq!(name(&h), "Maria (cliente VIP)", "and stays");
+        assert_eq!(h.chatwoot.contacts().len(), 1);
+        h.assert_clean();
+    }
+}
