@@ -284,6 +284,14 @@ impl Gateway for MeteredGateway {
         self.meter
             .time("mark_read", self.inner.mark_read(chat, sender, message_ids))
     }
+    fn reject_call<'a>(
+        &'a self,
+        caller: &'a Jid,
+        call_id: &'a str,
+    ) -> BoxFuture<'a, Result<(), zapwoot_gateway::Error>> {
+        self.meter
+            .time("reject_call", self.inner.reject_call(caller, call_id))
+    }
     fn set_typing<'a>(
         &'a self,
         chat: &'a Jid,

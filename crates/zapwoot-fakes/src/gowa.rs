@@ -117,6 +117,8 @@ struct State {
     read_marks: Vec<(String, String)>,
     /// `POST /send/chat-presence` calls: the `phone` and the `action` (`start` / `stop`).
     presences: Vec<(String, String)>,
+    /// `POST /call/reject` calls: the caller and the call id.
+    rejected_calls: Vec<(String, String)>,
     statics: HashMap<String, (Vec<u8>, String)>,
     downloads: HashMap<String, String>,
     /// Every `message` the session saw (GOWA's chat storage), oldest first.
@@ -199,6 +201,33 @@ impl FakeGowa {
     #[must_use]
     pub fn presences(&self) -> Vec<(String, String)> {
         self.core.state().presences.clone()
+    }
+
+    /// `POST /call/reject` calls accepted: the caller and the call id.
+    #[must_use]
+    pub fn rejected_calls(&self) -> Vec<(String, String)> {
+        self.core.state().rejected_calls.clone()
+    }
+
+    /// Emits a `group.participants` event: `action` (`join`, `leave`, `promote`, `demote`) for
+    /// `jids` in `group` (GOWA says nothing about who did it).
+    pub fn emit_group_participants(&self, group: &str, action: &str, jids: &[&str]) {
+        let payload = json!({ "chat_id": group, "type": action, "jids": jids });
+        if let Value::Object(payload) = payload {
+            let device = self.device_jid();
+            self.emit(&device, "group.participants", payload);
+        }
+    }
+
+    /// Emits a `call.offer` event from `from`; returns the call id.
+    pub fn emit_call_offer(&self, from: &str) -> String {
+        let call_id = random::hex(16).to_uppercase();
+        let payload = json!({ "call_id": call_id, "from": from, "auto_rejected": false, "remote_platform": "android" });
+        if let Value::Object(payload) = payload {
+            let device = self.device_jid();
+            self.emit(&device, "call.offer", payload);
+        }
+        call_id
     }
 
     /// `POST /message/{id}/read` calls accepted: the chat (`phone`) and the message id.

@@ -170,6 +170,8 @@ struct State {
     read_marks: Vec<(String, Vec<String>)>,
     /// `/chat/presence` calls: the chat and the state (`composing` / `paused`), in order.
     presences: Vec<(String, String)>,
+    /// `/call/reject` calls: the caller and the call id.
+    rejected_calls: Vec<(String, String)>,
     media: HashMap<String, (Vec<u8>, String)>,
     avatars: HashMap<String, String>,
     not_on_whatsapp: Vec<String>,
@@ -262,6 +264,55 @@ impl FakeWuzapi {
     #[must_use]
     pub fn presences(&self) -> Vec<(String, String)> {
         self.core.state().presences.clone()
+    }
+
+    /// `POST /call/reject` calls accepted so far: the caller and the call id.
+    #[must_use]
+    pub fn rejected_calls(&self) -> Vec<(String, String)> {
+        self.core.state().rejected_calls.clone()
+    }
+
+    /// Emits a `GroupInfo` webhook (whatsmeow `events.GroupInfo`): `by` (`Sender`) added
+    /// (`Join`), removed (`Leave`), promoted or demoted the participants of `action`
+    /// (`"Join"`, `"Leave"`, `"Promote"`, `"Demote"`), or, with `action` `"Name"`, set the
+    /// subject to `participants[0]`.
+    pub fn emit_group_info(&self, group: &str, by: &str, action: &str, participants: &[&str]) {
+        let mut event = json!({
+            "JID": group, "Notify": "", "Sender": by, "SenderPN": "",
+            "Timestamp": crate::time::rfc3339(crate::time::now()),
+            "Join": null, "Leave": null, "Promote": null, "Demote": null, "Name": null, "Topic": null,
+        });
+        if let Value::Object(map) = &mut event {
+            if action == "Name" {
+                map.insert(
+                    "Name".into(),
+                    json!({ "Name": participants.first().copied().unwrap_or_default(), "NameSetAt": crate::time::rfc3339(crate::time::now()), "NameSetBy": by }),
+                );
+            } else {
+                map.insert(action.to_owned(), json!(participants));
+            }
+        }
+        self.emit("GroupInfo", event, Map::new());
+    }
+
+    /// Emits a `CallOffer` webhook (whatsmeow `events.CallOffer`: the call meta flattened and
+    /// the offer node, with a `video` child for video calls); returns the call id.
+    pub fn emit_call_offer(&self, from: &str, video: bool) -> String {
+        let call_id = random::hex(16).to_uppercase();
+        let mut content = vec![
+            json!({ "Tag": "audio", "Attrs": { "enc": "opus", "rate": "16000" }, "Content": null }),
+        ];
+        if video {
+            content.push(json!({ "Tag": "video", "Attrs": { "enc": "vp8" }, "Content": null }));
+        }
+        let event = json!({
+            "From": from, "Timestamp": crate::time::rfc3339(crate::time::now()),
+            "CallCreator": from, "CallID": call_id, "RemotePlatform": "android",
+            "RemoteVersion": "2.24.1.1",
+            "Data": { "Tag": "offer", "Attrs": { "call-id": call_id, "call-creator": from }, "Content": content },
+        });
+        self.emit("CallOffer", event, Map::new());
+        call_id
     }
 
     /// `POST /chat/markread` calls accepted so far: the chat and the message ids.

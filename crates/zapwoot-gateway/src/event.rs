@@ -60,6 +60,10 @@ pub enum InboundEvent {
     DeleteForMe(DeleteForMe),
     /// Group membership changes.
     GroupParticipants(GroupParticipants),
+    /// A group's subject (name) changed.
+    GroupSubject(GroupSubject),
+    /// Someone is calling the bridged number.
+    Call(Call),
     /// Typing / online presence.
     Presence(Presence),
     /// Session connection state.
@@ -102,6 +106,13 @@ impl InboundEvent {
                     .collect::<Vec<_>>()
                     .join(",")
             ),
+            Self::GroupSubject(g) => format!(
+                "group-subject:{}:{}:{}",
+                g.group,
+                g.timestamp.unwrap_or_default(),
+                g.name
+            ),
+            Self::Call(c) => format!("call:{}", c.call_id),
             Self::Presence(p) => format!(
                 "presence:{}:{}:{}",
                 p.origin.lane(),
@@ -131,6 +142,8 @@ impl InboundEvent {
                 .as_ref()
                 .map_or_else(|| "unknown".to_owned(), |c| c.to_non_device().to_string()),
             Self::GroupParticipants(g) => g.group.to_string(),
+            Self::GroupSubject(g) => g.group.to_string(),
+            Self::Call(c) => c.origin.lane(),
             Self::Presence(p) => p.origin.lane(),
             Self::Connection(_) | Self::Unknown { .. } => "_session".to_owned(),
         }
@@ -147,6 +160,8 @@ impl InboundEvent {
             Self::Revoke(_) => "revoke",
             Self::DeleteForMe(_) => "delete_for_me",
             Self::GroupParticipants(_) => "group_participants",
+            Self::GroupSubject(_) => "group_subject",
+            Self::Call(_) => "call",
             Self::Presence(_) => "presence",
             Self::Connection(_) => "connection",
             Self::Unknown { kind } => kind,
@@ -484,8 +499,39 @@ pub struct GroupParticipants {
     pub action: GroupAction,
     /// To whom.
     pub participants: Vec<Jid>,
+    /// Who did it (an admin adding or removing someone), when the gateway says (wuzapi does,
+    /// GOWA does not).
+    pub by: Option<Jid>,
     /// When, unix seconds.
     pub timestamp: Option<i64>,
+}
+
+/// A group's subject (name) changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct GroupSubject {
+    /// The group.
+    pub group: Jid,
+    /// The new subject.
+    pub name: String,
+    /// Who changed it, when known.
+    pub by: Option<Jid>,
+    /// When, unix seconds.
+    pub timestamp: Option<i64>,
+}
+
+/// An incoming call offer (voice or video).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Call {
+    /// The caller (chat) and when.
+    pub origin: Origin,
+    /// The call id (to reject it).
+    pub call_id: String,
+    /// A video call (`Some(true)`), a voice call (`Some(false)`), or not said (GOWA).
+    pub video: Option<bool>,
+    /// The gateway already rejected it on its own (GOWA's `auto_rejected`).
+    pub auto_rejected: bool,
 }
 
 /// Presence state.

@@ -330,6 +330,13 @@ pub trait Gateway: Send + Sync + fmt::Debug {
         message_ids: &'a [String],
     ) -> BoxFuture<'a, Result<(), Error>>;
 
+    /// Rejects the incoming call `call_id` from `caller`.
+    fn reject_call<'a>(
+        &'a self,
+        caller: &'a Jid,
+        call_id: &'a str,
+    ) -> BoxFuture<'a, Result<(), Error>>;
+
     /// Shows (`true`: "typing…") or clears the typing indicator in `chat`.
     fn set_typing<'a>(&'a self, chat: &'a Jid, on: bool) -> BoxFuture<'a, Result<(), Error>>;
 

@@ -14,9 +14,9 @@ pub mod wuzapi;
 
 pub use error::{Error, ParseError, SendOutcome};
 pub use event::{
-    Connection, ConnectionState, ContactCard, Content, DeleteForMe, Edit, GroupAction,
-    GroupParticipants, InboundEvent, Media, MediaSource, Message, Origin, Presence, PresenceState,
-    Quote, Reaction, Receipt, ReceiptStatus, Revoke,
+    Call, Connection, ConnectionState, ContactCard, Content, DeleteForMe, Edit, GroupAction,
+    GroupParticipants, GroupSubject, InboundEvent, Media, MediaSource, Message, Origin, Presence,
+    PresenceState, Quote, Reaction, Receipt, ReceiptStatus, Revoke,
 };
 pub use gateway::{
     BoxFuture, File, FileData, Gateway, Health, MediaFile, MessageRef, Outgoing, OutgoingBody, Sent,

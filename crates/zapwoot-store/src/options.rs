@@ -87,6 +87,12 @@ pub struct InstanceOptions {
     /// Typing indicators both ways: an agent typing in Chatwoot shows "typing…" on WhatsApp,
     /// a customer typing on WhatsApp shows it in Chatwoot (default true).
     pub typing: bool,
+    /// Decline incoming WhatsApp calls (the agent sees the missed call either way; default
+    /// false).
+    pub reject_calls: bool,
+    /// With `reject_calls`, the text sent to the caller once per call (default none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub call_reply: Option<String>,
     /// Origins (`http://minio:9000`) whose loopback or private addresses media may be
     /// fetched from; elsewhere media URLs must resolve to public addresses.
     pub media_origins: Vec<String>,
@@ -113,6 +119,8 @@ impl Default for InstanceOptions {
             send_queue_limit: 500,
             mark_read_on_reply: true,
             typing: true,
+            reject_calls: false,
+            call_reply: None,
             media_origins: Vec::new(),
             own_jid: None,
         }

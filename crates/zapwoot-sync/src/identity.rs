@@ -202,10 +202,7 @@ async fn find_or_create_contact(
     contact.inbox_id = Some(inbox);
     contact.source_id = Some(source.clone());
     contact.name = Some(match (name, &e164, is_group) {
-        (_, _, true) => format!(
-            "WhatsApp group {}",
-            source.split('@').next().unwrap_or_default()
-        ),
+        (_, _, true) => placeholder_group_name(&source),
         (Some(n), _, _) => n.to_owned(),
         (None, Some(p), _) => p.clone(),
         (None, None, _) => "WhatsApp contact".to_owned(),
@@ -266,6 +263,14 @@ async fn set_phone(ctx: &Ctx<'_>, contact_id: u64, record: &IdentityRecord) {
     {
         tracing::debug!(error = %e, "could not set the phone of a LID contact");
     }
+}
+
+/// The name a group's contact gets until its subject is known.
+pub(crate) fn placeholder_group_name(group: &str) -> String {
+    format!(
+        "WhatsApp group {}",
+        group.split('@').next().unwrap_or_default()
+    )
 }
 
 /// Updates the contact name from a new push name, unless an agent renamed the contact.

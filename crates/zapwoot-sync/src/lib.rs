@@ -30,9 +30,10 @@ pub use activity::{Activity, ActivityBus, ActivityKind};
 pub mod activities {
     pub use crate::activity::{
         AgentInfo, AgentKind, ChatType, ContactInfo, ConversationStatus, DeletedBy, DeliveryFailed,
-        EndpointDisabled, EndpointTest, GroupInfo, ImportProgress, InstanceStatus, LocationInfo,
-        MediaInfo, MessageDeleted, MessageEdited, MessageReceived, MessageSender, MessageSent,
-        MessageStatusChange, PollInfo, QuotedMessage, Reaction, ReconciledPass, SentVia,
+        EndpointDisabled, EndpointTest, GroupInfo, GroupParticipantsChange, ImportProgress,
+        InstanceStatus, LocationInfo, MediaInfo, MessageDeleted, MessageEdited, MessageReceived,
+        MessageSender, MessageSent, MessageStatusChange, PollInfo, QuotedMessage, Reaction,
+        ReconciledPass, SentVia,
     };
 }
 pub use clients::GatewayClient;

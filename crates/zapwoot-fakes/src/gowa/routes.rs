@@ -215,6 +215,32 @@ pub(super) async fn handle(core: &Core, req: FakeRequest) -> Reply {
                 ),
             }
         }
+        (Method::POST, ["call", "reject"]) => {
+            let body: Value = serde_json::from_slice(&req.body).unwrap_or(Value::Null);
+            let field = |k: &str| {
+                body.get(k)
+                    .and_then(Value::as_str)
+                    .filter(|v| !v.is_empty())
+            };
+            match (field("caller_jid"), field("call_id")) {
+                (Some(caller), Some(id)) => {
+                    core.state()
+                        .rejected_calls
+                        .push((caller.to_owned(), id.to_owned()));
+                    success(&json!({ "status": "call rejected" }))
+                }
+                (None, _) => error(
+                    StatusCode::BAD_REQUEST,
+                    "VALIDATION_ERROR",
+                    "caller_jid: cannot be blank.",
+                ),
+                (_, None) => error(
+                    StatusCode::BAD_REQUEST,
+                    "VALIDATION_ERROR",
+                    "call_id: cannot be blank.",
+                ),
+            }
+        }
         (Method::POST, ["send", kind]) => send(core, &req, &device, kind).await,
         (Method::POST, ["message", id, action]) => message_action(core, &req, &device, id, action),
         _ => Reply::Unrouted(

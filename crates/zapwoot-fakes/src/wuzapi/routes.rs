@@ -224,6 +224,19 @@ pub(super) fn handle(core: &Core, req: &FakeRequest) -> Reply {
                 None => fail(StatusCode::INTERNAL_SERVER_ERROR, "no avatar found"),
             }
         }
+        (Method::POST, "/call/reject") => {
+            let (Some(from), Some(id)) =
+                (field_str(&body, "call_from"), field_str(&body, "call_id"))
+            else {
+                return fail(
+                    StatusCode::BAD_REQUEST,
+                    "missing call_from or call_id in Payload",
+                );
+            };
+            let (from, id) = (from.to_owned(), id.to_owned());
+            core.state().rejected_calls.push((from, id));
+            envelope(StatusCode::OK, &json!({ "Details": "Call rejected" }))
+        }
         (Method::POST, p) => send_like(core, p, &body),
         _ => Reply::Unrouted(fail(StatusCode::NOT_FOUND, "not found").into_response()),
     }

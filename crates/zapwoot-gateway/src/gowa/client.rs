@@ -319,6 +319,15 @@ impl GowaClient {
         self.message_action(message_id, "read", chat, None).await
     }
 
+    /// `POST /call/reject {caller_jid, call_id}`: declines an incoming call.
+    ///
+    /// # Errors
+    /// As [`send_message`](Self::send_message).
+    pub async fn reject_call(&self, caller: &Jid, call_id: &str) -> Result<(), Error> {
+        let body = json!({ "caller_jid": caller.to_string(), "call_id": call_id });
+        self.post_json("call/reject", &body, false).await.map(drop)
+    }
+
     /// `POST /send/chat-presence` `{phone, action: start | stop}`: the typing indicator.
     ///
     /// # Errors

@@ -76,6 +76,14 @@ impl Gateway for GowaClient {
         })
     }
 
+    fn reject_call<'a>(
+        &'a self,
+        caller: &'a Jid,
+        call_id: &'a str,
+    ) -> BoxFuture<'a, Result<(), Error>> {
+        Box::pin(Self::reject_call(self, caller, call_id))
+    }
+
     fn set_typing<'a>(&'a self, chat: &'a Jid, on: bool) -> BoxFuture<'a, Result<(), Error>> {
         Box::pin(Self::set_typing(self, chat, on))
     }

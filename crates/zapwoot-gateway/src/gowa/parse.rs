@@ -5,9 +5,9 @@
 use serde_json::Value;
 
 use crate::event::{
-    ContactCard, Content, DeleteForMe, Edit, GroupAction, GroupParticipants, InboundEvent, Media,
-    MediaSource, Message, Origin, Presence, PresenceState, Quote, Reaction, Receipt, ReceiptStatus,
-    Revoke,
+    Call, ContactCard, Content, DeleteForMe, Edit, GroupAction, GroupParticipants, InboundEvent,
+    Media, MediaSource, Message, Origin, Presence, PresenceState, Quote, Reaction, Receipt,
+    ReceiptStatus, Revoke,
 };
 use crate::json::{flag, jid, number, rfc3339, text, text_any};
 use crate::wuzapi::identities;
@@ -106,9 +106,34 @@ pub fn parse(body: &[u8], own: Option<&Jid>) -> Result<GowaWebhook, ParseError> 
             })
         }),
         "message.ack" => ack(payload, top_timestamp),
+        "call.offer" => text(payload, "call_id").and_then(|call_id| {
+            let from = text(payload, "from")
+                .and_then(|f| Jid::parse(f).ok())
+                .map(|j| j.to_non_device())?;
+            let (chat, chat_lid) = identities(Some(from), jid(payload, "from_lid"));
+            let origin = Origin {
+                chat: chat.clone().or_else(|| chat_lid.clone()),
+                chat_lid: chat_lid.clone(),
+                sender: chat.or(chat_lid.clone()),
+                sender_lid: chat_lid,
+                push_name: text(payload, "sender_display_name").map(str::to_owned),
+                timestamp: top_timestamp,
+                ..Origin::default()
+            };
+            Some(InboundEvent::Call(Call {
+                origin,
+                call_id: call_id.to_owned(),
+                video: None,
+                auto_rejected: payload
+                    .get("auto_rejected")
+                    .and_then(Value::as_bool)
+                    .unwrap_or(false),
+            }))
+        }),
         "group.participants" | "group.joined" => jid(payload, "chat_id").map(|group| {
             InboundEvent::GroupParticipants(GroupParticipants {
                 group,
+                by: None,
                 action: GroupAction::parse(text(payload, "type").unwrap_or("join")),
                 participants: payload
                     .get("jids")

@@ -252,6 +252,17 @@ impl WuzapiClient {
             .map(drop)
     }
 
+    /// `POST /call/reject {call_from, call_id}`: declines an incoming call.
+    ///
+    /// # Errors
+    /// As [`send_text`](Self::send_text).
+    pub async fn reject_call(&self, caller: &Jid, call_id: &str) -> Result<(), Error> {
+        let payload = json!({ "call_from": caller.to_string(), "call_id": call_id });
+        self.call(Method::POST, "call/reject", Some(&payload))
+            .await
+            .map(drop)
+    }
+
     /// `POST /chat/presence`: typing indicator on (`composing`) or off (`paused`).
     ///
     /// # Errors

@@ -6,9 +6,9 @@ use base64::engine::general_purpose::STANDARD;
 use serde_json::Value;
 
 use crate::event::{
-    Connection, ConnectionState, ContactCard, Content, Edit, GroupAction, GroupParticipants,
-    InboundEvent, Media, MediaSource, Message, Origin, Presence, PresenceState, Quote, Reaction,
-    Receipt, ReceiptStatus, Revoke,
+    Call, Connection, ConnectionState, ContactCard, Content, Edit, GroupAction, GroupParticipants,
+    GroupSubject, InboundEvent, Media, MediaSource, Message, Origin, Presence, PresenceState,
+    Quote, Reaction, Receipt, ReceiptStatus, Revoke,
 };
 use crate::json::{flag, jid, number, rfc3339, text, text_any, unsigned};
 use crate::{Jid, ParseError};
@@ -112,6 +112,7 @@ pub fn parse(content_type: &str, body: &[u8]) -> Result<WuzapiWebhook, ParseErro
         "ChatPresence" => chat_presence(&event).into_iter().collect(),
         "Presence" => presence(&event, &envelope).into_iter().collect(),
         "GroupInfo" => group_info(&event),
+        "CallOffer" => call_offer(&event).into_iter().collect(),
         other => connection(other, &event).map_or_else(
             || {
                 vec![InboundEvent::Unknown {
@@ -493,7 +494,22 @@ fn group_info(event: &Value) -> Vec<InboundEvent> {
         return Vec::new();
     };
     let timestamp = text(event, "Timestamp").and_then(rfc3339);
-    ["Join", "Leave", "Promote", "Demote"]
+    let by = jid(event, "SenderPN")
+        .or_else(|| jid(event, "Sender"))
+        .map(|j| j.to_non_device());
+    let subject = event
+        .get("Name")
+        .and_then(|n| text(n, "Name"))
+        .filter(|n| !n.trim().is_empty())
+        .map(|name| {
+            InboundEvent::GroupSubject(GroupSubject {
+                group: group.clone(),
+                name: name.to_owned(),
+                by: by.clone(),
+                timestamp,
+            })
+        });
+    let changes = ["Join", "Leave", "Promote", "Demote"]
         .iter()
         .filter_map(|key| {
             let participants: Vec<Jid> = event
@@ -508,11 +524,38 @@ fn group_info(event: &Value) -> Vec<InboundEvent> {
                     group: group.clone(),
                     action: GroupAction::parse(&key.to_lowercase()),
                     participants,
+                    by: by.clone(),
                     timestamp,
                 })
             })
-        })
-        .collect()
+        });
+    subject.into_iter().chain(changes).collect()
+}
+
+/// `CallOffer` (whatsmeow `events.CallOffer`: the call meta flattened, `Data` the offer node,
+/// whose children name the media: a `video` child for video calls).
+fn call_offer(event: &Value) -> Option<InboundEvent> {
+    let call_id = text(event, "CallID")?.to_owned();
+    let from = jid(event, "CallCreator")
+        .or_else(|| jid(event, "From"))?
+        .to_non_device();
+    let video = event.get("Data").map(|data| {
+        data.get("Content")
+            .and_then(Value::as_array)
+            .is_some_and(|children| children.iter().any(|c| text(c, "Tag") == Some("video")))
+    });
+    let origin = Origin {
+        chat: Some(from.clone()),
+        sender: Some(from),
+        timestamp: text(event, "Timestamp").and_then(rfc3339),
+        ..Origin::default()
+    };
+    Some(InboundEvent::Call(Call {
+        origin,
+        call_id,
+        video,
+        auto_rejected: false,
+    }))
 }
 
 fn connection(kind: &str, event: &Value) -> Option<InboundEvent> {

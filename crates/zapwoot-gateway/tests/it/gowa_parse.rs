@@ -255,7 +255,7 @@ fn non_message_events() {
         matches!(&parse("chat_presence").events[0], InboundEvent::Presence(p) if p.state == PresenceState::Recording)
     );
     assert!(
-        matches!(&parse("call_offer").events[0], InboundEvent::Unknown { kind } if kind == "call.offer")
+        matches!(&parse("call_offer").events[0], InboundEvent::Call(c) if c.call_id == "c1" && c.video.is_none() && !c.auto_rejected && c.origin.chat.as_ref().is_some_and(|j| j.to_string() == "5511987654321@s.whatsapp.net"))
     );
     // Dedupe keys: a retried delivery repeats, different events differ.
     assert_eq!(

@@ -313,7 +313,11 @@ fn session_presence_and_groups() {
         matches!(&groups[1], InboundEvent::GroupParticipants(g) if g.action == GroupAction::Leave)
     );
     assert!(
-        matches!(&parse("call_offer").events[0], InboundEvent::Unknown { kind } if kind == "CallOffer")
+        groups.iter().all(|e| matches!(e, InboundEvent::GroupParticipants(g) if g.by.as_ref().is_some_and(|b| b.to_string() == "5511900000000@s.whatsapp.net"))),
+        "who made the change (Sender)"
+    );
+    assert!(
+        matches!(&parse("call_offer").events[0], InboundEvent::Call(c) if c.call_id == "c1" && c.video.is_none() && c.origin.chat.as_ref().is_some_and(|j| j.to_string() == "5511987654321@s.whatsapp.net"))
     );
 }
 

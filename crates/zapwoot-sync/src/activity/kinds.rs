@@ -31,6 +31,8 @@ pub enum ActivityKind {
     InstanceStatus(InstanceStatus),
     /// `delivery.failed`: an agent's message could not be sent to WhatsApp.
     DeliveryFailed(DeliveryFailed),
+    /// `group.participants`: people joined, left, were promoted or demoted in a group.
+    GroupParticipants(GroupParticipantsChange),
     /// `reconciled`: a reconciliation pass ended.
     Reconciled(ReconciledPass),
     /// `import`: a history import made progress.
@@ -55,6 +57,7 @@ impl ActivityKind {
             Self::ConversationStatus(_) => "conversation.status",
             Self::InstanceStatus(_) => "instance.status",
             Self::DeliveryFailed(_) => "delivery.failed",
+            Self::GroupParticipants(_) => "group.participants",
             Self::Reconciled(_) => "reconciled",
             Self::Import(_) => "import",
             Self::EndpointTest(_) => "endpoint.test",
@@ -244,6 +247,23 @@ pub struct DeliveryFailed {
     pub api_message_id: Option<String>,
     /// Its `Idempotency-Key`, when it had one.
     pub idempotency_key: Option<String>,
+}
+
+/// `group.participants`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct GroupParticipantsChange {
+    /// The group's JID (the chat).
+    pub chat: String,
+    /// `join`, `leave`, `promote` or `demote`.
+    pub action: String,
+    /// Whom it concerns (JIDs).
+    pub participants: Vec<String>,
+    /// Who did it (an admin adding or removing), when the gateway says (wuzapi does, GOWA
+    /// does not).
+    pub by: Option<String>,
+    /// The group's Chatwoot conversation.
+    pub chatwoot_conversation_id: u64,
 }
 
 /// `reconciled`.

@@ -14,8 +14,8 @@ use tokio::sync::broadcast;
 
 pub use kinds::{
     ActivityKind, ConversationStatus, DeletedBy, DeliveryFailed, EndpointDisabled, EndpointTest,
-    ImportProgress, InstanceStatus, MessageDeleted, MessageEdited, MessageReceived, MessageSent,
-    MessageStatusChange, Reaction, ReconciledPass,
+    GroupParticipantsChange, ImportProgress, InstanceStatus, MessageDeleted, MessageEdited,
+    MessageReceived, MessageSent, MessageStatusChange, Reaction, ReconciledPass,
 };
 pub use parts::{
     AgentInfo, AgentKind, ChatType, ContactInfo, GroupInfo, LocationInfo, MediaInfo, MessageSender,

@@ -7,8 +7,10 @@ use zapwoot_store::MessageMap;
 use crate::error::Failure;
 use crate::step::{Ctx, Outcome};
 
+mod calls;
 mod connection;
 mod described;
+mod groups;
 mod message;
 mod updates;
 
@@ -54,6 +56,9 @@ async fn handle_event(ctx: &mut Ctx<'_>, event: InboundEvent) -> Result<Outcome,
         InboundEvent::Revoke(r) => revoke(ctx, &r).await,
         InboundEvent::Connection(c) => connection(ctx, &c).await,
         InboundEvent::Presence(p) => crate::typing::customer_typing(ctx, &p).await,
+        InboundEvent::GroupParticipants(g) => groups::participants(ctx, &g).await,
+        InboundEvent::GroupSubject(g) => groups::subject(ctx, &g).await,
+        InboundEvent::Call(c) => calls::call(ctx, &c).await,
         other => Ok(Outcome::Ignored(format!(
             "{} events are not bridged",
             other.kind()

@@ -18,6 +18,7 @@ mod blue_ticks;
 mod crash;
 mod events;
 mod failures;
+mod groups_and_calls;
 mod import;
 mod reconcile;
 mod send_api;

@@ -578,6 +578,35 @@ impl Harness {
         )
     }
 
+    /// A membership change in `group`: `action` (`join`, `leave`, `promote`, `demote`) of
+    /// `who`, made by `by` (wuzapi says who; GOWA does not).
+    pub fn group_change(&self, group: &str, by: &str, action: &str, who: &[&str]) {
+        match &self.gateway {
+            FakeGateway::Wuzapi(f) => {
+                let mut key = action.to_owned();
+                key[..1].make_ascii_uppercase();
+                f.emit_group_info(group, by, &key, who);
+            }
+            FakeGateway::Gowa(f) => f.emit_group_participants(group, action, who),
+        }
+    }
+
+    /// The customer calls (a video call where the gateway tells); returns the call id.
+    pub fn customer_call(&self, video: bool) -> String {
+        match &self.gateway {
+            FakeGateway::Wuzapi(f) => f.emit_call_offer(CUSTOMER, video),
+            FakeGateway::Gowa(f) => f.emit_call_offer(CUSTOMER),
+        }
+    }
+
+    /// The calls the gateway was asked to decline: caller and call id.
+    pub fn rejected_calls(&self) -> Vec<(String, String)> {
+        match &self.gateway {
+            FakeGateway::Wuzapi(f) => f.rejected_calls(),
+            FakeGateway::Gowa(f) => f.rejected_calls(),
+        }
+    }
+
     /// A DM known only by LID (the phone not resolved yet).
     pub fn lid_text(&self, lid: &str, text: &str) -> String {
         self.emit(
