@@ -619,6 +619,17 @@ pub(crate) async fn bad_documents_are_refused_by_field(db: Db) {
             with_option("media_origins", json!(["http://minio:9000/bucket"])),
             "options.media_origins",
         ),
+        // The options of what agents and customers notice are read, not ignored.
+        (
+            with_option("mark_read_on_reply", json!("no")),
+            "options.mark_read_on_reply",
+        ),
+        (with_option("typing", json!("yes")), "options.typing"),
+        (
+            with_option("reject_calls", json!(1)),
+            "options.reject_calls",
+        ),
+        (with_option("call_reply", json!(5)), "options.call_reply"),
     ] {
         let (status, answer) = bridge.admin(Method::POST, "/instances", Some(&doc)).await;
         assert_eq!(status, 422, "{doc} → {answer}");
