@@ -226,6 +226,16 @@ impl ChatwootApi for MeteredChatwoot {
                 .contact_typing(inbox_identifier, contact_source_id, conversation_id, on),
         )
     }
+    fn submit_csat<'a>(
+        &'a self,
+        conversation_uuid: &'a str,
+        rating: u8,
+    ) -> BoxFuture<'a, Result<(), zapwoot_chatwoot::Error>> {
+        self.meter.time(
+            "submit_csat",
+            self.inner.submit_csat(conversation_uuid, rating),
+        )
+    }
     fn base_url(&self) -> &zapwoot_chatwoot::Url {
         self.inner.base_url()
     }

@@ -317,6 +317,16 @@ pub enum Effect {
         /// Highest Chatwoot message id seen.
         message_id: i64,
     },
+    /// Record (`Some`) or close (`None`) the CSAT survey waiting for a rating in a
+    /// conversation.
+    CsatSurvey {
+        /// Instance.
+        instance_id: i64,
+        /// Chatwoot conversation id.
+        chatwoot_conversation_id: i64,
+        /// The survey, or `None` once answered.
+        survey: Option<crate::CsatSurvey>,
+    },
     /// Insert or update an identity.
     Identity(IdentityRecord),
     /// Record a delivery of this notification for every matching enabled subscription.

@@ -36,11 +36,12 @@ pub use event::{
 pub use import::{ImportJob, ImportState};
 pub use instance::{Instance, NewInstance};
 pub use mapping::{
-    ConversationMap, Direction, Identity, IdentityKeys, IdentityRecord, MessageMap, MessageState,
-    NewConversation, NewMessage, ReceiptLevel,
+    ConversationMap, CsatSurvey, Direction, Identity, IdentityKeys, IdentityRecord, MessageMap,
+    MessageState, NewConversation, NewMessage, ReceiptLevel,
 };
 pub use options::{
-    ConversationPolicy, FromMe, InstanceOptions, MAX_MEDIA_BYTES_LIMIT, RevokePolicy,
+    CSAT_WINDOW_HOURS, ConversationPolicy, FromMe, InstanceOptions, MAX_MEDIA_BYTES_LIMIT,
+    RevokePolicy,
 };
 pub use seal::{Sealer, SealingKey};
 pub use secret_string::SecretString;

@@ -153,6 +153,27 @@ pub struct MessageMap {
     pub updated_at_ms: i64,
 }
 
+/// A CSAT survey the bridge relayed to WhatsApp, waiting for the customer's rating.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CsatSurvey {
+    /// The conversation's UUID (what Chatwoot's survey link and public CSAT API name).
+    pub conversation_uuid: String,
+    /// When it was sent, unix milliseconds (the store's clock).
+    pub sent_at_ms: i64,
+}
+
+impl CsatSurvey {
+    /// A survey for conversation `conversation_uuid`, sent at `sent_at_ms`.
+    #[must_use]
+    pub fn new(conversation_uuid: impl Into<String>, sent_at_ms: i64) -> Self {
+        Self {
+            conversation_uuid: conversation_uuid.into(),
+            sent_at_ms,
+        }
+    }
+}
+
 /// The WhatsApp addresses one person (or group) is known by.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
@@ -294,4 +315,6 @@ pub struct ConversationMap {
     pub created_at_ms: i64,
     /// Updated, unix milliseconds.
     pub updated_at_ms: i64,
+    /// The CSAT survey sent in it and not answered yet.
+    pub csat_survey: Option<CsatSurvey>,
 }

@@ -90,6 +90,9 @@ pub struct InstanceOptions {
     /// Decline incoming WhatsApp calls (the agent sees the missed call either way; default
     /// false).
     pub reject_calls: bool,
+    /// A customer's rating (1–5, or 1–5 stars) answering Chatwoot's CSAT survey within
+    /// [`CSAT_WINDOW_HOURS`] is submitted to Chatwoot's CSAT reports (default true).
+    pub csat_capture: bool,
     /// With `reject_calls`, the text sent to the caller once per call (default none).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub call_reply: Option<String>,
@@ -120,12 +123,16 @@ impl Default for InstanceOptions {
             mark_read_on_reply: true,
             typing: true,
             reject_calls: false,
+            csat_capture: true,
             call_reply: None,
             media_origins: Vec::new(),
             own_jid: None,
         }
     }
 }
+
+/// How long after a CSAT survey a rating counts as its answer.
+pub const CSAT_WINDOW_HOURS: u64 = 12;
 
 /// The largest `max_media_bytes` accepted: media are held in memory while relayed.
 pub const MAX_MEDIA_BYTES_LIMIT: u64 = 128 * 1024 * 1024;

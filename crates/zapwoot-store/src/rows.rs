@@ -192,6 +192,8 @@ pub(crate) struct ConversationRow {
     pub(crate) last_chatwoot_message_id: Option<i64>,
     pub(crate) created_at: i64,
     pub(crate) updated_at: i64,
+    pub(crate) csat_uuid: Option<String>,
+    pub(crate) csat_sent_at: Option<i64>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]

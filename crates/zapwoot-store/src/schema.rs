@@ -73,6 +73,8 @@ diesel::table! {
         last_chatwoot_message_id -> Nullable<BigInt>,
         created_at -> BigInt,
         updated_at -> BigInt,
+        csat_uuid -> Nullable<Text>,
+        csat_sent_at -> Nullable<BigInt>,
     }
 }
 

@@ -4,6 +4,7 @@ mod activity;
 mod clients;
 mod confirm;
 mod conversation;
+mod csat;
 mod engine;
 mod error;
 mod identity;

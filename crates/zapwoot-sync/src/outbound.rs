@@ -263,6 +263,7 @@ async fn send(ctx: &mut Ctx<'_>, webhook: &WebhookMessage) -> Result<Outcome, Fa
     } else {
         Vec::new()
     };
+    effects.extend(crate::csat::survey_sent(ctx, m));
     if let Some(conversation) = conversation {
         effects.push(Effect::ConversationSeen {
             instance_id: ctx.rt.id,

@@ -95,6 +95,12 @@ pub trait ChatwootApi: Send + Sync + std::fmt::Debug {
         conversation_id: u64,
         on: bool,
     ) -> BoxFuture<'a, Result<(), Error>>;
+    /// Submits the contact's CSAT rating for the conversation `conversation_uuid`.
+    fn submit_csat<'a>(
+        &'a self,
+        conversation_uuid: &'a str,
+        rating: u8,
+    ) -> BoxFuture<'a, Result<(), Error>>;
     /// The Chatwoot base URL: attachments are fetched from its origin (and the storage it
     /// redirects to), never from wherever a webhook says.
     fn base_url(&self) -> &Url;
@@ -216,6 +222,16 @@ impl ChatwootApi for AccountClient {
             conversation_id,
             on,
         ))
+    }
+    fn submit_csat<'a>(
+        &'a self,
+        conversation_uuid: &'a str,
+        rating: u8,
+    ) -> BoxFuture<'a, Result<(), Error>> {
+        Box::pin(
+            self.client()
+                .public_submit_csat(conversation_uuid, rating, ""),
+        )
     }
     fn base_url(&self) -> &Url {
         self.client().base_url()

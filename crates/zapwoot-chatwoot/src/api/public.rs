@@ -40,4 +40,29 @@ impl Client {
             .await?;
         Ok(())
     }
+
+    /// `PUT /public/api/v1/csat_survey/{conversation_uuid}`: the contact's answer to the CSAT
+    /// survey of that conversation (`rating` 1–5), as the survey page submits it; it lands in
+    /// Chatwoot's CSAT reports. Answering again replaces the answer.
+    ///
+    /// # Errors
+    /// [`Error::Status`] 404 for an unknown conversation or one without a survey, 422 when the
+    /// survey is more than 14 days old; transport errors.
+    pub async fn public_submit_csat(
+        &self,
+        conversation_uuid: &str,
+        rating: u8,
+        feedback: &str,
+    ) -> Result<(), Error> {
+        let mut url = self.url("public/api/v1/csat_survey")?;
+        url.path_segments_mut()
+            .map_err(|()| Error::InvalidUrl("the base URL cannot have a path".into()))?
+            .push(conversation_uuid);
+        let body = json!({ "message": { "submitted_values": { "csat_survey_response": {
+            "rating": rating, "feedback_message": feedback,
+        } } } });
+        self.send(self.unauthenticated(Method::PUT, url).json(&body))
+            .await?;
+        Ok(())
+    }
 }

@@ -382,6 +382,30 @@ impl FakeChatwoot {
             .map_err(|(status, body)| (status.as_u16(), body))
     }
 
+    /// The conversation is resolved with CSAT on: Chatwoot's survey, a `template` message of
+    /// `content_type` `input_csat` with no sender, whose webhook content carries the survey
+    /// link (`{base}/survey/responses/{conversation uuid}`). Returns its id.
+    ///
+    /// # Errors
+    /// As [`agent_reply`](Self::agent_reply).
+    pub fn csat_survey(&self, conversation_id: u64) -> Result<u64, (u16, Value)> {
+        let params = MessageParams {
+            content: Some("Please rate this conversation".to_owned()),
+            message_type: 3,
+            content_type: "input_csat".to_owned(),
+            ..MessageParams::default()
+        };
+        self.core
+            .create_message(conversation_id, params, SenderRef::None)
+            .map_err(|(status, body)| (status.as_u16(), body))
+    }
+
+    /// CSAT answers submitted through the public API: conversation and rating, in order.
+    #[must_use]
+    pub fn csat_responses(&self) -> Vec<(u64, u8)> {
+        self.core.state().csat_responses.clone()
+    }
+
     /// An agent deletes a message in the dashboard (same effect as the DELETE endpoint).
     pub fn agent_delete(&self, message_id: u64) -> bool {
         routes::delete_message(&self.core, message_id)

@@ -267,7 +267,7 @@ pub(crate) fn conversation_rest(state: &State, base: &str, c: &Conversation) -> 
         .collect();
     json!({
         "id": c.id,
-        "uuid": format!("00000000-0000-4000-8000-{:012}", c.id),
+        "uuid": conversation_uuid(c.id),
         "account_id": state.account_id,
         "inbox_id": c.inbox_id,
         "status": c.status,
@@ -333,6 +333,27 @@ pub(crate) fn conversation_webhook(state: &State, base: &str, c: &Conversation) 
     })
 }
 
+/// The fake's conversation UUIDs: derived from the id, so they can be found again.
+pub(crate) fn conversation_uuid(id: u64) -> String {
+    format!("00000000-0000-4000-8000-{id:012}")
+}
+
+/// `MessageContentPresenter#webhook_content`: a CSAT survey carries its link.
+fn webhook_content(base: &str, m: &Message) -> Option<String> {
+    if m.content_type == "input_csat" {
+        let link = format!(
+            "{}/survey/responses/{}",
+            base.trim_end_matches('/'),
+            conversation_uuid(m.conversation_id)
+        );
+        return Some(match &m.content {
+            Some(text) => format!("{text}\n{link}"),
+            None => link,
+        });
+    }
+    m.content.clone()
+}
+
 /// `Message#webhook_data`: string `message_type`, ISO `created_at`, no `status`, and
 /// `attachments` only when there are some.
 pub(crate) fn message_webhook(state: &State, base: &str, m: &Message, event: &str) -> Value {
@@ -354,7 +375,7 @@ pub(crate) fn message_webhook(state: &State, base: &str, m: &Message, event: &st
         "additional_attributes": {},
         "content_attributes": m.content_attributes,
         "content_type": m.content_type,
-        "content": m.content,
+        "content": webhook_content(base, m),
         "conversation": conversation,
         "created_at": iso(m.created_at),
         "id": m.id,

@@ -88,6 +88,9 @@ pub(crate) async fn handle(core: &Arc<Core>, req: FakeRequest) -> Reply {
             source,
             conversation,
         ))),
+        (&Method::PUT, ["public", "api", "v1", "csat_survey", uuid]) => {
+            Reply::Send(respond(public_csat(core, &req, uuid)))
+        }
         (_, ["api", "v1", "accounts", account, rest @ ..]) => {
             let rest: Vec<String> = rest.iter().map(|s| (*s).to_owned()).collect();
             match account_route(core, &req, account, &rest).await {
@@ -149,6 +152,63 @@ fn public_toggle_typing(
     state.contact_typing.push((conversation_id, on));
     core.emit_contact_typing(&state, conversation_id, on);
     Ok((StatusCode::OK, Value::Null))
+}
+
+/// `PUT /public/api/v1/csat_survey/{uuid}` (`Public::Api::V1::CsatSurveyController#update`):
+/// the conversation by UUID and its `input_csat` message (else 404), 422 after 14 days, then
+/// `message.submitted_values.csat_survey_response` `{rating, feedback_message}` is stored on
+/// the message (a `message_updated` webhook) and counted as a response.
+fn public_csat(core: &Core, req: &FakeRequest, uuid: &str) -> Answer {
+    let mut state = core.state();
+    let conversation_id = state
+        .conversations
+        .keys()
+        .copied()
+        .find(|id| render::conversation_uuid(*id) == uuid)
+        .ok_or_else(not_found)?;
+    let message_id = state
+        .messages
+        .values()
+        .find(|m| m.conversation_id == conversation_id && m.content_type == "input_csat")
+        .map(|m| m.id)
+        .ok_or_else(not_found)?;
+    if state
+        .messages
+        .get(&message_id)
+        .is_some_and(|m| now() - m.created_at > 14.0 * 86_400.0)
+    {
+        return Err(error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "You cannot update the CSAT survey after 14 days",
+        ));
+    }
+    let body: Value = serde_json::from_slice(&req.body).map_err(|_| not_found())?;
+    let response = body
+        .pointer("/message/submitted_values/csat_survey_response")
+        .cloned()
+        .unwrap_or(Value::Null);
+    let feedback = response
+        .get("feedback_message")
+        .cloned()
+        .unwrap_or(Value::Null);
+    let rating = response
+        .get("rating")
+        .and_then(Value::as_u64)
+        .and_then(|r| u8::try_from(r).ok())
+        .filter(|r| (1..=5).contains(r))
+        .ok_or_else(|| unprocessable("Rating must be between 1 and 5", "rating"))?;
+    if let Some(m) = state.messages.get_mut(&message_id) {
+        m.content_attributes.insert(
+            "submitted_values".into(),
+            json!({ "csat_survey_response": { "rating": rating, "feedback_message": feedback } }),
+        );
+    }
+    state.csat_responses.push((conversation_id, rating));
+    core.emit_message(&state, message_id, "message_updated");
+    let rendered = state.messages.get(&message_id).map_or(Value::Null, |m| {
+        render::message_rest(&state, core.base(), m)
+    });
+    ok(rendered)
 }
 
 fn respond(answer: Answer) -> http::Response<http_body_util::Full<Bytes>> {

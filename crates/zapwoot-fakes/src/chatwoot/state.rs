@@ -132,6 +132,8 @@ pub(crate) struct State {
     pub(crate) contacts: BTreeMap<u64, Contact>,
     /// Public-API `toggle_typing` calls accepted: conversation and on/off, in order.
     pub(crate) contact_typing: Vec<(u64, bool)>,
+    /// Public-API CSAT answers accepted: conversation and rating, in order.
+    pub(crate) csat_responses: Vec<(u64, u8)>,
     pub(crate) contact_inboxes: Vec<ContactInbox>,
     pub(crate) conversations: BTreeMap<u64, Conversation>,
     pub(crate) messages: BTreeMap<u64, Message>,

@@ -39,6 +39,25 @@ pub(crate) fn apply_effects(c: &mut Conn, effects: &[Effect], now: i64) -> Resul
             Effect::Conversation(conversation) => {
                 upsert_conversation(c, conversation, now)?;
             }
+            Effect::CsatSurvey {
+                instance_id,
+                chatwoot_conversation_id,
+                survey,
+            } => {
+                diesel::update(
+                    conversations::table
+                        .filter(conversations::instance_id.eq(instance_id))
+                        .filter(
+                            conversations::chatwoot_conversation_id.eq(chatwoot_conversation_id),
+                        ),
+                )
+                .set((
+                    conversations::csat_uuid
+                        .eq(survey.as_ref().map(|s| s.conversation_uuid.clone())),
+                    conversations::csat_sent_at.eq(survey.as_ref().map(|s| s.sent_at_ms)),
+                ))
+                .execute(c)?;
+            }
             Effect::ConversationSeen {
                 instance_id,
                 chatwoot_conversation_id,

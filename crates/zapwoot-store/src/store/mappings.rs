@@ -3,8 +3,8 @@
 use super::Store;
 use crate::backend::dispatch;
 use crate::mapping::{
-    ConversationMap, Direction, Identity, IdentityKeys, IdentityRecord, MessageMap, MessageState,
-    NewConversation, NewMessage, ReceiptLevel,
+    ConversationMap, CsatSurvey, Direction, Identity, IdentityKeys, IdentityRecord, MessageMap,
+    MessageState, NewConversation, NewMessage, ReceiptLevel,
 };
 use crate::rows::{ConversationRow, IdentityRow, MessageRow};
 use crate::{Effect, StoreError};
@@ -317,6 +317,10 @@ fn to_conversation(row: ConversationRow) -> ConversationMap {
         last_chatwoot_message_id: row.last_chatwoot_message_id,
         created_at_ms: row.created_at,
         updated_at_ms: row.updated_at,
+        csat_survey: row
+            .csat_uuid
+            .zip(row.csat_sent_at)
+            .map(|(uuid, at)| CsatSurvey::new(uuid, at)),
     }
 }
 

@@ -49,7 +49,10 @@ pub(crate) async fn handle(
 
 async fn handle_event(ctx: &mut Ctx<'_>, event: InboundEvent) -> Result<Outcome, Failure> {
     match event {
-        InboundEvent::Message(m) => message(ctx, &m).await,
+        InboundEvent::Message(m) => {
+            let outcome = message(ctx, &m).await?;
+            crate::csat::after_message(ctx, &m, outcome).await
+        }
         InboundEvent::Receipt(r) => receipt(ctx, &r).await,
         InboundEvent::Reaction(r) => reaction(ctx, &r).await,
         InboundEvent::Edit(e) => edit(ctx, &e).await,

@@ -16,6 +16,7 @@ mod support;
 mod agent_to_whatsapp;
 mod blue_ticks;
 mod crash;
+mod csat;
 mod events;
 mod failures;
 mod groups_and_calls;

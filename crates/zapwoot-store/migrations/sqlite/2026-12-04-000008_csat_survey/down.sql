@@ -1,0 +1,2 @@
+ALTER TABLE conversations DROP COLUMN csat_sent_at;
+ALTER TABLE conversations DROP COLUMN csat_uuid;
