@@ -27,6 +27,18 @@ async fn post(bridge: &Bridge, body: &Value, key: Option<&str>) -> (u16, Value, 
     (status, response.json().await.unwrap_or(Value::Null), retry)
 }
 
+/// Posts a `multipart/form-data` message.
+async fn post_form(bridge: &Bridge, form: reqwest::multipart::Form) -> reqwest::Response {
+    bridge
+        .http
+        .post(format!("{}/api/v1/instances/alpha/messages", bridge.url))
+        .bearer_auth(ADMIN_TOKEN)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap()
+}
+
 pub(super) async fn the_send_api_sends_once_and_mirrors_once(db: Db) {
     let chatwoot = FakeChatwoot::start(FakeChatwootConfig::default())
         .await
@@ -114,14 +126,7 @@ pub(super) async fn the_send_api_sends_once_and_mirrors_once(db: Db) {
                 .mime_str("application/pdf")
                 .unwrap(),
         );
-    let response = bridge
-        .http
-        .post(format!("{}/api/v1/instances/alpha/messages", bridge.url))
-        .bearer_auth(ADMIN_TOKEN)
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
+    let response = post_form(&bridge, form).await;
     assert_eq!(response.status(), 202);
     let upload_id = response.json::<Value>().await.unwrap()["id"]
         .as_str()
@@ -130,14 +135,7 @@ pub(super) async fn the_send_api_sends_once_and_mirrors_once(db: Db) {
     let bad_form = reqwest::multipart::Form::new()
         .text("to", "5511987654321")
         .text("colour", "blue");
-    let response = bridge
-        .http
-        .post(format!("{}/api/v1/instances/alpha/messages", bridge.url))
-        .bearer_auth(ADMIN_TOKEN)
-        .multipart(bad_form)
-        .send()
-        .await
-        .unwrap();
+    let response = post_form(&bridge, bad_form).await;
     assert_eq!(response.status(), 422);
     assert_eq!(
         response.json::<Value>().await.unwrap()["error"]["field"],
@@ -149,14 +147,7 @@ pub(super) async fn the_send_api_sends_once_and_mirrors_once(db: Db) {
             "file",
             reqwest::multipart::Part::bytes(vec![7u8; 1500]).file_name("big.bin"),
         );
-    let response = bridge
-        .http
-        .post(format!("{}/api/v1/instances/alpha/messages", bridge.url))
-        .bearer_auth(ADMIN_TOKEN)
-        .multipart(big_form)
-        .send()
-        .await
-        .unwrap();
+    let response = post_form(&bridge, big_form).await;
     assert_eq!(response.status(), 413, "an upload over max_media_bytes");
     bridge.wait_idle().await;
     let races = wuzapi

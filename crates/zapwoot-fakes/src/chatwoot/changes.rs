@@ -80,11 +80,42 @@ impl Core {
         self.enqueue(state, c.inbox_id, event, &body, None);
     }
 
+    /// An agent typing in the dashboard: `conversation_typing_on` / `_off` with the user.
     pub(crate) fn emit_typing(
         &self,
         state: &State,
         conversation_id: u64,
         user: &User,
+        on: bool,
+        private: bool,
+    ) {
+        self.typing_webhook(
+            state,
+            conversation_id,
+            &render::user_webhook(user),
+            on,
+            private,
+        );
+    }
+
+    /// The contact typing through the public API: the same webhooks, with the contact as
+    /// `user` (as upstream's `trigger_typing_event` with `user: @conversation.contact`).
+    pub(crate) fn emit_contact_typing(&self, state: &State, conversation_id: u64, on: bool) {
+        let contact = state
+            .conversations
+            .get(&conversation_id)
+            .and_then(|c| state.contacts.get(&c.contact_id));
+        if let Some(contact) = contact {
+            let user = render::contact_webhook(state, contact);
+            self.typing_webhook(state, conversation_id, &user, on, false);
+        }
+    }
+
+    fn typing_webhook(
+        &self,
+        state: &State,
+        conversation_id: u64,
+        user: &serde_json::Value,
         on: bool,
         private: bool,
     ) {
@@ -98,32 +129,9 @@ impl Core {
         };
         let body = json!({
             "event": event,
-            "user": render::user_webhook(user),
+            "user": user,
             "conversation": render::conversation_webhook(state, self.base(), c),
             "is_private": private,
-        });
-        self.enqueue(state, c.inbox_id, event, &body, None);
-    }
-
-    /// The contact typing through the public API: the same webhooks, with the contact as
-    /// `user` (as upstream's `trigger_typing_event` with `user: @conversation.contact`).
-    pub(crate) fn emit_contact_typing(&self, state: &State, conversation_id: u64, on: bool) {
-        let Some(c) = state.conversations.get(&conversation_id) else {
-            return;
-        };
-        let Some(contact) = state.contacts.get(&c.contact_id) else {
-            return;
-        };
-        let event = if on {
-            "conversation_typing_on"
-        } else {
-            "conversation_typing_off"
-        };
-        let body = json!({
-            "event": event,
-            "user": render::contact_webhook(state, contact),
-            "conversation": render::conversation_webhook(state, self.base(), c),
-            "is_private": false,
         });
         self.enqueue(state, c.inbox_id, event, &body, None);
     }
