@@ -4,6 +4,7 @@
 #
 #   scripts/test.sh            # everything
 #   scripts/test.sh -p NAME    # extra arguments go to `cargo test`
+#   ZAPWOOT_TEST_PACKAGING=0   # skip the packaging checks (scripts/test-packaging.sh)
 #
 # Environment:
 #   ZAPWOOT_TEST_DATABASE_URL  use this PostgreSQL instead of starting one
@@ -19,3 +20,9 @@ else
 fi
 
 cargo test --workspace --locked "$@"
+
+# What ships: the crates, the Debian package, the container image (the whole suite only, not
+# a part of it picked with arguments).
+if [ $# -eq 0 ]; then
+  scripts/test-packaging.sh
+fi

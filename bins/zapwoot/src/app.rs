@@ -177,6 +177,7 @@ pub(crate) async fn run(
         .timer(TokioTimer::new())
         .keep_alive_interval(Some(Duration::from_secs(30)));
     let connections = ConnectionLimit::new(app.limits.connections_per_address);
+    crate::sd_notify::notify("READY=1\nSTATUS=listening");
     tokio::pin!(stop);
     loop {
         tokio::select! {
@@ -214,6 +215,7 @@ pub(crate) async fn run(
         }
     }
     tracing::info!("shutting down: no new connections; finishing requests and events");
+    crate::sd_notify::notify("STOPPING=1");
     drop(listener);
     let _ = app.stopping.send(true);
     if tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown())

@@ -72,6 +72,32 @@ pub(crate) enum Command {
     Doctor,
     /// Run the bridge with a fake gateway and a fake Chatwoot and play a conversation.
     Demo,
+    /// Ask a running bridge's `/healthz` (exit 0 when it answers ok): for container health
+    /// checks, where no HTTP client is installed.
+    Healthcheck(HealthcheckArgs),
+    /// Print the shell completion script for `zapwoot` (bash, zsh, fish, elvish, powershell).
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff), e.g. `zapwoot manpage | man -l -`; with `--out-dir`,
+    /// write it and one page per subcommand (`zapwoot-serve.1`, …) there instead.
+    Manpage {
+        /// The directory to write every page into.
+        #[arg(long)]
+        out_dir: Option<PathBuf>,
+    },
+}
+
+/// `zapwoot healthcheck`.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct HealthcheckArgs {
+    /// The bridge's listen address (an unspecified address such as `0.0.0.0` means this host).
+    #[arg(long, env = "ZAPWOOT_LISTEN", default_value = "127.0.0.1:8080")]
+    pub(crate) listen: SocketAddr,
+    /// Give up after this many seconds.
+    #[arg(long, default_value_t = 5)]
+    pub(crate) timeout: u64,
 }
 
 /// `serve` settings.

@@ -118,6 +118,11 @@ pub(crate) fn apply(file: ConfigFile, cli: &mut Cli, matches: &ArgMatches) -> Re
             "retain_events_days",
         );
     }
+    if let (Command::Healthcheck(check), Some(matches)) =
+        (&mut cli.command, matches.subcommand_matches("healthcheck"))
+    {
+        fill(&mut check.listen, file.listen, matches, "listen");
+    }
     file.instances
         .into_iter()
         .map(|table| serde_json::to_value(table).context("an instance in the configuration file"))
@@ -140,6 +145,45 @@ gateway = { kind = "wuzapi", base_url = "http://wuzapi:8080", token = "t" }
 chatwoot = { base_url = "https://chat.example.com", account_id = 1, api_token = "c" }
 options = { groups = true, ignore_jids = ["1@g.us"] }
 "#;
+
+    /// The Debian package's `/etc/zapwoot/zapwoot.toml` parses, keeps the state in the
+    /// packaged state directory, and every setting it shows commented out is one the parser
+    /// takes (uncommented, the file still parses).
+    #[test]
+    fn the_packaged_configuration_file_parses_with_every_commented_setting() {
+        let text = include_str!("../packaging/zapwoot.toml");
+        let file = crate::config_file::parse(text).unwrap_or_else(|e| unreachable!("{e}"));
+        assert_eq!(
+            file.database_url.as_deref(),
+            Some("sqlite:///var/lib/zapwoot/zapwoot.db")
+        );
+        assert_eq!(
+            file.listen.map(|l| l.to_string()).as_deref(),
+            Some("127.0.0.1:8080")
+        );
+        assert!(file.admin_token.is_none(), "secrets live in zapwoot.env");
+        let settings: Vec<String> = text
+            .lines()
+            .filter_map(|l| l.strip_prefix("# "))
+            .filter(|l| {
+                l.split_once(" = ")
+                    .is_some_and(|(k, _)| k.chars().all(|c| c.is_ascii_lowercase() || c == '_'))
+            })
+            .filter(|l| !l.starts_with("database_url"))
+            .map(str::to_owned)
+            .collect();
+        assert!(settings.len() >= 8, "{settings:?}");
+        let uncommented = text
+            .lines()
+            .filter(|l| !l.starts_with("listen") && !l.starts_with("log ="))
+            .map(|l| match l.strip_prefix("# ") {
+                Some(rest) if rest == "[[instances]]" || settings.iter().any(|s| s == rest) => rest,
+                _ => l,
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        crate::config_file::parse(&uncommented).unwrap_or_else(|e| unreachable!("{e}"));
+    }
 
     /// Thousands of mutated configuration files (bytes flipped, dropped, duplicated,
     /// truncated) through the parser and the instance documents they declare: errors, never

@@ -22,6 +22,7 @@ mod instances;
 mod log_throttle;
 mod metered;
 mod metrics;
+mod sd_notify;
 mod sealing;
 mod state;
 mod subscriptions;
@@ -81,5 +82,20 @@ async fn run() -> Result<()> {
         Command::Send(args) => commands::send(&cli.global, args).await,
         Command::Doctor => commands::doctor(&cli.global).await,
         Command::Demo => demo::run().await,
+        Command::Healthcheck(args) => commands::healthcheck(&args).await,
+        Command::Completions { shell } => {
+            let mut command = Cli::command();
+            clap_complete::generate(shell, &mut command, "zapwoot", &mut std::io::stdout());
+            Ok(())
+        }
+        Command::Manpage { out_dir: None } => {
+            clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout())?;
+            Ok(())
+        }
+        Command::Manpage { out_dir: Some(dir) } => {
+            std::fs::create_dir_all(&dir)?;
+            clap_mangen::generate_to(Cli::command(), &dir)?;
+            Ok(())
+        }
     }
 }

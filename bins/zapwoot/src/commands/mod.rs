@@ -301,3 +301,42 @@ pub(crate) async fn doctor(global: &Global) -> Result<()> {
     println!("everything looks fine");
     Ok(())
 }
+
+/// `zapwoot healthcheck`: one `GET /healthz` over plain HTTP/1.1; ok only for a 200 answer
+/// saying `"status":"ok"`.
+pub(crate) async fn healthcheck(args: &crate::cli::HealthcheckArgs) -> Result<()> {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let mut addr = args.listen;
+    if addr.ip().is_unspecified() {
+        addr.set_ip(if addr.is_ipv4() {
+            std::net::Ipv4Addr::LOCALHOST.into()
+        } else {
+            std::net::Ipv6Addr::LOCALHOST.into()
+        });
+    }
+    let ask = async {
+        let mut stream = tokio::net::TcpStream::connect(addr)
+            .await
+            .with_context(|| format!("connecting to {addr}"))?;
+        stream
+            .write_all(
+                format!("GET /healthz HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n")
+                    .as_bytes(),
+            )
+            .await?;
+        let mut answer = Vec::new();
+        stream.take(64 * 1024).read_to_end(&mut answer).await?;
+        anyhow::Ok(String::from_utf8_lossy(&answer).into_owned())
+    };
+    let answer = tokio::time::timeout(std::time::Duration::from_secs(args.timeout), ask)
+        .await
+        .with_context(|| format!("no answer from {addr} within {} s", args.timeout))??;
+    let status = answer.lines().next().unwrap_or_default();
+    let body = answer.split("\r\n\r\n").nth(1).unwrap_or_default();
+    if status.split_whitespace().nth(1) == Some("200") && body.contains("\"ok\"") {
+        println!("ok");
+        Ok(())
+    } else {
+        bail!("unhealthy: {status}")
+    }
+}

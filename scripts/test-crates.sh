@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# The crates as the registry would get them: every publishable crate packaged and verified in
+# dependency order (`cargo package --workspace`), each crate's docs built alone with broken
+# intra-doc links denied, and two crates built and tested from their `.crate` files alone,
+# unpacked outside the workspace: zapwoot-signing with nothing else, zapwoot-chatwoot with
+# only the packaged crates its tests use (zapwoot-fakes, zapwoot-signing) beside it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf '[crates] %s\n' "$*" >&2; }
+
+target=${CARGO_TARGET_DIR:-$PWD/target}
+publishable=""
+for manifest in crates/*/Cargo.toml bins/*/Cargo.toml; do
+  grep -q '^publish = false' "$manifest" && continue
+  publishable+=" $(sed -n 's/^name = "\(.*\)"/\1/p' "$manifest" | head -1)"
+done
+[ -n "$publishable" ] || { log "no publishable crates found"; exit 1; }
+log "publishable: $(echo $publishable)"
+
+log "cargo package (verified) for each, in dependency order"
+args=()
+for name in $publishable; do args+=(-p "$name"); done
+cargo package --locked "${args[@]}"
+
+for name in $publishable; do
+  log "cargo doc -p $name alone, -D warnings"
+  RUSTDOCFLAGS="-D warnings" cargo doc --locked --no-deps -p "$name" -q
+done
+
+version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
+outside=$(mktemp -d -t zapwoot-crates.XXXXXX)
+trap 'rm -rf "$outside"' EXIT
+for name in zapwoot-signing zapwoot-chatwoot zapwoot-fakes; do
+  tar -xzf "$target/package/$name-$version.crate" -C "$outside"
+done
+# Each build gets its own target directory: nothing of the workspace's build is reused.
+log "zapwoot-signing from its .crate alone: cargo test"
+(cd "$outside/zapwoot-signing-$version" &&
+  CARGO_TARGET_DIR="$outside/target-signing" cargo test --locked -q 2>&1 | tail -3)
+log "zapwoot-chatwoot from its .crate, its dev-dependencies from theirs: cargo test"
+(cd "$outside/zapwoot-chatwoot-$version" &&
+  CARGO_TARGET_DIR="$outside/target-chatwoot" cargo test -q \
+    --config "patch.crates-io.zapwoot-fakes.path=\"$outside/zapwoot-fakes-$version\"" \
+    --config "patch.crates-io.zapwoot-signing.path=\"$outside/zapwoot-signing-$version\"" 2>&1 | tail -3)
+log "ok"
