@@ -2,6 +2,7 @@
 # The container image: `podman build` of the Dockerfile, then the image run with a volume,
 # its HEALTHCHECK, its user and its state checked, and a clean stop on SIGTERM.
 #
+# HEALTHCHECK needs the docker image format (podman build --format docker).
 # Installs podman (and runc, debootstrap) from the Debian packages when missing. Where the
 # image registry (docker.io) cannot be reached, the build stage cannot be pulled: then the
 # Dockerfile's runtime stage is built unchanged on a Debian bookworm base made here with
@@ -14,6 +15,17 @@ log() { printf '[container] %s\n' "$*" >&2; }
 fail() { printf '[container] FAIL: %s\n' "$*" >&2; exit 1; }
 sudo=""
 [ "$(id -u)" -eq 0 ] || sudo=sudo
+
+# compose.yaml and the Dockerfile name only settings the binary reads: each ZAPWOOT_ variable
+# there is one `zapwoot --help` or `zapwoot serve --help` lists (compose.yaml is not run
+# here: its images come from Docker Hub).
+cargo build --locked -q -p zapwoot
+target=${CARGO_TARGET_DIR:-$PWD/target}
+known=$("$target/debug/zapwoot" --help; "$target/debug/zapwoot" serve --help)
+for var in $(grep -ohE 'ZAPWOOT_[A-Z_]+' compose.yaml Dockerfile | sort -u); do
+  grep -q "env: $var" <<<"$known" || fail "$var (compose.yaml or Dockerfile) is not a setting of zapwoot"
+done
+grep -q 'build: \.' compose.yaml || fail "compose.yaml does not build this Dockerfile"
 
 missing=()
 command -v podman >/dev/null 2>&1 || missing+=(podman)
@@ -43,7 +55,7 @@ trap cleanup EXIT
 
 if "${podman[@]}" pull -q docker.io/library/debian:bookworm-slim >"$work/pull.log" 2>&1; then
   log "podman build (both stages)"
-  "${podman[@]}" build "${limits[@]}" --network host -t "$image" . >"$work/build.log" 2>&1 ||
+  "${podman[@]}" build --format docker "${limits[@]}" --network host -t "$image" . >"$work/build.log" 2>&1 ||
     { tail -30 "$work/build.log" >&2; fail "podman build"; }
 else
   log "docker.io cannot be reached here: $(grep -o 'Error.*' "$work/pull.log" | head -1)"
@@ -55,7 +67,6 @@ else
     $sudo tar -C "$work/rootfs" -c . | "${podman[@]}" import - "$base" >/dev/null
     $sudo rm -rf "$work/rootfs"
   fi
-  target=${CARGO_TARGET_DIR:-$PWD/target}
   cargo build --release --locked -p zapwoot
   context="$work/context"
   mkdir -p "$context/out" "$context/bins/zapwoot/packaging"
@@ -70,7 +81,7 @@ else
       sed "s|^FROM docker.io/library/debian:bookworm-slim|FROM $base|"
   } >"$context/Dockerfile"
   grep -q "^FROM $base" "$context/Dockerfile" || fail "the Dockerfile's runtime stage is not FROM debian:bookworm-slim"
-  "${podman[@]}" build "${limits[@]}" --network host -t "$image" "$context" >"$work/build.log" 2>&1 ||
+  "${podman[@]}" build --format docker "${limits[@]}" --network host -t "$image" "$context" >"$work/build.log" 2>&1 ||
     { tail -30 "$work/build.log" >&2; fail "podman build"; }
 fi
 log "image: $("${podman[@]}" image inspect "$image" --format '{{.Size}}' | awk '{ printf "%.1f MB", $1 / 1e6 }')"
@@ -79,7 +90,7 @@ port=18180
 while (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do port=$((port + 1)); done
 "${podman[@]}" volume create "$volume" >/dev/null
 "${podman[@]}" run -d --name "$name" "${limits[@]}" --network host -v "$volume:/var/lib/zapwoot" \
-  -e ZAPWOOT_LISTEN="0.0.0.0:$port" -e ZAPWOOT_ADMIN_TOKEN=container-test-token "$image" >/dev/null
+  -e ZAPWOOT_LISTEN="0.0.0.0:$port" -e ZAPWOOT_ADMIN_TOKEN=container-test-token "$image" >/dev/null 2>>"$work/podman.log"
 healthy=""
 for _ in $(seq 1 100); do
   if "${podman[@]}" healthcheck run "$name" >/dev/null 2>&1; then healthy=1; break; fi
@@ -92,13 +103,13 @@ expect_eq "$("${podman[@]}" exec "$name" id -un)" zapwoot "the container's user"
 expect_eq "$("${podman[@]}" exec "$name" stat -c '%U %a' /var/lib/zapwoot/zapwoot.db)" "zapwoot 600" "the database in the volume"
 expect_eq "$("${podman[@]}" exec "$name" stat -c '%U %a' /var/lib/zapwoot/zapwoot.db.key)" "zapwoot 600" "the key file in the volume"
 key=$("${podman[@]}" exec "$name" sha256sum /var/lib/zapwoot/zapwoot.db.key)
-"${podman[@]}" stop -t 30 "$name" >/dev/null
+"${podman[@]}" stop -t 30 "$name" >/dev/null 2>>"$work/podman.log"
 expect_eq "$("${podman[@]}" inspect "$name" --format '{{.State.ExitCode}}')" 0 "the exit code after SIGTERM"
 "${podman[@]}" logs "$name" 2>&1 | grep -q "stopped" || fail "no clean shutdown in the log"
 # The state outlives the container: a new one on the same volume opens the same database.
-"${podman[@]}" rm "$name" >/dev/null
+"${podman[@]}" rm "$name" >/dev/null 2>>"$work/podman.log"
 "${podman[@]}" run -d --name "$name" "${limits[@]}" --network host -v "$volume:/var/lib/zapwoot" \
-  -e ZAPWOOT_LISTEN="0.0.0.0:$port" "$image" >/dev/null
+  -e ZAPWOOT_LISTEN="0.0.0.0:$port" "$image" >/dev/null 2>>"$work/podman.log"
 for _ in $(seq 1 100); do
   "${podman[@]}" healthcheck run "$name" >/dev/null 2>&1 && break
   sleep 0.2

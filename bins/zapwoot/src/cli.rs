@@ -70,6 +70,12 @@ pub(crate) enum Command {
     Send(SendArgs),
     /// Check the configuration, the store and every instance's upstreams.
     Doctor,
+    /// Copy a SQLite database consistently while the bridge runs, with its key file beside
+    /// the copy (`FILE.key`); restore by putting both back with the bridge stopped.
+    Backup {
+        /// The new file (never overwritten).
+        file: PathBuf,
+    },
     /// Run the bridge with a fake gateway and a fake Chatwoot and play a conversation.
     Demo,
     /// Ask a running bridge's `/healthz` (exit 0 when it answers ok): for container health

@@ -81,6 +81,7 @@ async fn run() -> Result<()> {
         Command::Subscription(command) => commands::subscription(&cli.global, command).await,
         Command::Send(args) => commands::send(&cli.global, args).await,
         Command::Doctor => commands::doctor(&cli.global).await,
+        Command::Backup { file } => commands::backup(&cli.global, &file).await,
         Command::Demo => demo::run().await,
         Command::Healthcheck(args) => commands::healthcheck(&args).await,
         Command::Completions { shell } => {

@@ -82,6 +82,17 @@ fn healthcheck_reads_the_listen_address_from_the_environment_and_fails_when_down
         "{}",
         String::from_utf8_lossy(&check.stderr)
     );
+    // ... and from the configuration file's `listen`, as `serve` does.
+    let dir = temp_dir("healthcheck-config");
+    let config = dir.join("zapwoot.toml");
+    std::fs::write(&config, format!("listen = \"{listen}\"\n")).unwrap();
+    let check = zapwoot(&["--config", config.to_str().unwrap(), "healthcheck"], &[]);
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
     let (status, logs) = bridge.terminate();
     assert!(status.success(), "{logs}");
 
@@ -162,4 +173,114 @@ fn man_page_and_completions_name_every_subcommand() {
     let _ = std::fs::remove_dir_all(&dir);
     let bad = zapwoot(&["completions", "tcsh"], &[]);
     assert!(!bad.status.success());
+}
+
+/// `zapwoot backup FILE` while a bridge serves the database: the copy and its key file are
+/// 0600, open as a database of their own with the instance and its sealed secrets, and are
+/// never written over. Without the copied key the copy's secrets stay sealed.
+#[test]
+fn a_backup_taken_while_serving_opens_with_its_key_and_is_never_overwritten() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = temp_dir("backup");
+    let url = format!("sqlite://{}", dir.join("live.db").display());
+    let env = [("ZAPWOOT_DATABASE_URL", url.as_str())];
+    let doc = r#"{"name": "alpha",
+        "gateway": {"kind": "wuzapi", "base_url": "http://127.0.0.1:9", "token": "backup-gw-token"},
+        "chatwoot": {"base_url": "http://127.0.0.1:9", "account_id": 1, "api_token": "backup-cw-token", "inbox_id": 4}}"#;
+    let mut add = Command::new(env!("CARGO_BIN_EXE_zapwoot"));
+    add.args(["instance", "add", "--file", "-"])
+        .env_clear()
+        .envs(env)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = add.spawn().unwrap();
+    {
+        use std::io::Write as _;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(doc.as_bytes())
+            .unwrap();
+    }
+    let added = child.wait_with_output().unwrap();
+    assert!(
+        added.status.success(),
+        "{}",
+        String::from_utf8_lossy(&added.stderr)
+    );
+
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let listen = format!("127.0.0.1:{port}");
+    let mut serving = Command::new(env!("CARGO_BIN_EXE_zapwoot"))
+        .args(["serve", "--listen", &listen])
+        .env_clear()
+        .envs(env)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while !zapwoot(&["healthcheck", "--listen", &listen], &[])
+        .status
+        .success()
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the bridge did not start"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+
+    let copy = dir.join("copy.db");
+    let backup = zapwoot(&["backup", copy.to_str().unwrap()], &env);
+    assert!(
+        backup.status.success(),
+        "{}",
+        String::from_utf8_lossy(&backup.stderr)
+    );
+    let key_copy = dir.join("copy.db.key");
+    for file in [&copy, &key_copy] {
+        let mode = std::fs::metadata(file).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{}", file.display());
+    }
+    assert_eq!(
+        std::fs::read(&key_copy).unwrap(),
+        std::fs::read(dir.join("live.db.key")).unwrap()
+    );
+    let again = zapwoot(&["backup", copy.to_str().unwrap()], &env);
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("exists"));
+    let _ = serving.kill();
+    let _ = serving.wait();
+
+    let copy_url = format!("sqlite://{}", copy.display());
+    let shown = zapwoot(
+        &["instance", "show", "alpha"],
+        &[("ZAPWOOT_DATABASE_URL", &copy_url)],
+    );
+    assert!(
+        shown.status.success(),
+        "{}",
+        String::from_utf8_lossy(&shown.stderr)
+    );
+    assert!(String::from_utf8_lossy(&shown.stdout).contains("\"alpha\""));
+    // Another key cannot open the copy's secrets.
+    let wrong = zapwoot(
+        &["instance", "show", "alpha"],
+        &[
+            ("ZAPWOOT_DATABASE_URL", &copy_url),
+            (
+                "ZAPWOOT_SECRET_KEY",
+                "BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=",
+            ),
+        ],
+    );
+    assert!(!wrong.status.success());
+    let _ = std::fs::remove_dir_all(&dir);
 }

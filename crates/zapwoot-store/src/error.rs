@@ -10,6 +10,14 @@ pub enum StoreError {
     /// The database could not be reached or a connection could not be set up.
     #[error("database unavailable: {0}")]
     Unavailable(String),
+    /// An online backup ([`Store::backup_to`](crate::Store::backup_to)) could not be written.
+    #[error("backup to {path} failed: {reason}")]
+    Backup {
+        /// The backup file.
+        path: String,
+        /// Why (the file exists, the backend has no online backup, an I/O error…).
+        reason: String,
+    },
     /// Running or reverting migrations failed.
     #[error("migration failed: {0}")]
     Migration(String),

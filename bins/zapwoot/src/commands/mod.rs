@@ -340,3 +340,43 @@ pub(crate) async fn healthcheck(args: &crate::cli::HealthcheckArgs) -> Result<()
         bail!("unhealthy: {status}")
     }
 }
+
+/// `zapwoot backup FILE`: the database copied while in use, and the key file that opens its
+/// sealed secrets copied beside it (mode 0600 both).
+pub(crate) async fn backup(global: &Global, file: &std::path::Path) -> Result<()> {
+    let store = crate::sealing::open_store(global).await?;
+    let key_file = global
+        .secret_key
+        .is_none()
+        .then(|| crate::sealing::sqlite_key_file(&global.database_url))
+        .flatten();
+    let key_copy = key_file.as_ref().map(|_| {
+        let mut name = file.as_os_str().to_owned();
+        name.push(".key");
+        PathBuf::from(name)
+    });
+    if let Some(copy) = &key_copy
+        && copy.exists()
+    {
+        bail!("{} exists: not overwritten", copy.display());
+    }
+    store.backup_to(file).await?;
+    match (key_file, key_copy) {
+        (Some(key), Some(copy)) => {
+            let text = std::fs::read_to_string(&key)
+                .with_context(|| format!("reading {}", key.display()))?;
+            crate::sealing::write_private(&copy, &text)
+                .with_context(|| format!("writing {}", copy.display()))?;
+            println!(
+                "backup written to {} and its key to {}",
+                file.display(),
+                copy.display()
+            );
+        }
+        _ => println!(
+            "backup written to {}; keep ZAPWOOT_SECRET_KEY with it: the sealed secrets need it",
+            file.display()
+        ),
+    }
+    Ok(())
+}

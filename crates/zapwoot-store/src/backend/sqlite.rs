@@ -83,6 +83,36 @@ pub(crate) fn open(
         .map_err(|e| StoreError::Unavailable(e.to_string()))
 }
 
+/// A consistent copy of the database at `target` while it is in use (`VACUUM INTO`: one read
+/// transaction, no writer blocked), created 0600 like the database itself; never over an
+/// existing file.
+pub(crate) fn backup_to(c: &mut Conn, target: &std::path::Path) -> Result<(), StoreError> {
+    use diesel::RunQueryDsl as _;
+    let failed = |reason: String| StoreError::Backup {
+        path: target.display().to_string(),
+        reason,
+    };
+    let text = target
+        .to_str()
+        .ok_or_else(|| failed("the path is not UTF-8".to_owned()))?;
+    let mut create = std::fs::OpenOptions::new();
+    create.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        create.mode(0o600);
+    }
+    create.open(target).map_err(|e| failed(e.to_string()))?;
+    let quoted = text.replace('\'', "''");
+    diesel::sql_query(format!("VACUUM INTO '{quoted}'"))
+        .execute(c)
+        .map_err(|e| {
+            let _ = std::fs::remove_file(target);
+            failed(e.to_string())
+        })?;
+    Ok(())
+}
+
 /// The database holds message texts, phone numbers and sealed secrets: only the bridge's own
 /// user may read it. The file is created 0600 before SQLite opens it (SQLite gives the `-wal`
 /// and `-shm` files the database file's mode), and files an older version left readable are

@@ -140,6 +140,28 @@ impl Store {
         self.run(|db| dispatch!(db, |c, q| q::migrate(c))).await
     }
 
+    /// Writes a consistent copy of a SQLite database to `target` while the bridge runs (a
+    /// new file, mode 0600; an existing file is never overwritten). The copy opens as a
+    /// database of its own, with the same sealing key.
+    ///
+    /// # Errors
+    /// [`StoreError::Backup`] when the file exists or cannot be written, or on PostgreSQL,
+    /// which has its own tools (`pg_dump`).
+    pub async fn backup_to(&self, target: &std::path::Path) -> Result<(), StoreError> {
+        let target = target.to_owned();
+        self.run(move |db| match db {
+            crate::backend::Db::Sqlite(pool, _) => {
+                let mut conn = pool.get()?;
+                crate::backend::sqlite::backup_to(&mut conn, &target)
+            }
+            crate::backend::Db::Postgres(_) => Err(StoreError::Backup {
+                path: target.display().to_string(),
+                reason: "PostgreSQL has no online backup here: use pg_dump".to_owned(),
+            }),
+        })
+        .await
+    }
+
     /// Reverts **every** migration, dropping all tables and data. For tests and
     /// `zapwoot migrate --revert`; returns how many migrations were reverted.
     ///
