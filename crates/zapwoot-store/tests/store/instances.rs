@@ -5,6 +5,40 @@ use zapwoot_store::{NewEvent, SecretString, Source, StoreError};
 use crate::support::new_instance;
 
 both_backends! {
+    async fn an_online_backup_is_a_database_of_its_own_on_sqlite_and_refused_on_postgres(db) {
+        let store = db.open().await;
+        store.instances().create(new_instance("alpha")).await.unwrap();
+        let dir = std::env::temp_dir().join(format!("zapwoot-store-backup-{}-{}", std::process::id(), store.now_ms()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let copy = dir.join("copy.db");
+        match db.sqlite_path() {
+            Some(_) => {
+                store.backup_to(&copy).await.unwrap();
+                // Written after the backup: not in the copy.
+                store.instances().create(new_instance("beta")).await.unwrap();
+                let restored = zapwoot_store::Store::open(
+                    &format!("sqlite://{}", copy.display()),
+                    zapwoot_store::StoreOptions::with_sealer(crate::support::sealer()),
+                ).await.unwrap();
+                let names: Vec<String> = restored.instances().list().await.unwrap().into_iter().map(|i| i.config.name).collect();
+                assert_eq!(names, vec!["alpha"]);
+                let alpha = restored.instances().get("alpha").await.unwrap().unwrap();
+                assert_eq!(alpha.config.secrets["gateway_token"].expose(), "tok-alpha-SECRET");
+                // Never over an existing file.
+                let err = store.backup_to(&copy).await.unwrap_err();
+                assert!(matches!(&err, StoreError::Backup { .. }), "{err:?}");
+                assert_eq!(restored.instances().list().await.unwrap().len(), 1);
+            }
+            None => {
+                let err = store.backup_to(&copy).await.unwrap_err();
+                assert!(matches!(&err, StoreError::Backup { .. }), "{err:?}");
+                assert!(err.to_string().contains("pg_dump"), "{err}");
+                assert!(!copy.exists());
+            }
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
     async fn an_unknown_stored_gateway_kind_is_an_error_naming_the_instance(db) {
         let store = db.open().await;
         store.instances().create(new_instance("alpha")).await.unwrap();
