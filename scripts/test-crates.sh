@@ -18,6 +18,24 @@ done
 [ -n "$publishable" ] || { log "no publishable crates found"; exit 1; }
 log "publishable: $(echo $publishable)"
 
+# Registry metadata, a README and a changelog (Keep a Changelog) for each.
+for name in $publishable; do
+  dir=$(dirname "$(grep -l "^name = \"$name\"" crates/*/Cargo.toml bins/*/Cargo.toml)")
+  for key in description license repository readme keywords categories rust-version; do
+    grep -qE "^$key(\.workspace)? = " "$dir/Cargo.toml" || { log "$name: no $key in $dir/Cargo.toml"; exit 1; }
+  done
+  readme=$(sed -n 's/^readme = "\(.*\)"/\1/p' "$dir/Cargo.toml")
+  [ -s "$dir/$readme" ] || { log "$name: readme $readme missing"; exit 1; }
+  [ -s "$dir/LICENSE-MIT" ] && [ -s "$dir/LICENSE-APACHE" ] || { log "$name: license files missing"; exit 1; }
+  grep -q '^## \[Unreleased\]' "$dir/CHANGELOG.md" 2>/dev/null &&
+    grep -q 'keepachangelog.com' "$dir/CHANGELOG.md" || { log "$name: no Keep a Changelog CHANGELOG.md"; exit 1; }
+  # A library's README is its crate documentation (so its example is a doc test).
+  if [ -f "$dir/src/lib.rs" ]; then
+    grep -q 'include_str!("../README.md")' "$dir/src/lib.rs" || { log "$name: README is not the crate doc"; exit 1; }
+  fi
+done
+log "metadata, README, licenses and CHANGELOG.md: present for each"
+
 log "cargo package (verified) for each, in dependency order"
 args=()
 for name in $publishable; do args+=(-p "$name"); done
