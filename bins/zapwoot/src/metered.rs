@@ -320,6 +320,21 @@ impl Gateway for MeteredGateway {
     fn health(&self) -> BoxFuture<'_, Result<Health, zapwoot_gateway::Error>> {
         self.meter.time("health", self.inner.health())
     }
+    fn login_qr(&self) -> BoxFuture<'_, Result<zapwoot_gateway::QrCode, zapwoot_gateway::Error>> {
+        self.meter.time("login_qr", self.inner.login_qr())
+    }
+    fn pair_code<'a>(
+        &'a self,
+        phone: &'a str,
+    ) -> BoxFuture<'a, Result<zapwoot_gateway::PairCode, zapwoot_gateway::Error>> {
+        self.meter.time("pair_code", self.inner.pair_code(phone))
+    }
+    fn logout(&self) -> BoxFuture<'_, Result<(), zapwoot_gateway::Error>> {
+        self.meter.time("logout", self.inner.logout())
+    }
+    fn reconnect(&self) -> BoxFuture<'_, Result<(), zapwoot_gateway::Error>> {
+        self.meter.time("reconnect", self.inner.reconnect())
+    }
     fn avatar<'a>(
         &'a self,
         jid: &'a Jid,

@@ -125,6 +125,9 @@ struct State {
     history: Vec<HistoryRow>,
     /// Webhooks are given up on (GOWA stops retrying after ~30 s): not posted at all.
     webhooks_lost: bool,
+    /// Device id → where its pairing is (GOWA reports pairing only on its websocket: the
+    /// bridge sees it by polling the status).
+    pairing: HashMap<String, crate::pairing::Pairing>,
 }
 
 #[derive(Debug)]
@@ -188,6 +191,52 @@ impl FakeGowa {
     #[must_use]
     pub fn url(&self) -> String {
         format!("http://{}", self.running.addr)
+    }
+
+    /// The text of the QR code `device_id` shows while pairing.
+    #[must_use]
+    pub fn current_qr(&self, device_id: &str) -> Option<String> {
+        self.core
+            .state()
+            .pairing
+            .get(device_id)
+            .and_then(|p| p.qr.clone())
+    }
+
+    /// How many times a login call (re)started `device_id`'s QR flow.
+    #[must_use]
+    pub fn login_calls(&self, device_id: &str) -> u32 {
+        self.core
+            .state()
+            .pairing
+            .get(device_id)
+            .map_or(0, |p| p.generation)
+    }
+
+    /// The linking code handed out for `device_id`, and for which phone.
+    #[must_use]
+    pub fn pair_code(&self, device_id: &str) -> Option<(String, String)> {
+        self.core
+            .state()
+            .pairing
+            .get(device_id)
+            .and_then(|p| p.pair_code.clone())
+    }
+
+    /// The phone scans `device_id`'s QR code (or types its code): logged in. Returns whether
+    /// pairing was under way.
+    pub fn scan(&self, device_id: &str) -> bool {
+        let mut state = self.core.state();
+        if !state
+            .pairing
+            .get(device_id)
+            .is_some_and(crate::pairing::Pairing::active)
+        {
+            return false;
+        }
+        state.pairing.remove(device_id);
+        state.logged_out.retain(|d| d != device_id);
+        true
     }
 
     /// Sends and message actions accepted; read marks and typing are in [`Self::read_marks`]

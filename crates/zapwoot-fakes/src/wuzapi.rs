@@ -71,6 +71,9 @@ pub struct FakeWuzapiConfig {
     pub log_requests: bool,
     /// Messages kept per chat for `/chat/history` (wuzapi's `history`; 0 = off, the default).
     pub history: u64,
+    /// Start logged out and disconnected, as a new wuzapi user: `POST /session/connect`
+    /// starts pairing.
+    pub unpaired: bool,
 }
 
 impl Default for FakeWuzapiConfig {
@@ -88,6 +91,7 @@ impl Default for FakeWuzapiConfig {
             delay: Duration::ZERO,
             log_requests: true,
             history: 0,
+            unpaired: false,
         }
     }
 }
@@ -177,6 +181,7 @@ struct State {
     not_on_whatsapp: Vec<String>,
     history: History,
     webhooks_lost: bool,
+    pairing: crate::pairing::Pairing,
 }
 
 #[derive(Debug)]
@@ -189,6 +194,77 @@ struct Core {
 impl Core {
     fn state(&self) -> MutexGuard<'_, State> {
         crate::server::lock(&self.state)
+    }
+
+    /// Posts a webhook of `event_type` when it is subscribed.
+    fn emit(&self, event_type: &str, event: Value, envelope: Map<String, Value>) {
+        let (url, subscribed) = {
+            let state = self.state();
+            let subscribed = state.events.iter().any(|e| e == event_type || e == "All");
+            (state.webhook.clone(), subscribed && !state.webhooks_lost)
+        };
+        if url.is_empty() || !subscribed {
+            return;
+        }
+        let config = &self.config;
+        let mut post_map = envelope;
+        post_map.insert("type".into(), json!(event_type));
+        post_map.insert("event".into(), event);
+        let json_data = crate::server::go_sorted(&Value::Object(post_map));
+        let (content_type, body) = match config.format {
+            WuzapiFormat::Json => {
+                let mut top = json_data.as_object().cloned().unwrap_or_default();
+                top.insert("instanceName".into(), json!(config.instance_name));
+                top.insert("userID".into(), json!(config.user_id));
+                (
+                    "application/json",
+                    crate::server::go_sorted(&Value::Object(top)).to_string(),
+                )
+            }
+            WuzapiFormat::Form | WuzapiFormat::LegacyForm => {
+                let mut form = form_urlencoded::Serializer::new(String::new());
+                if config.format == WuzapiFormat::Form {
+                    form.append_pair("instanceName", &config.instance_name);
+                    form.append_pair("jsonData", &json_data.to_string());
+                    form.append_pair("userID", &config.user_id);
+                } else {
+                    form.append_pair("jsonData", &json_data.to_string());
+                    form.append_pair("token", &config.token);
+                }
+                ("application/x-www-form-urlencoded", form.finish())
+            }
+        };
+        let mut headers = vec![("content-type".to_owned(), content_type.to_owned())];
+        if let Some(key) = config
+            .hmac_key
+            .as_deref()
+            .and_then(|k| Secret::from_bytes(k).ok())
+        {
+            headers.push((
+                "x-hmac-signature".to_owned(),
+                Keyring::new(&key).sign_plain_hex(body.as_bytes()),
+            ));
+        }
+        self.webhooks.post(Post {
+            url,
+            event: event_type.to_owned(),
+            headers,
+            body: Bytes::from(body),
+            on_failure: None,
+        });
+    }
+
+    /// The `QR` webhook: `event` is the string `"code"`, the image a sibling of `type`.
+    fn emit_qr(&self, code: &str) {
+        let mut envelope = Map::new();
+        envelope.insert(
+            "qrCodeBase64".into(),
+            json!(format!(
+                "data:image/png;base64,{}",
+                STANDARD.encode(crate::pairing::png(code))
+            )),
+        );
+        self.emit("QR", json!("code"), envelope);
     }
 }
 
@@ -207,7 +283,8 @@ impl FakeWuzapi {
         &self.core.webhooks
     }
 
-    /// Starts the fake: connected and logged in, no webhook configured.
+    /// Starts the fake: connected and logged in (unless [`FakeWuzapiConfig::unpaired`]), no
+    /// webhook configured.
     ///
     /// # Errors
     /// When the address cannot be bound.
@@ -220,8 +297,8 @@ impl FakeWuzapi {
                 timeout: Duration::from_secs(30),
             }),
             state: Mutex::new(State {
-                connected: true,
-                logged_in: true,
+                connected: !config.unpaired,
+                logged_in: !config.unpaired,
                 history: History::new(config.history),
                 ..State::default()
             }),
@@ -465,60 +542,103 @@ impl FakeWuzapi {
 
     /// Emits any event type with a whatsmeow event body and extra envelope keys.
     pub fn emit(&self, event_type: &str, event: Value, envelope: Map<String, Value>) {
-        let (url, subscribed) = {
-            let state = self.core.state();
-            let subscribed = state.events.iter().any(|e| e == event_type || e == "All");
-            (state.webhook.clone(), subscribed && !state.webhooks_lost)
-        };
-        if url.is_empty() || !subscribed {
-            return;
-        }
-        let config = &self.core.config;
-        let mut post_map = envelope;
-        post_map.insert("type".into(), json!(event_type));
-        post_map.insert("event".into(), event);
-        let json_data = crate::server::go_sorted(&Value::Object(post_map));
-        let (content_type, body) = match config.format {
-            WuzapiFormat::Json => {
-                let mut top = json_data.as_object().cloned().unwrap_or_default();
-                top.insert("instanceName".into(), json!(config.instance_name));
-                top.insert("userID".into(), json!(config.user_id));
-                (
-                    "application/json",
-                    crate::server::go_sorted(&Value::Object(top)).to_string(),
-                )
+        self.core.emit(event_type, event, envelope);
+    }
+
+    /// Whether the session is logged in (paired).
+    #[must_use]
+    pub fn logged_in(&self) -> bool {
+        self.core.state().logged_in
+    }
+
+    /// The text of the QR code on show while pairing (read it from the image with
+    /// [`crate::code_in_png`]).
+    #[must_use]
+    pub fn current_qr(&self) -> Option<String> {
+        self.core.state().pairing.qr.clone()
+    }
+
+    /// How many QR codes this pairing has shown.
+    #[must_use]
+    pub fn qr_generation(&self) -> u32 {
+        self.core.state().pairing.generation
+    }
+
+    /// WhatsApp replaces the QR code (every 20 s): a new code and its `QR` webhook. Does
+    /// nothing unless pairing.
+    pub fn rotate_qr(&self) {
+        let code = {
+            let mut state = self.core.state();
+            if state.pairing.qr.is_none() {
+                return;
             }
-            WuzapiFormat::Form | WuzapiFormat::LegacyForm => {
-                let mut form = form_urlencoded::Serializer::new(String::new());
-                if config.format == WuzapiFormat::Form {
-                    form.append_pair("instanceName", &config.instance_name);
-                    form.append_pair("jsonData", &json_data.to_string());
-                    form.append_pair("userID", &config.user_id);
-                } else {
-                    form.append_pair("jsonData", &json_data.to_string());
-                    form.append_pair("token", &config.token);
-                }
-                ("application/x-www-form-urlencoded", form.finish())
-            }
+            state.pairing.next_qr()
         };
-        let mut headers = vec![("content-type".to_owned(), content_type.to_owned())];
-        if let Some(key) = config
-            .hmac_key
-            .as_deref()
-            .and_then(|k| Secret::from_bytes(k).ok())
+        self.core.emit_qr(&code);
+    }
+
+    /// The phone scans the QR code (or types the linking code): logged in and connected,
+    /// `PairSuccess` and `Connected` webhooks. Returns whether pairing was under way.
+    pub fn scan(&self) -> bool {
         {
-            headers.push((
-                "x-hmac-signature".to_owned(),
-                Keyring::new(&key).sign_plain_hex(body.as_bytes()),
-            ));
+            let mut state = self.core.state();
+            if !state.pairing.active() {
+                return false;
+            }
+            state.pairing.stop();
+            state.logged_in = true;
+            state.connected = true;
         }
-        self.core.webhooks.post(Post {
-            url,
-            event: event_type.to_owned(),
-            headers,
-            body: Bytes::from(body),
-            on_failure: None,
-        });
+        let jid = self.core.config.own_jid.clone();
+        self.core.emit(
+            "PairSuccess",
+            json!({ "ID": jid, "BusinessName": "", "Platform": "android" }),
+            Map::new(),
+        );
+        self.core.emit("Connected", json!({}), Map::new());
+        true
+    }
+
+    /// The linking code handed out by `/session/pairphone`, and for which phone.
+    #[must_use]
+    pub fn pair_code(&self) -> Option<(String, String)> {
+        self.core.state().pairing.pair_code.clone()
+    }
+
+    /// The device is removed on the phone: logged out, `LoggedOut` webhook.
+    pub fn log_out_from_phone(&self) {
+        {
+            let mut state = self.core.state();
+            state.logged_in = false;
+            state.connected = false;
+            state.pairing.stop();
+        }
+        self.core.emit(
+            "LoggedOut",
+            json!({ "OnConnect": false, "Reason": 401 }),
+            Map::new(),
+        );
+    }
+
+    /// WhatsApp bans the number for a while: disconnected, `TemporaryBan` webhook.
+    pub fn ban(&self) {
+        self.core.state().connected = false;
+        self.core.emit(
+            "TemporaryBan",
+            json!({ "Code": 101, "Expire": 86_400 }),
+            Map::new(),
+        );
+    }
+
+    /// The connection drops (`Disconnected`) or comes back (`Connected`).
+    pub fn set_connected(&self, connected: bool) {
+        self.core.state().connected = connected;
+        let kind = if connected {
+            "Connected"
+        } else {
+            "Disconnected"
+        };
+        self.core.emit(kind, json!({}), Map::new());
     }
 
     /// Stops serving: new connections are refused.

@@ -72,6 +72,9 @@ pub enum Error {
     /// The operation is not possible with this gateway.
     #[error("not supported by this gateway: {0}")]
     Unsupported(&'static str),
+    /// Pairing was asked for, but the session is already logged in to WhatsApp.
+    #[error("the WhatsApp session is already paired")]
+    AlreadyPaired,
 }
 
 impl Error {

@@ -350,6 +350,22 @@ pub trait Gateway: Send + Sync + fmt::Debug {
     /// Session state.
     fn health(&self) -> BoxFuture<'_, Result<Health, Error>>;
 
+    /// Starts pairing when it is not under way and returns the QR code to scan now.
+    /// [`Error::AlreadyPaired`] when the session is logged in. Call it once per request, not
+    /// in a loop: on GOWA each call restarts the QR flow.
+    fn login_qr(&self) -> BoxFuture<'_, Result<crate::QrCode, Error>>;
+
+    /// Starts pairing by linking code for `phone` (international digits) and returns the code
+    /// to type on that phone. [`Error::AlreadyPaired`] when the session is logged in.
+    fn pair_code<'a>(&'a self, phone: &'a str) -> BoxFuture<'a, Result<crate::PairCode, Error>>;
+
+    /// Logs the session out of WhatsApp: the phone shows the device unlinked, and pairing
+    /// is needed again.
+    fn logout(&self) -> BoxFuture<'_, Result<(), Error>>;
+
+    /// Drops and re-opens the session's connection to WhatsApp (keeps the pairing).
+    fn reconnect(&self) -> BoxFuture<'_, Result<(), Error>>;
+
     /// The profile picture URL of `jid`, `None` when hidden or absent.
     fn avatar<'a>(&'a self, jid: &'a Jid) -> BoxFuture<'a, Result<Option<String>, Error>>;
 

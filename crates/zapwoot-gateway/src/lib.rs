@@ -8,6 +8,7 @@ mod http;
 mod jid;
 mod json;
 mod kind;
+mod pairing;
 
 pub mod gowa;
 pub mod wuzapi;
@@ -25,3 +26,4 @@ pub use history::{ChatSummary, HistoryMessage};
 pub use http::sniff_mime;
 pub use jid::{Jid, JidError, Server};
 pub use kind::{GatewayKind, UnknownGatewayKind, Webhook, WebhookError};
+pub use pairing::{PairCode, QrCode};

@@ -165,24 +165,15 @@ pub(super) async fn handle(core: &Core, req: FakeRequest) -> Reply {
     {
         return device_webhook(core, rest, &req);
     }
+    if let Some(reply) = pairing(core, &req, &path) {
+        return reply;
+    }
     let device = match resolve_device(core, &req) {
         Ok(d) => d,
         Err(reply) => return reply,
     };
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     match (req.method.clone(), segments.as_slice()) {
-        (Method::GET, ["app", "status"]) => {
-            let jid = core
-                .config
-                .devices
-                .iter()
-                .find(|d| d.0 == device)
-                .map(|d| d.1.clone())
-                .unwrap_or_default();
-            success(
-                &json!({ "is_connected": true, "is_logged_in": true, "device_id": jid, "jid": jid }),
-            )
-        }
         (Method::GET, ["chats"]) => chats(core, &req),
         (Method::GET, ["chat", jid, "messages"]) => chat_messages(core, &req, &percent_decode(jid)),
         (Method::GET, ["user", "info"]) => match check_phone(req.query_param("phone").as_deref()) {
@@ -457,4 +448,120 @@ pub(super) fn percent_decode(text: &str) -> String {
         i += 1;
     }
     String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The device `asked` names (id or JID), logged in or not; the only one when not asked.
+#[allow(clippy::result_large_err)]
+fn any_device(core: &Core, asked: Option<&str>) -> Result<String, Reply> {
+    let devices = &core.config.devices;
+    match asked.filter(|a| !a.is_empty()) {
+        Some(a) => devices
+            .iter()
+            .find(|d| d.0 == a || d.1 == a)
+            .map(|d| d.0.clone())
+            .ok_or_else(|| {
+                error(
+                    StatusCode::NOT_FOUND,
+                    "DEVICE_NOT_FOUND",
+                    &format!("device {a} not found"),
+                )
+            }),
+        None if devices.len() == 1 => Ok(devices.first().map(|d| d.0.clone()).unwrap_or_default()),
+        None => Err(error(
+            StatusCode::BAD_REQUEST,
+            "DEVICE_ID_REQUIRED",
+            "device_id is required",
+        )),
+    }
+}
+
+/// Pairing and session routes: `/devices/{id}/login|login/code|logout|reconnect|status`
+/// (GOWA ≥ 8) and `/app/login|login-with-code|logout|reconnect` (older, or with
+/// `X-Device-Id`). They work on logged-out devices; each login restarts the QR flow.
+fn pairing(core: &Core, req: &FakeRequest, path: &str) -> Option<Reply> {
+    let segments: Vec<String> = path
+        .trim_start_matches('/')
+        .split('/')
+        .map(percent_decode)
+        .collect();
+    let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
+    let (asked, action) = match (req.method.clone(), segments.as_slice()) {
+        (Method::GET, ["devices", id, "login"]) => (Some((*id).to_owned()), "login"),
+        (Method::POST, ["devices", id, "login", "code"]) => (Some((*id).to_owned()), "code"),
+        (Method::POST, ["devices", id, "logout"]) => (Some((*id).to_owned()), "logout"),
+        (Method::POST, ["devices", id, "reconnect"]) => (Some((*id).to_owned()), "reconnect"),
+        (Method::GET, ["devices", id, "status"]) => (Some((*id).to_owned()), "status"),
+        (Method::GET, ["app", "status"]) => (None, "app_status"),
+        (Method::GET, ["app", "login"]) => (None, "login"),
+        (Method::GET, ["app", "login-with-code"]) => (None, "code"),
+        (Method::GET, ["app", "logout"]) => (None, "logout"),
+        (Method::GET, ["app", "reconnect"]) => (None, "reconnect"),
+        _ => return None,
+    };
+    let asked = asked.or_else(|| {
+        req.header("x-device-id")
+            .map(str::to_owned)
+            .or_else(|| req.query_param("device_id"))
+    });
+    let device = match any_device(core, asked.as_deref()) {
+        Ok(d) => d,
+        Err(reply) => return Some(reply),
+    };
+    let jid = core
+        .config
+        .devices
+        .iter()
+        .find(|d| d.0 == device)
+        .map(|d| d.1.clone())
+        .unwrap_or_default();
+    let mut state = core.state();
+    let logged_in = !state.logged_out.contains(&device);
+    Some(match action {
+        "status" => success(
+            &json!({ "device_id": if logged_in { jid.as_str() } else { "" }, "is_connected": logged_in, "is_logged_in": logged_in }),
+        ),
+        "app_status" => {
+            let jid = if logged_in { jid.as_str() } else { "" };
+            success(
+                &json!({ "is_connected": logged_in, "is_logged_in": logged_in, "device_id": jid, "jid": jid }),
+            )
+        }
+        "login" | "code" if logged_in => error(
+            StatusCode::BAD_REQUEST,
+            "ALREADY_LOGGED_IN",
+            "you are already logged in.",
+        ),
+        "login" => {
+            let pairing = state.pairing.entry(device.clone()).or_default();
+            let code = pairing.next_qr();
+            let file = format!("scan-qr-{}.png", crate::random::base58(12));
+            state.statics.insert(
+                format!("statics/images/qrcode/{file}"),
+                (crate::pairing::png(&code), "image/png".to_owned()),
+            );
+            // GOWA builds the link from its own idea of its address, not the caller's.
+            success(
+                &json!({ "device_id": device, "qr_link": format!("http://localhost:3000/statics/images/qrcode/{file}"), "qr_duration": 30 }),
+            )
+        }
+        "code" => match check_phone(req.query_param("phone").as_deref()) {
+            Ok(phone) => {
+                let code = state
+                    .pairing
+                    .entry(device.clone())
+                    .or_default()
+                    .new_pair_code(&phone);
+                success(&json!({ "device_id": device, "pair_code": code }))
+            }
+            Err(reply) => reply,
+        },
+        "logout" => {
+            if logged_in {
+                state.logged_out.push(device.clone());
+            }
+            state.pairing.remove(&device);
+            success(&Value::Null)
+        }
+        _ => success(&Value::Null),
+    })
 }

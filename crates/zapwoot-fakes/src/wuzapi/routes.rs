@@ -64,7 +64,7 @@ pub(super) fn handle(core: &Core, req: &FakeRequest) -> Reply {
                     StatusCode::OK,
                     &json!({
                         "id": core.config.user_id, "name": core.config.instance_name, "connected": state.connected,
-                        "loggedIn": state.logged_in, "token": core.config.token, "jid": core.config.own_jid,
+                        "loggedIn": state.logged_in, "token": core.config.token, "jid": if state.logged_in { core.config.own_jid.as_str() } else { "" },
                         "webhook": state.webhook, "events": state.events.join(","), "proxy_url": "", "qrcode": "",
                         "history": state.history.keep, "hmac_configured": core.config.hmac_key.is_some(),
                         "s3_config": { "enabled": state.s3_enabled, "endpoint": "", "region": "", "bucket": "",
@@ -74,6 +74,26 @@ pub(super) fn handle(core: &Core, req: &FakeRequest) -> Reply {
                 )
             }
             "/chat/history" => core.state().history.answer(&core.config.user_id, req),
+            "/session/qr" => {
+                let state = core.state();
+                if state.logged_in {
+                    return fail(StatusCode::INTERNAL_SERVER_ERROR, "already logged in");
+                }
+                if !state.connected {
+                    return fail(StatusCode::INTERNAL_SERVER_ERROR, "not connected");
+                }
+                let qr = state
+                    .pairing
+                    .qr
+                    .as_deref()
+                    .map_or_else(String::new, |code| {
+                        format!(
+                            "data:image/png;base64,{}",
+                            STANDARD.encode(crate::pairing::png(code))
+                        )
+                    });
+                envelope(StatusCode::OK, &json!({ "QRCode": qr }))
+            }
             "/webhook" => {
                 let state = core.state();
                 envelope(
@@ -174,10 +194,50 @@ pub(super) fn handle(core: &Core, req: &FakeRequest) -> Reply {
                 return fail(StatusCode::INTERNAL_SERVER_ERROR, "already connected");
             }
             state.connected = true;
-            envelope(
+            let answer = envelope(
                 StatusCode::OK,
                 &json!({ "details": "Connected!", "events": state.events.join(","), "jid": core.config.own_jid, "webhook": state.webhook }),
-            )
+            );
+            // Not paired: whatsmeow starts the QR flow at once, and wuzapi posts each code.
+            let qr = (!state.logged_in).then(|| state.pairing.next_qr());
+            drop(state);
+            if let Some(code) = qr {
+                core.emit_qr(&code);
+            }
+            answer
+        }
+        (Method::POST, "/session/pairphone") => {
+            let mut state = core.state();
+            if state.logged_in {
+                return fail(StatusCode::INTERNAL_SERVER_ERROR, "already logged in");
+            }
+            if !state.connected {
+                return fail(StatusCode::INTERNAL_SERVER_ERROR, "not connected");
+            }
+            let Some(phone) = field_str(&body, "Phone") else {
+                return fail(StatusCode::BAD_REQUEST, "missing Phone in Payload");
+            };
+            let code = state.pairing.new_pair_code(phone);
+            envelope(StatusCode::OK, &json!({ "LinkingCode": code }))
+        }
+        (Method::POST, "/session/logout") => {
+            let mut state = core.state();
+            if !state.logged_in {
+                return fail(StatusCode::INTERNAL_SERVER_ERROR, "no session");
+            }
+            state.logged_in = false;
+            state.connected = false;
+            state.pairing.stop();
+            envelope(StatusCode::OK, &json!({ "Details": "Logged out" }))
+        }
+        (Method::POST, "/session/disconnect") => {
+            let mut state = core.state();
+            if !state.connected {
+                return fail(StatusCode::INTERNAL_SERVER_ERROR, "no session");
+            }
+            state.connected = false;
+            state.pairing.stop();
+            envelope(StatusCode::OK, &json!({ "Details": "Disconnected" }))
         }
         (Method::POST, p) if p.starts_with("/chat/download") => {
             let direct_path = field_str(&body, "DirectPath").unwrap_or_default();

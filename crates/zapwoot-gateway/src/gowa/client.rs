@@ -109,11 +109,22 @@ impl GowaClient {
         }
     }
 
-    fn secret(&self) -> &str {
+    /// The password, to scrub from error messages.
+    pub(super) fn secret(&self) -> &str {
         self.password.as_deref().unwrap_or("")
     }
 
-    fn request(&self, method: Method, url: Url) -> RequestBuilder {
+    /// The device slot this client works on (GOWA ≥ 8), if any.
+    pub(super) fn device(&self) -> Option<&str> {
+        self.device_id.as_deref()
+    }
+
+    /// The base URL (with any `APP_BASE_PATH`).
+    pub(super) fn base(&self) -> &Url {
+        &self.base
+    }
+
+    pub(super) fn request(&self, method: Method, url: Url) -> RequestBuilder {
         let mut request = self.http.request(method, url);
         if let Some(user) = &self.username {
             request = request.basic_auth(user, self.password.as_deref());
@@ -124,7 +135,7 @@ impl GowaClient {
         request
     }
 
-    fn url(&self, path: &str, query: &[(&str, &str)]) -> Result<Url, Error> {
+    pub(super) fn url(&self, path: &str, query: &[(&str, &str)]) -> Result<Url, Error> {
         let mut url = self
             .base
             .join(path)
@@ -136,7 +147,11 @@ impl GowaClient {
     }
 
     /// Sends and unwraps `results`.
-    async fn call(&self, request: RequestBuilder, is_send: bool) -> Result<Value, Error> {
+    pub(super) async fn call(
+        &self,
+        request: RequestBuilder,
+        is_send: bool,
+    ) -> Result<Value, Error> {
         let response = http::send(request, self.secret()).await?;
         let status = response.status().as_u16();
         let bytes = response.bytes().await.map_err(|e| Error::Transport {

@@ -121,4 +121,20 @@ impl Gateway for GowaClient {
     fn health(&self) -> BoxFuture<'_, Result<Health, Error>> {
         Box::pin(self.status())
     }
+
+    fn login_qr(&self) -> BoxFuture<'_, Result<crate::QrCode, Error>> {
+        Box::pin(Self::login_qr(self))
+    }
+
+    fn pair_code<'a>(&'a self, phone: &'a str) -> BoxFuture<'a, Result<crate::PairCode, Error>> {
+        Box::pin(self.pair_phone(phone))
+    }
+
+    fn logout(&self) -> BoxFuture<'_, Result<(), Error>> {
+        Box::pin(Self::logout(self))
+    }
+
+    fn reconnect(&self) -> BoxFuture<'_, Result<(), Error>> {
+        Box::pin(Self::reconnect(self))
+    }
 }

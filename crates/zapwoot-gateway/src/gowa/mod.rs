@@ -3,6 +3,7 @@
 mod client;
 mod gateway_impl;
 mod history;
+mod pairing;
 mod parse;
 
 pub use client::{GowaClient, GowaClientBuilder};

@@ -61,7 +61,12 @@ impl WuzapiClient {
     }
 
     /// Calls `path` and returns `data` of the envelope.
-    async fn call(&self, method: Method, path: &str, body: Option<&Value>) -> Result<Value, Error> {
+    pub(super) async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<Value, Error> {
         self.call_query(method, path, &[], body).await
     }
 

@@ -132,6 +132,22 @@ impl Gateway for WuzapiClient {
         Box::pin(self.session_status())
     }
 
+    fn login_qr(&self) -> BoxFuture<'_, Result<crate::QrCode, Error>> {
+        Box::pin(Self::login_qr(self))
+    }
+
+    fn pair_code<'a>(&'a self, phone: &'a str) -> BoxFuture<'a, Result<crate::PairCode, Error>> {
+        Box::pin(self.pair_phone(phone))
+    }
+
+    fn logout(&self) -> BoxFuture<'_, Result<(), Error>> {
+        Box::pin(Self::logout(self))
+    }
+
+    fn reconnect(&self) -> BoxFuture<'_, Result<(), Error>> {
+        Box::pin(Self::reconnect(self))
+    }
+
     fn chats(&self, since: i64) -> BoxFuture<'_, Result<Vec<crate::ChatSummary>, Error>> {
         Box::pin(self.history_chats(since))
     }

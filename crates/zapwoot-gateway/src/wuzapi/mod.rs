@@ -3,9 +3,11 @@
 mod client;
 mod gateway_impl;
 mod history;
+mod pairing;
 mod parse;
 
 pub use client::{ReplyContext, WuzapiClient};
+pub use pairing::QR_WAIT;
 pub(crate) use parse::identities;
 pub use parse::{WuzapiWebhook, parse, without_token};
 

@@ -12,6 +12,7 @@
 
 mod gowa_client;
 mod gowa_parse;
+mod pairing;
 mod wuzapi_client;
 mod wuzapi_parse;
 
