@@ -211,31 +211,28 @@ fn a_backup_taken_while_serving_opens_with_its_key_and_is_never_overwritten() {
         String::from_utf8_lossy(&added.stderr)
     );
 
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let listen = format!("127.0.0.1:{port}");
     let mut serving = Command::new(env!("CARGO_BIN_EXE_zapwoot"))
-        .args(["serve", "--listen", &listen])
+        .args(["serve", "--listen", "127.0.0.1:0"])
         .env_clear()
         .envs(env)
-        .stdout(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    let started = std::time::Instant::now();
-    while !zapwoot(&["healthcheck", "--listen", &listen], &[])
-        .status
-        .success()
-    {
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "the bridge did not start"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    // Serving once it says where it listens (as the black-box harness waits).
+    let stdout = std::io::BufReader::new(serving.stdout.take().unwrap());
+    let listening = std::io::BufRead::lines(stdout)
+        .map_while(Result::ok)
+        .find_map(|line| {
+            line.strip_prefix("zapwoot listening on http://")
+                .map(str::to_owned)
+        })
+        .unwrap();
+    assert!(
+        zapwoot(&["healthcheck", "--listen", &listening], &[])
+            .status
+            .success()
+    );
 
     let copy = dir.join("copy.db");
     let backup = zapwoot(&["backup", copy.to_str().unwrap()], &env);
