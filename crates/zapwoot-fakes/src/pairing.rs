@@ -85,7 +85,7 @@ pub(crate) fn png(code: &str) -> Vec<u8> {
     out
 }
 
-/// The code a PNG from [`png`] carries.
+/// The QR code text a fake gateway's QR PNG carries (in its `tEXt` chunk named `qr`).
 #[must_use]
 pub fn code_in_png(png: &[u8]) -> Option<String> {
     let mut at = 8;
