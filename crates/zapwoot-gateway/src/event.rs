@@ -586,8 +586,8 @@ pub enum ConnectionState {
     LoggedOut,
     /// Waiting for a QR scan or pairing.
     Pairing,
-    /// Banned or refused by WhatsApp.
-    Failed,
+    /// Banned by WhatsApp (temporarily or for good).
+    Banned,
 }
 
 impl ConnectionState {
@@ -599,7 +599,7 @@ impl ConnectionState {
             Self::Disconnected => "disconnected",
             Self::LoggedOut => "logged_out",
             Self::Pairing => "pairing",
-            Self::Failed => "failed",
+            Self::Banned => "banned",
         }
     }
 }
@@ -614,4 +614,25 @@ pub struct Connection {
     pub detail: String,
     /// When, unix seconds.
     pub timestamp: Option<i64>,
+    /// The account's own JID, when the event names it (`PairSuccess`).
+    pub jid: Option<Jid>,
+    /// The account's WhatsApp name, when the event names it.
+    pub push_name: Option<String>,
+    /// Why, in words (a logout or ban reason, a connect failure), when the gateway says.
+    pub reason: Option<String>,
+}
+
+impl Connection {
+    /// A change to `state`, as the gateway named it (`detail`).
+    #[must_use]
+    pub fn new(state: ConnectionState, detail: impl Into<String>) -> Self {
+        Self {
+            state,
+            detail: detail.into(),
+            timestamp: None,
+            jid: None,
+            push_name: None,
+            reason: None,
+        }
+    }
 }

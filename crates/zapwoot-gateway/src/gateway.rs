@@ -282,7 +282,7 @@ impl fmt::Debug for MediaFile {
 }
 
 /// Session health.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Health {
     /// Connected to WhatsApp.
@@ -291,6 +291,18 @@ pub struct Health {
     pub logged_in: bool,
     /// The session's own JID.
     pub jid: Option<Jid>,
+}
+
+impl Health {
+    /// A session's health as a gateway reports it.
+    #[must_use]
+    pub fn new(connected: bool, logged_in: bool, jid: Option<Jid>) -> Self {
+        Self {
+            connected,
+            logged_in,
+            jid,
+        }
+    }
 }
 
 /// What the sync engine needs from a WhatsApp gateway.

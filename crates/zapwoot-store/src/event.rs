@@ -331,6 +331,15 @@ pub enum Effect {
     Identity(IdentityRecord),
     /// Record a delivery of this notification for every matching enabled subscription.
     Notify(crate::Notification),
+    /// Record what an event saw of the instance's WhatsApp session.
+    Connection(crate::ObservedConnection),
+    /// Record that the session's state was announced.
+    ConnectionAnnounced {
+        /// Instance.
+        instance_id: i64,
+        /// The state announced.
+        state: crate::SessionState,
+    },
     /// Record where an API message's Chatwoot mirror is.
     ApiMirrored {
         /// The API message.

@@ -3,6 +3,7 @@
 mod api_message;
 mod backend;
 mod clock;
+mod connection;
 mod delivery;
 mod error;
 mod event;
@@ -24,6 +25,7 @@ mod subscription;
 pub use api_message::{Accepted, ApiMessage, KEY_RETENTION, NewApiMessage};
 pub use backend::Backend;
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use connection::{ConnectionRecord, ObservedConnection, SessionState};
 pub use delivery::{
     ClaimedDelivery, Delivery, DeliveryAttempt, DeliveryFilter, DeliveryLease, DeliveryNext,
     DeliveryState, Notification, ReplayRange, SubscriptionHealth,
@@ -46,7 +48,8 @@ pub use options::{
 pub use seal::{Sealer, SealingKey};
 pub use secret_string::SecretString;
 pub use store::{
-    Deliveries, Events, Imports, Instances, Mappings, Sends, Store, StoreOptions, Subscriptions,
+    Connections, Deliveries, Events, Imports, Instances, Mappings, Sends, Store, StoreOptions,
+    Subscriptions,
 };
 pub use subscription::{NewSubscription, Subscription};
 pub use zapwoot_gateway::GatewayKind;

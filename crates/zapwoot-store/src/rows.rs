@@ -3,8 +3,8 @@
 use diesel::prelude::*;
 
 use crate::schema::{
-    api_messages, conversations, deliveries, delivery_attempts, events, identities, import_jobs,
-    instances, messages, subscriptions,
+    api_messages, connections, conversations, deliveries, delivery_attempts, events, identities,
+    import_jobs, instances, messages, subscriptions,
 };
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -379,5 +379,20 @@ pub(crate) struct ApiMessageInsert {
     pub(crate) request_digest: String,
     pub(crate) chat_jid: String,
     pub(crate) created_at: i64,
+    pub(crate) updated_at: i64,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = connections, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+#[diesel(treat_none_as_null = true)]
+pub(crate) struct ConnectionRow {
+    pub(crate) instance_id: i64,
+    pub(crate) state: String,
+    pub(crate) jid: Option<String>,
+    pub(crate) push_name: Option<String>,
+    pub(crate) reason: Option<String>,
+    pub(crate) detail: String,
+    pub(crate) since: i64,
+    pub(crate) announced_state: Option<String>,
     pub(crate) updated_at: i64,
 }

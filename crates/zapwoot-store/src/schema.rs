@@ -182,6 +182,21 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    connections (instance_id) {
+        instance_id -> BigInt,
+        state -> Text,
+        jid -> Nullable<Text>,
+        push_name -> Nullable<Text>,
+        reason -> Nullable<Text>,
+        detail -> Text,
+        since -> BigInt,
+        announced_state -> Nullable<Text>,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::joinable!(connections -> instances (instance_id));
 diesel::joinable!(events -> instances (instance_id));
 diesel::joinable!(api_messages -> instances (instance_id));
 diesel::joinable!(import_jobs -> instances (instance_id));
@@ -202,4 +217,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     delivery_attempts,
     import_jobs,
     api_messages,
+    connections,
 );

@@ -98,12 +98,13 @@ fn prepared(
     // Verified over the raw bytes already; what is kept needs no credential in it.
     let body = runtime.kind.storable_body(content_type, body);
     let mut dedupe_key = webhook.dedupe_key;
-    if webhook
-        .events
-        .iter()
-        .any(|e| matches!(e, InboundEvent::Presence(_)))
-    {
-        // Presence carries no time (wuzapi): each delivery is its own event, like typing.
+    if webhook.events.iter().any(|e| {
+        matches!(e, InboundEvent::Presence(_))
+            || matches!(e, InboundEvent::Connection(c) if c.timestamp.is_none())
+    }) {
+        // Presence and wuzapi's session events carry no time: each delivery is its own event,
+        // like typing (a second `Connected` an hour later is news; a repeat changes nothing,
+        // the session record being idempotent).
         dedupe_key = crate::typing::received_key(&dedupe_key, now_ms());
     }
     let mut event = NewEvent::new(runtime.id, Source::Gateway, dedupe_key, lane, body);

@@ -21,6 +21,7 @@ mod render;
 mod retry;
 mod runtime;
 pub mod send;
+pub mod session;
 mod step;
 mod tls;
 mod typing;

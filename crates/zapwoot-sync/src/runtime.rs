@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use tokio::sync::{Mutex, Semaphore};
 use zapwoot_chatwoot::Client;
-use zapwoot_gateway::{ConnectionState, Gateway, GatewayKind, Jid};
+use zapwoot_gateway::{Gateway, GatewayKind, Jid};
 use zapwoot_signing::{Keyring, Secret};
 use zapwoot_store::Instance;
 
@@ -131,9 +131,10 @@ pub struct InstanceRuntime {
     pub(crate) send_pace: TokenBucket,
     pub(crate) gateway_slots: Semaphore,
     pub(crate) identity_lock: Mutex<()>,
-    pub(crate) connection: std::sync::Mutex<Option<ConnectionState>>,
     /// The typing indicator last shown per chat on WhatsApp (agents typing), for throttling.
     pub(crate) typing: crate::typing::TypingState,
+    /// What the session notes in Chatwoot last said, for throttling.
+    pub(crate) session_notes: std::sync::Mutex<SessionNotes>,
     /// The typing indicator last shown per chat in Chatwoot (customers typing).
     pub(crate) customer_typing: crate::typing::TypingState,
     /// How long a customer's "typing…" stays in Chatwoot when the gateway never says the
@@ -178,8 +179,8 @@ impl InstanceRuntime {
             send_pace,
             gateway_slots,
             identity_lock: Mutex::new(()),
-            connection: std::sync::Mutex::new(None),
             typing: crate::typing::TypingState::default(),
+            session_notes: std::sync::Mutex::default(),
             customer_typing: crate::typing::TypingState::default(),
             typing_timeout: std::time::Duration::from_secs(25),
             inbox_identifier: std::sync::OnceLock::new(),
@@ -254,18 +255,6 @@ impl InstanceRuntime {
         Ok(runtime)
     }
 
-    /// The WhatsApp session state last reported by the gateway (`None` until it reports one).
-    #[must_use]
-    pub fn connection_state(&self) -> Option<ConnectionState> {
-        self.connection.lock().ok().and_then(|s| *s)
-    }
-
-    pub(crate) fn set_connection_state(&self, state: ConnectionState) {
-        if let Ok(mut s) = self.connection.lock() {
-            *s = Some(state);
-        }
-    }
-
     /// What a Chatwoot attachment URL may be fetched under: first from Chatwoot's origins,
     /// redirected at most to its storage; private addresses also at `media_origins`.
     pub(crate) fn chatwoot_media_policy(&self) -> MediaPolicy {
@@ -314,6 +303,15 @@ fn media_origins(options: &InstanceOptions) -> Vec<Origin> {
         .iter()
         .filter_map(|o| Origin::parse(o))
         .collect()
+}
+
+/// What the session notes of an instance last said (see `inbound::connection`).
+#[derive(Debug, Default)]
+pub(crate) struct SessionNotes {
+    /// The state the last note was about.
+    pub(crate) last: Option<zapwoot_store::SessionState>,
+    /// When the last "disconnected" note was posted, unix milliseconds.
+    pub(crate) last_disconnected_ms: Option<i64>,
 }
 
 #[cfg(test)]

@@ -184,6 +184,13 @@ impl<'a> Ctx<'a> {
             .await
     }
 
+    /// The instance's session as last recorded.
+    pub(crate) async fn connection(
+        &self,
+    ) -> Result<Option<zapwoot_store::ConnectionRecord>, StoreError> {
+        self.store.connections().get(self.rt.id).await
+    }
+
     /// The identities matching any of `keys`.
     pub(crate) async fn find_identities(
         &self,

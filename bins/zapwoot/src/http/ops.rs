@@ -12,7 +12,7 @@ use crate::state::State;
 
 /// Ready when the store accepts writes. Anyone may ask (load balancers, orchestrators) and
 /// gets only `ok` or 503; with the admin token, the body also lists each instance: running or
-/// why not, the gateway's last reported session state, the last upstream check, and the age
+/// why not, the recorded WhatsApp session state and since when, the last upstream check, and the age
 /// of its oldest unprocessed event — names, numbers and upstream answers stay behind the token.
 pub(crate) async fn readyz(app: &State, detailed: bool) -> Response<Body> {
     if let Err(e) = app.store.check_writable().await {
@@ -26,17 +26,20 @@ pub(crate) async fn readyz(app: &State, detailed: bool) -> Response<Body> {
         return json_response(StatusCode::OK, &json!({ "status": "ok", "store": "ok" }));
     }
     let (instances, lag) = instances_and_lag(app).await;
+    let sessions = sessions(app).await;
     let instances: Vec<Value> = instances
         .iter()
         .map(|i| {
             let runtime = app.engine.runtime(i.id);
+            let session = sessions.get(&i.id);
             let probe = app.probes.lock().ok().and_then(|p| p.get(&i.id).cloned());
             json!({
                 "upstreams": probe.as_ref().map(|(report, _)| report),
                 "upstreams_checked_at_ms": probe.map(|(_, at)| at),
                 "name": i.config.name,
                 "running": runtime.is_some(),
-                "session": runtime.and_then(|r| r.connection_state()).map(|s| format!("{s:?}").to_lowercase()),
+                "session": session.map_or("unknown", |c| c.state.as_str()),
+                "session_since_ms": session.map(|c| c.since_ms),
                 "oldest_pending_seconds": lag.get(&i.id).map(std::time::Duration::as_secs_f64),
             })
         })
@@ -63,6 +66,19 @@ async fn instances_and_lag(
         .await
         .unwrap_or_default();
     (instances, lag)
+}
+
+/// Each instance's recorded WhatsApp session, by instance id (empty when the store cannot
+/// answer).
+async fn sessions(app: &State) -> std::collections::HashMap<i64, zapwoot_store::ConnectionRecord> {
+    app.store
+        .connections()
+        .list()
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .map(|c| (c.instance_id, c))
+        .collect()
 }
 
 /// Prometheus text format.
@@ -104,6 +120,19 @@ pub(crate) async fn metrics(app: &State) -> Response<Body> {
         let l = labels(&[("instance", &instance.config.name)]);
         let running = u8::from(app.engine.runtime(instance.id).is_some());
         let _ = writeln!(out, "zapwoot_instance_running{{{l}}} {running}");
+    }
+    let sessions = sessions(app).await;
+    let _ = writeln!(out, "# TYPE zapwoot_instance_connected gauge");
+    for instance in &instances {
+        let l = labels(&[("instance", &instance.config.name)]);
+        let connected = sessions
+            .get(&instance.id)
+            .is_some_and(|c| c.state == zapwoot_store::SessionState::Connected);
+        let _ = writeln!(
+            out,
+            "zapwoot_instance_connected{{{l}}} {}",
+            u8::from(connected)
+        );
     }
     let _ = writeln!(out, "# TYPE zapwoot_upstream_up gauge");
     for instance in &instances {

@@ -113,7 +113,7 @@ pub fn parse(content_type: &str, body: &[u8]) -> Result<WuzapiWebhook, ParseErro
         "Presence" => presence(&event, &envelope).into_iter().collect(),
         "GroupInfo" => group_info(&event),
         "CallOffer" => call_offer(&event).into_iter().collect(),
-        other => connection(other, &event).map_or_else(
+        other => connection(other, &event, &envelope).map_or_else(
             || {
                 vec![InboundEvent::Unknown {
                     kind: other.to_owned(),
@@ -558,22 +558,62 @@ fn call_offer(event: &Value) -> Option<InboundEvent> {
     }))
 }
 
-fn connection(kind: &str, event: &Value) -> Option<InboundEvent> {
+fn connection(kind: &str, event: &Value, envelope: &Value) -> Option<InboundEvent> {
     let state = match kind {
         "Connected" | "KeepAliveRestored" | "PairSuccess" => ConnectionState::Connected,
-        "Disconnected" | "KeepAliveTimeout" | "StreamReplaced" => ConnectionState::Disconnected,
-        "LoggedOut" => ConnectionState::LoggedOut,
-        "QR" | "QRTimeout" | "PairError" => ConnectionState::Pairing,
-        "ConnectFailure" | "TemporaryBan" | "ClientOutdated" | "StreamError"
-        | "CATRefreshError" => ConnectionState::Failed,
+        "Disconnected" | "KeepAliveTimeout" | "StreamReplaced" | "ConnectFailure"
+        | "ClientOutdated" | "StreamError" | "CATRefreshError" => ConnectionState::Disconnected,
+        // The QR codes ran out without a scan: the session is not paired.
+        "LoggedOut" | "QRTimeout" => ConnectionState::LoggedOut,
+        "QR" | "PairError" => ConnectionState::Pairing,
+        "TemporaryBan" => ConnectionState::Banned,
         _ => return None,
     };
-    Some(InboundEvent::Connection(Connection {
-        state,
-        detail: kind.to_owned(),
-        timestamp: event
-            .as_object()
-            .and_then(|_| text(event, "Timestamp"))
-            .and_then(rfc3339),
-    }))
+    let mut c = Connection::new(state, kind);
+    c.timestamp = event
+        .as_object()
+        .and_then(|_| text(event, "Timestamp"))
+        .and_then(rfc3339);
+    if kind == "PairSuccess" {
+        c.jid = jid(event, "ID");
+        c.push_name = text(event, "BusinessName")
+            .filter(|n| !n.is_empty())
+            .map(str::to_owned);
+    }
+    // wuzapi posts `PushNameSetting` as `Connected`: its action carries the account's name.
+    if let Some(name) = event
+        .get("Action")
+        .and_then(|a| text(a, "name").or_else(|| text(a, "Name")))
+        && !name.is_empty()
+    {
+        c.push_name = Some(name.to_owned());
+    }
+    c.reason = connection_reason(kind, event, envelope);
+    Some(InboundEvent::Connection(c))
+}
+
+/// What a session change says about why, in words.
+fn connection_reason(kind: &str, event: &Value, envelope: &Value) -> Option<String> {
+    let code = |key: &str| number(event, key).map(|n| format!("{n}"));
+    match kind {
+        "LoggedOut" => code("Reason").map(|c| format!("reason code {c}")),
+        "QRTimeout" => Some("the QR codes expired without a scan".to_owned()),
+        "PairError" => Some(text(event, "Error").map_or_else(
+            || "pairing failed".to_owned(),
+            |e| format!("pairing failed: {e}"),
+        )),
+        "TemporaryBan" => Some(match code("Code") {
+            Some(c) => format!("temporary ban, code {c}"),
+            None => "temporary ban".to_owned(),
+        }),
+        "ConnectFailure" => text(event, "Message")
+            .or_else(|| text(envelope, "error"))
+            .map(|m| format!("connect failure: {m}"))
+            .or_else(|| Some("connect failure".to_owned())),
+        "ClientOutdated" => Some("WhatsApp says the client is outdated".to_owned()),
+        "StreamReplaced" => Some("another client took over the session".to_owned()),
+        "StreamError" => Some("stream error".to_owned()),
+        "KeepAliveTimeout" => Some("keep-alive timed out".to_owned()),
+        _ => None,
+    }
 }

@@ -84,6 +84,10 @@ pub(crate) fn apply_effects(c: &mut Conn, effects: &[Effect], now: i64) -> Resul
             Effect::Identity(record) => {
                 save_identity_in(c, record, now)?;
             }
+            Effect::Connection(seen) => observe_connection(c, seen, now)?,
+            Effect::ConnectionAnnounced { instance_id, state } => {
+                connection_announced(c, *instance_id, state.as_str())?;
+            }
         }
     }
     fan_out(c, &notifications, now)?;

@@ -69,6 +69,9 @@ pub(crate) use delivery_queries::*;
 
 mod api_message_queries;
 pub(crate) use api_message_queries::*;
+#[path = "connection_queries.rs"]
+mod connection_queries;
+pub(crate) use connection_queries::*;
 #[path = "import_queries.rs"]
 mod import_queries;
 pub(crate) use import_queries::*;

@@ -10,6 +10,7 @@ use crate::intents::{self, Intents};
 use crate::outcomes::{self, Outcomes};
 use crate::{Clock, KEY_RETENTION, PruneReport, SealError, Sealer, StoreError, SystemClock};
 
+mod connections;
 mod deliveries;
 mod events;
 mod imports;
@@ -18,6 +19,7 @@ mod mappings;
 mod sends;
 mod subscriptions;
 
+pub use connections::Connections;
 pub use deliveries::Deliveries;
 pub use events::Events;
 pub use imports::Imports;

@@ -108,6 +108,11 @@ fn every_kind() -> Vec<Activity> {
         alpha(ActivityKind::InstanceStatus(InstanceStatus {
             state: "logged_out".into(),
             detail: "LoggedOut".into(),
+            jid: Some("5511900000000@s.whatsapp.net".into()),
+            phone: Some("5511900000000".into()),
+            push_name: Some("Loja Alpha".into()),
+            reason: Some("reason code 401".into()),
+            since: "2026-12-03T10:59:50.000Z".into(),
         })),
         alpha(ActivityKind::DeliveryFailed(DeliveryFailed {
             chatwoot_message_id: Some(346),

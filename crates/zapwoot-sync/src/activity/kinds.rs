@@ -223,10 +223,21 @@ pub struct ConversationStatus {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct InstanceStatus {
-    /// `connected`, `disconnected`, `logged_out`, … (the gateway's session state).
+    /// `connected`, `disconnected`, `pairing`, `logged_out`, `banned` (held for 10 s: shorter
+    /// flaps are not announced).
     pub state: String,
-    /// What the gateway said about it.
+    /// What the gateway said about it (its event name, or `status poll`).
     pub detail: String,
+    /// The account's JID, when known.
+    pub jid: Option<String>,
+    /// The account's phone number, when the JID is a phone JID.
+    pub phone: Option<String>,
+    /// The account's WhatsApp name, when known.
+    pub push_name: Option<String>,
+    /// Why (a logout or ban reason, a connect failure), when the gateway said.
+    pub reason: Option<String>,
+    /// Since when the state holds (RFC 3339).
+    pub since: String,
 }
 
 /// `delivery.failed`.

@@ -1,65 +1,173 @@
-//! Session state changes: private notes in the instance's integration conversation.
-
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+//! Session state: observations update the durable record at once and enqueue a settle
+//! check; the check announces a state that held for [`SETTLE`] — an `instance.status`
+//! activity and a private note in the instance's integration conversation. A connection that
+//! keeps dropping for longer spells says "disconnected" once per 10 minutes and "connected"
+//! only after something else was said.
 
 use zapwoot_chatwoot::{NewContact, NewConversation, NewMessage as CwMessage};
-use zapwoot_gateway::{Connection, ConnectionState};
+use zapwoot_gateway::Connection;
 use zapwoot_store::NewConversation as StoredConversation;
+use zapwoot_store::{ConnectionRecord, Effect, ObservedConnection, SessionState};
 
 use super::id64;
 use crate::activity::{ActivityKind, InstanceStatus};
 use crate::error::Failure;
+use crate::session::{self, Check, Observation, SETTLE};
 use crate::step::{Ctx, Outcome};
 
-/// When the note of each `(instance, state)` was last posted (the 10-minute throttle).
-static NOTES: Mutex<Option<HashMap<(i64, &'static str), Instant>>> = Mutex::new(None);
+/// How often a "disconnected" note may be posted.
+const DISCONNECTED_NOTE_EVERY_MS: i64 = 10 * 60 * 1000;
 
-/// Session state changes: one private note per state per 10 minutes in the instance's
-/// integration conversation, and an `instance.status` activity.
+/// A gateway's session webhook.
 pub(super) async fn connection(ctx: &mut Ctx<'_>, c: &Connection) -> Result<Outcome, Failure> {
-    ctx.rt.set_connection_state(c.state);
-    ctx.activity(ActivityKind::InstanceStatus(InstanceStatus {
-        state: c.state.as_str().to_owned(),
-        detail: c.detail.clone(),
-    }));
-    let text = match c.state {
-        ConnectionState::LoggedOut => {
-            "🔴 WhatsApp session logged out: scan the QR code again in the gateway."
-        }
-        ConnectionState::Disconnected => {
-            "🟠 WhatsApp session disconnected; the gateway is reconnecting."
-        }
-        ConnectionState::Failed => {
-            "🔴 WhatsApp refused the session (ban, outdated client or stream error)."
-        }
-        ConnectionState::Connected => "🟢 WhatsApp session connected.",
-        _ => return Ok(Outcome::Ignored("pairing state".into())),
+    let mut seen = ObservedConnection::new(ctx.rt.id, session::state_of(c.state), c.detail.clone());
+    seen.jid = c.jid.as_ref().map(ToString::to_string);
+    seen.push_name.clone_from(&c.push_name);
+    seen.reason.clone_from(&c.reason);
+    observed(ctx, seen).await
+}
+
+/// An observation recorded by a status poll, the API or the CLI.
+pub(super) async fn observation(ctx: &mut Ctx<'_>, body: &[u8]) -> Result<Outcome, Failure> {
+    let body: Observation = serde_json::from_slice(body)
+        .map_err(|e| Failure::permanent(format!("unreadable session observation: {e}")))?;
+    observed(ctx, body.into_observed(ctx.rt.id)).await
+}
+
+/// Records what was seen; a change of state also enqueues its settle check.
+async fn observed(ctx: &mut Ctx<'_>, seen: ObservedConnection) -> Result<Outcome, Failure> {
+    if seen.state == SessionState::Unknown {
+        return Ok(Outcome::Ignored("an unknown session state".into()));
+    }
+    let current = ctx.connection().await?;
+    let changed = current.as_ref().is_none_or(|r| r.state != seen.state);
+    let state = seen.state;
+    let mut effects = vec![Effect::Connection(seen)];
+    if changed {
+        let due = ctx.now_ms() + settle_ms();
+        effects.push(Effect::Enqueue(session::check_event(
+            ctx.rt.id,
+            state,
+            &format!("event-{}", ctx.event_id),
+            due,
+        )));
+    }
+    Ok(Outcome::Done(effects))
+}
+
+fn settle_ms() -> i64 {
+    i64::try_from(SETTLE.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// A settle check: announces the state if it still holds and held for [`SETTLE`].
+pub(super) async fn check(ctx: &mut Ctx<'_>, body: &[u8]) -> Result<Outcome, Failure> {
+    let body: Check = serde_json::from_slice(body)
+        .map_err(|e| Failure::permanent(format!("unreadable session check: {e}")))?;
+    let state = SessionState::parse(&body.state);
+    let Some(record) = ctx.connection().await? else {
+        return Ok(Outcome::Ignored("no session recorded".into()));
     };
-    let throttled = NOTES.lock().ok().is_some_and(|mut notes| {
-        let notes = notes.get_or_insert_with(HashMap::new);
-        let key = (ctx.rt.id, c.state.as_str());
-        let recent = notes
-            .get(&key)
-            .is_some_and(|t| t.elapsed() < Duration::from_secs(600));
-        if !recent {
-            notes.insert(key, Instant::now());
+    if record.state != state {
+        return Ok(Outcome::Ignored(format!(
+            "not announced: the session turned {} within {} s",
+            record.state,
+            SETTLE.as_secs()
+        )));
+    }
+    if record.announced == Some(state) {
+        return Ok(Outcome::Ignored(format!("{state} is announced already")));
+    }
+    let due = record.since_ms + settle_ms();
+    if ctx.now_ms() < due {
+        // The state changed and came back: check again once this spell has held.
+        return Ok(Outcome::Done(vec![Effect::Enqueue(session::check_event(
+            ctx.rt.id,
+            state,
+            &format!("since-{}", record.since_ms),
+            due,
+        ))]));
+    }
+    announce(ctx, &record).await
+}
+
+async fn announce(ctx: &mut Ctx<'_>, record: &ConnectionRecord) -> Result<Outcome, Failure> {
+    if let Some(text) = note_text(ctx, record) {
+        post_note(ctx, record.state, &text).await?;
+    }
+    ctx.activity(ActivityKind::InstanceStatus(InstanceStatus {
+        state: record.state.as_str().to_owned(),
+        detail: record.detail.clone(),
+        jid: record.jid.clone(),
+        phone: record.phone().map(str::to_owned),
+        push_name: record.push_name.clone(),
+        reason: record.reason.clone(),
+        since: crate::webhooks::rfc3339(record.since_ms),
+    }));
+    Ok(Outcome::Done(vec![Effect::ConnectionAnnounced {
+        instance_id: ctx.rt.id,
+        state: record.state,
+    }]))
+}
+
+/// The note an agent reads about the new state (`None`: nothing to say).
+fn note_text(ctx: &Ctx<'_>, record: &ConnectionRecord) -> Option<String> {
+    let why = record
+        .reason
+        .as_deref()
+        .map(|r| format!(" ({r})"))
+        .unwrap_or_default();
+    let name = &ctx.rt.name;
+    Some(match record.state {
+        SessionState::Connected => {
+            let who = match (record.push_name.as_deref(), record.phone()) {
+                (Some(n), Some(p)) => format!(" as {n} (+{p})"),
+                (None, Some(p)) => format!(" as +{p}"),
+                (Some(n), None) => format!(" as {n}"),
+                (None, None) => String::new(),
+            };
+            format!("🟢 WhatsApp connected{who}.")
         }
-        recent
+        SessionState::Disconnected => {
+            format!("🟠 WhatsApp disconnected{why}; the gateway is reconnecting.")
+        }
+        SessionState::LoggedOut => format!(
+            "🔴 WhatsApp logged out{why}. Pair the phone again: `zapwoot instance connect {name}`."
+        ),
+        SessionState::Banned => format!("⛔ WhatsApp banned this number{why}."),
+        _ => return None,
+    })
+}
+
+async fn post_note(ctx: &Ctx<'_>, state: SessionState, text: &str) -> Result<(), Failure> {
+    let now = ctx.now_ms();
+    let quiet = ctx.rt.session_notes.lock().ok().is_some_and(|mut said| {
+        let quiet = match state {
+            SessionState::Disconnected => said
+                .last_disconnected_ms
+                .is_some_and(|at| now - at < DISCONNECTED_NOTE_EVERY_MS),
+            SessionState::Connected => said.last == Some(SessionState::Connected),
+            _ => false,
+        };
+        if !quiet {
+            said.last = Some(state);
+            if state == SessionState::Disconnected {
+                said.last_disconnected_ms = Some(now);
+            }
+        }
+        quiet
     });
-    if throttled {
-        return Ok(Outcome::Ignored("status note throttled".into()));
+    if quiet {
+        return Ok(());
     }
     let conversation = status_conversation(ctx).await?;
     let note = CwMessage::outgoing(text)
         .private()
-        .source_id(format!("ZAPWOOT:status:{}", c.state.as_str()));
+        .source_id(format!("ZAPWOOT:status:{}", state.as_str()));
     ctx.chatwoot()
         .await
         .create_message(conversation, &note)
         .await?;
-    Ok(Outcome::Done(Vec::new()))
+    Ok(())
 }
 
 /// The instance's integration conversation (a "zapwoot" contact in the inbox).

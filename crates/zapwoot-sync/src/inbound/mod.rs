@@ -27,6 +27,13 @@ pub(crate) async fn handle(
     content_type: &str,
     body: &[u8],
 ) -> Result<Outcome, Failure> {
+    match content_type {
+        crate::session::OBSERVATION_CONTENT_TYPE => {
+            return connection::observation(ctx, body).await;
+        }
+        crate::session::CHECK_CONTENT_TYPE => return connection::check(ctx, body).await,
+        _ => {}
+    }
     let events = ctx
         .rt
         .kind

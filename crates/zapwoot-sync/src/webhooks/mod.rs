@@ -31,7 +31,7 @@ pub use crate::netguard::{address_allowed, url_refusal};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use policy::WebhookPolicy;
 
-use clock::rfc3339;
+pub(crate) use clock::rfc3339;
 use policy::Setback;
 use send::{Answer, Sender};
 
