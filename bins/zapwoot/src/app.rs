@@ -54,13 +54,16 @@ pub(crate) struct App {
     retention: Retention,
     /// Requests to check an instance's upstreams now (the probe loop).
     probe_requests: tokio::sync::mpsc::UnboundedReceiver<i64>,
+    /// Requests to poll an instance's session now (the session poll).
+    poll_requests: tokio::sync::mpsc::UnboundedReceiver<i64>,
 }
 
 impl App {
     /// Builds the state over an open store and starts numbering activity.
     pub(crate) fn new(store: Store, serve: &Serve, public_url: String) -> Result<Self> {
         let (probe_now, probe_requests) = tokio::sync::mpsc::unbounded_channel();
-        let state = State::new(store, serve, public_url, probe_now)?;
+        let (poll_now, poll_requests) = tokio::sync::mpsc::unbounded_channel();
+        let state = State::new(store, serve, public_url, probe_now, poll_now)?;
         Ok(Self {
             state,
             retention: Retention {
@@ -68,6 +71,7 @@ impl App {
                 events: Duration::from_secs(u64::from(serve.retain_events_days) * 86_400),
             },
             probe_requests,
+            poll_requests,
         })
     }
 }
@@ -155,6 +159,7 @@ pub(crate) async fn run(
         state: app,
         retention,
         probe_requests,
+        poll_requests,
     } = app;
     app.sync_instances().await?;
     let (stop_tx, stop_rx) = watch::channel(false);
@@ -162,6 +167,7 @@ pub(crate) async fn run(
     let webhooks = tokio::spawn(Arc::clone(&app.webhooks).run(stop_rx.clone()));
     let reloader = tokio::spawn(reload_loop(Arc::clone(&app), stop_rx));
     let prober = tokio::spawn(probe_loop(Arc::clone(&app), probe_requests));
+    let poller = tokio::spawn(crate::pairing::poll_loop(Arc::clone(&app), poll_requests));
     let pruner = tokio::spawn(prune_loop(Arc::clone(&app), retention));
     let reconciler = tokio::spawn(reconcile_loop(Arc::clone(&app)));
     let graceful = GracefulShutdown::new();
@@ -236,6 +242,7 @@ pub(crate) async fn run(
     }
     reloader.abort();
     prober.abort();
+    poller.abort();
     pruner.abort();
     reconciler.abort();
     tracing::info!("stopped");

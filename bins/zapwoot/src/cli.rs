@@ -215,6 +215,23 @@ pub(crate) enum InstanceCommand {
         /// Name.
         name: String,
     },
+    /// The instance's WhatsApp session as the bridge recorded it: state, who, since when, why.
+    Status {
+        /// Name.
+        name: String,
+    },
+    /// Pair a phone: draws the QR code in the terminal (again each time it rotates), or with
+    /// `--phone` prints a linking code to type on that phone; waits until it paired.
+    Connect {
+        /// Name.
+        name: String,
+        /// Pair by linking code for this phone number (international, with country code).
+        #[arg(long)]
+        phone: Option<String>,
+        /// Give up after this many seconds.
+        #[arg(long, default_value_t = 180)]
+        timeout: u64,
+    },
     /// Import the last N days of the gateway's chats into Chatwoot (resumes an unfinished
     /// import of the same length); a running bridge relays what is queued.
     Import {

@@ -22,6 +22,8 @@ mod instances;
 mod log_throttle;
 mod metered;
 mod metrics;
+mod pairing;
+mod qr_terminal;
 mod sd_notify;
 mod sealing;
 mod state;

@@ -109,6 +109,10 @@ pub(crate) struct State {
     pub(crate) probes: std::sync::Mutex<HashMap<i64, (serde_json::Value, i64)>>,
     /// Asks the prober to check an instance now.
     pub(crate) probe_now: tokio::sync::mpsc::UnboundedSender<i64>,
+    /// Asks the session poll to ask an instance's gateway now.
+    poll_now: tokio::sync::mpsc::UnboundedSender<i64>,
+    /// The QR codes on show, per instance (see [`crate::pairing`]).
+    pub(crate) qr_codes: crate::pairing::QrCodes,
     /// Webhook route keys (by SHA-256) of every applied instance, so a webhook needs no
     /// database read or secret unsealing to find its instance.
     routes: RwLock<HashMap<(RouteKind, [u8; 32]), Route>>,
@@ -122,12 +126,13 @@ pub(crate) struct State {
 
 impl State {
     /// The state over an open store; starts numbering activity. `probe_now` asks the probe
-    /// loop to check an instance at once.
+    /// loop to check an instance at once, `poll_now` the session poll.
     pub(crate) fn new(
         store: Store,
         serve: &Serve,
         public_url: String,
         probe_now: tokio::sync::mpsc::UnboundedSender<i64>,
+        poll_now: tokio::sync::mpsc::UnboundedSender<i64>,
     ) -> Result<Arc<Self>> {
         let bus = ActivityBus::default();
         let metrics = Arc::new(Metrics::default());
@@ -157,6 +162,8 @@ impl State {
             seen: std::sync::Mutex::new(HashMap::new()),
             probes: std::sync::Mutex::new(HashMap::new()),
             probe_now,
+            poll_now,
+            qr_codes: crate::pairing::QrCodes::default(),
             routes: RwLock::new(HashMap::new()),
             devices: RwLock::new(HashMap::new()),
             importing: std::sync::Mutex::new(std::collections::HashSet::new()),
@@ -200,6 +207,7 @@ impl State {
                 crate::metered::meter(&mut runtime, &self.metrics);
                 self.engine.set_runtime(runtime);
                 let _ = self.probe_now.send(instance.id);
+                self.poll_now(instance.id);
                 None
             }
             Err(e) => {
@@ -209,9 +217,15 @@ impl State {
         }
     }
 
+    /// Asks the session poll to ask the instance's gateway now.
+    pub(crate) fn poll_now(&self, id: i64) {
+        let _ = self.poll_now.send(id);
+    }
+
     /// Forgets a deleted instance.
     pub(crate) fn forget_instance(&self, id: i64) {
         self.engine.remove_runtime(id);
+        self.qr_codes.forget(id);
         if let Ok(mut seen) = self.seen.lock() {
             seen.remove(&id);
         }

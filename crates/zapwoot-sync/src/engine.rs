@@ -101,6 +101,18 @@ impl Engine {
             .and_then(|m| m.get(&instance_id).cloned())
     }
 
+    /// The ids of the instances with a runtime (running in this process), ascending.
+    #[must_use]
+    pub fn instance_ids(&self) -> Vec<i64> {
+        let mut ids: Vec<i64> = self
+            .runtimes
+            .read()
+            .map(|m| m.keys().copied().collect())
+            .unwrap_or_default();
+        ids.sort_unstable();
+        ids
+    }
+
     /// Loads every enabled instance of the store and connects its clients; returns how many.
     /// Instances that cannot be connected are skipped with a warning.
     ///

@@ -1,6 +1,6 @@
 //! The WhatsApp session of each instance: what the gateway says about it (webhooks, and
 //! status polls recorded as events with [`observation_event`]) updates its durable
-//! [`ConnectionRecord`](zapwoot_store::ConnectionRecord) at once; a change is *announced*
+//! [`ConnectionRecord`] at once; a change is *announced*
 //! (`instance.status` activity and outbound webhook, a note in Chatwoot) only once it has held
 //! for [`SETTLE`], so a connection that drops and comes back within seconds says nothing.
 //!

@@ -11,6 +11,7 @@ use zapwoot_store::{EventFilter, EventStatus, Store};
 
 use crate::cli::{EventsCommand, Global, InstanceCommand};
 
+mod connect;
 mod import;
 mod send;
 mod subscriptions;
@@ -141,6 +142,20 @@ pub(crate) async fn instance(global: &Global, command: InstanceCommand) -> Resul
             Ok(())
         }
         InstanceCommand::Import { name, days } => import::run(&store, &name, days).await,
+        InstanceCommand::Status { name } => connect::status(&store, &name).await,
+        InstanceCommand::Connect {
+            name,
+            phone,
+            timeout,
+        } => {
+            connect::connect(
+                &store,
+                &name,
+                phone.as_deref(),
+                std::time::Duration::from_secs(timeout),
+            )
+            .await
+        }
         InstanceCommand::Test { name } => {
             let i = instances::get(&store, &name).await.map_err(|e| fail(&e))?;
             let (report, ok) = instances::test(&i).await;

@@ -8,7 +8,9 @@ use hyper::body::Incoming;
 use serde_json::{Value, json};
 use zapwoot_store::{EventFilter, EventRecord, EventStatus, Instance, Source};
 
-use super::{Body, body, error, json_response, messages, sse, store_error, subscriptions};
+use super::{
+    Body, body, connection, error, json_response, messages, sse, store_error, subscriptions,
+};
 use crate::document::to_document;
 use crate::instances::{self, AdminError};
 use crate::state::State;
@@ -93,6 +95,9 @@ pub(crate) async fn handle(
         (&Method::POST, ["instances", name, "test"]) => test_instance(app, name).await,
         (&Method::POST, ["instances", name, "reconcile"]) => reconcile(app, name, req).await,
         (&Method::POST, ["instances", name, "import"]) => import(app, name, req).await,
+        (_, ["instances", name, "connection", rest @ ..]) => {
+            connection::handle(app, name, req, rest).await
+        }
         (&Method::POST, ["instances", name, "messages"]) => messages::create(app, name, req).await,
         (&Method::GET, ["instances", name, "messages", id]) => messages::show(app, name, id).await,
         (&Method::GET, ["imports"]) => list_imports(app, &query(&req)).await,

@@ -2,6 +2,7 @@
 
 mod admin;
 mod body;
+mod connection;
 mod messages;
 mod ops;
 mod send_form;

@@ -11,6 +11,7 @@
     clippy::print_stderr
 )]
 
+mod connection;
 mod hardening;
 mod send_api;
 mod support;
@@ -31,6 +32,10 @@ use zapwoot_fakes::{
 };
 use zapwoot_signing::{Keyring, Secret};
 
+use connection::{
+    gowa_pairs_through_the_api, the_cli_pairs_a_phone_and_shows_the_session,
+    wuzapi_pairs_through_the_api,
+};
 use hardening::{
     bad_documents_are_refused_by_field, bad_signature_floods_do_not_fill_the_logs,
     forged_chatwoot_webhooks_reach_nobody, gateway_media_links_stay_outside,
@@ -89,6 +94,9 @@ on_both_databases!(
     the_send_api_sends_once_and_mirrors_once,
     api_sends_survive_kill_9,
     the_cli_sends_and_waits,
+    wuzapi_pairs_through_the_api,
+    gowa_pairs_through_the_api,
+    the_cli_pairs_a_phone_and_shows_the_session,
 );
 
 fn wuzapi_config() -> FakeWuzapiConfig {
@@ -714,6 +722,11 @@ async fn admin_api_refuses_every_route_without_the_token(db: Db) {
         (Method::POST, "/instances/alpha/test"),
         (Method::POST, "/instances/alpha/reconcile"),
         (Method::POST, "/instances/alpha/import"),
+        (Method::GET, "/instances/alpha/connection"),
+        (Method::POST, "/instances/alpha/connection/qr"),
+        (Method::POST, "/instances/alpha/connection/pair-code"),
+        (Method::POST, "/instances/alpha/connection/logout"),
+        (Method::POST, "/instances/alpha/connection/reconnect"),
         (Method::GET, "/imports"),
         (Method::GET, "/imports/1"),
         (Method::GET, "/events"),

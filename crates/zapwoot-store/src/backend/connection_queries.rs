@@ -55,6 +55,33 @@ pub(crate) fn observe_connection(
     Ok(())
 }
 
+/// Records a first sight of the instance's session when none is recorded (a baseline, taken
+/// as announced: nothing changed that anyone was told of). Returns whether it was recorded.
+pub(crate) fn baseline_connection(
+    c: &mut Conn,
+    seen: &ObservedConnection,
+    now: i64,
+) -> Result<bool, StoreError> {
+    let state = seen.state.as_str().to_owned();
+    let row = ConnectionRow {
+        instance_id: seen.instance_id,
+        announced_state: Some(state.clone()),
+        state,
+        jid: seen.jid.clone(),
+        push_name: seen.push_name.clone(),
+        reason: seen.reason.clone(),
+        detail: seen.detail.clone(),
+        since: now,
+        updated_at: now,
+    };
+    let inserted = diesel::insert_into(connections::table)
+        .values(&row)
+        .on_conflict(connections::instance_id)
+        .do_nothing()
+        .execute(c)?;
+    Ok(inserted == 1)
+}
+
 /// Records that `state` was announced for the instance.
 pub(crate) fn connection_announced(
     c: &mut Conn,

@@ -4,7 +4,7 @@
 use super::Store;
 use crate::backend::dispatch;
 use crate::rows::ConnectionRow;
-use crate::{ConnectionRecord, SessionState, StoreError};
+use crate::{ConnectionRecord, ObservedConnection, SessionState, StoreError};
 
 /// Each instance's WhatsApp session as last seen. Borrowed from [`Store::connections`].
 #[derive(Debug, Clone, Copy)]
@@ -31,6 +31,20 @@ impl Connections<'_> {
             .run(move |db| dispatch!(db, |c, q| q::connection(c, instance_id)))
             .await?;
         Ok(row.map(to_record))
+    }
+
+    /// Records a first sight of the instance's session (a status poll before any event
+    /// said anything) when nothing is recorded yet, as already announced: a baseline, not a
+    /// change. Changes go through events ([`crate::Effect::Connection`]). Returns whether
+    /// it was recorded.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] or [`StoreError::Query`].
+    pub async fn baseline(&self, seen: ObservedConnection) -> Result<bool, StoreError> {
+        let now = self.store.now_ms();
+        self.store
+            .run(move |db| dispatch!(db, |c, q| q::baseline_connection(c, &seen, now)))
+            .await
     }
 
     /// Every instance's session seen so far, by instance id.

@@ -1,0 +1,311 @@
+//! Pairing a phone and watching its WhatsApp session from the bridge: QR codes and linking
+//! codes through the instance's gateway, logout and reconnect, and the status poll that
+//! records what the gateway says of the session (GOWA reports pairing and logout to no
+//! webhook; wuzapi's webhooks are lost while the bridge is down).
+//!
+//! A change seen is recorded as an event ([`session::observation_event`]), processed in
+//! order with the gateway's own session webhooks; only a first sight, before anything is
+//! recorded, is written directly, as the baseline.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use zapwoot_gateway::{GatewayKind, QrCode};
+use zapwoot_store::{Instance, ObservedConnection, SessionState, StoreError};
+use zapwoot_sync::{InstanceRuntime, session};
+
+use crate::state::State;
+
+/// How often a session that is pairing is polled (the phone may scan at any moment).
+pub(crate) const POLL_PAIRING: Duration = Duration::from_secs(3);
+
+/// How often any other session is polled.
+pub(crate) const POLL_SLOW: Duration = Duration::from_secs(60);
+
+/// Why a pairing call failed.
+#[derive(Debug)]
+pub(crate) enum PairingError {
+    /// The instance has no runtime (disabled or misconfigured).
+    NotRunning,
+    /// The session is logged in already.
+    AlreadyPaired,
+    /// A field of the request is invalid: field, reason.
+    Invalid(&'static str, String),
+    /// The gateway refused or could not be reached.
+    Gateway(zapwoot_gateway::Error),
+    /// The store failed.
+    Store(StoreError),
+}
+
+impl std::fmt::Display for PairingError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::NotRunning => {
+                f.write_str("the instance is not running (disabled or misconfigured)")
+            }
+            Self::AlreadyPaired => f.write_str("the WhatsApp session is paired already"),
+            Self::Invalid(field, why) => write!(f, "{field}: {why}"),
+            Self::Gateway(e) => write!(f, "the gateway: {e}"),
+            Self::Store(e) => write!(f, "the store: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for PairingError {}
+
+impl From<zapwoot_gateway::Error> for PairingError {
+    fn from(e: zapwoot_gateway::Error) -> Self {
+        match e {
+            zapwoot_gateway::Error::AlreadyPaired => Self::AlreadyPaired,
+            other => Self::Gateway(other),
+        }
+    }
+}
+
+impl From<StoreError> for PairingError {
+    fn from(e: StoreError) -> Self {
+        Self::Store(e)
+    }
+}
+
+/// A QR code to show, and until when it is valid (unix milliseconds, when the gateway says).
+#[derive(Debug, Clone)]
+pub(crate) struct ShownQr {
+    pub(crate) qr: QrCode,
+    pub(crate) expires_at_ms: Option<i64>,
+}
+
+/// The QR codes handed out per instance, while valid: on GOWA each login call restarts the
+/// QR flow, so a page that asks again gets the code on show instead of a new flow.
+#[derive(Debug, Default)]
+pub(crate) struct QrCodes(Mutex<HashMap<i64, ShownQr>>);
+
+impl QrCodes {
+    fn valid(&self, instance_id: i64, now_ms: i64) -> Option<ShownQr> {
+        let mut shown = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        match shown.get(&instance_id) {
+            Some(s) if s.expires_at_ms.is_some_and(|at| at > now_ms + 1_000) => Some(s.clone()),
+            Some(_) => {
+                shown.remove(&instance_id);
+                None
+            }
+            None => None,
+        }
+    }
+
+    fn keep(&self, instance_id: i64, qr: &ShownQr) {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(instance_id, qr.clone());
+    }
+
+    /// Forgets the instance's code (paired, logged out, removed).
+    pub(crate) fn forget(&self, instance_id: i64) {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&instance_id);
+    }
+}
+
+fn runtime(app: &State, instance: &Instance) -> Result<Arc<InstanceRuntime>, PairingError> {
+    app.engine
+        .runtime(instance.id)
+        .ok_or(PairingError::NotRunning)
+}
+
+/// The current time, unix milliseconds.
+pub(crate) fn now_ms() -> i64 {
+    crate::subscriptions::now_ms()
+}
+
+/// Records what was seen of a session as an event (a running bridge processes it in order
+/// with the gateway's own session webhooks).
+pub(crate) async fn record(
+    store: &zapwoot_store::Store,
+    seen: &ObservedConnection,
+) -> Result<(), StoreError> {
+    store
+        .events()
+        .record(session::observation_event(seen, now_ms()))
+        .await?;
+    Ok(())
+}
+
+/// Records what was seen of a session and wakes the workers.
+async fn observe(app: &State, seen: &ObservedConnection) -> Result<(), StoreError> {
+    record(&app.store, seen).await?;
+    app.engine.notify();
+    Ok(())
+}
+
+/// Records that pairing started, unless the record says so already.
+async fn pairing_started(app: &State, instance_id: i64, how: &str) -> Result<(), StoreError> {
+    let current = app.store.connections().get(instance_id).await?;
+    if current.is_some_and(|c| c.state == SessionState::Pairing) {
+        return Ok(());
+    }
+    let seen = ObservedConnection::new(instance_id, SessionState::Pairing, how);
+    observe(app, &seen).await
+}
+
+/// The QR code to scan now: the one on show while valid (GOWA), else a new one from the
+/// gateway. Records the session as pairing.
+pub(crate) async fn qr(app: &State, instance: &Instance) -> Result<ShownQr, PairingError> {
+    let runtime = runtime(app, instance)?;
+    let now = now_ms();
+    if runtime.kind == GatewayKind::Gowa
+        && let Some(shown) = app.qr_codes.valid(instance.id, now)
+    {
+        return Ok(shown);
+    }
+    let qr = runtime.gateway.login_qr().await?;
+    let expires_at_ms = qr
+        .valid_for
+        .map(|d| now + i64::try_from(d.as_millis()).unwrap_or(i64::MAX / 2));
+    let shown = ShownQr { qr, expires_at_ms };
+    if runtime.kind == GatewayKind::Gowa {
+        app.qr_codes.keep(instance.id, &shown);
+    }
+    pairing_started(app, instance.id, "QR code asked for").await?;
+    Ok(shown)
+}
+
+/// The international digits of a phone number as typed (`+55 11 99999-0000`), or why not.
+pub(crate) fn phone_digits(phone: &str) -> Result<String, PairingError> {
+    let digits: String = phone
+        .chars()
+        .filter(|c| !matches!(c, '+' | ' ' | '-' | '(' | ')' | '.'))
+        .collect();
+    if !(8..=15).contains(&digits.len()) || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(PairingError::Invalid(
+            "phone",
+            "the phone number to pair, international format with country code (8 to 15 digits)"
+                .to_owned(),
+        ));
+    }
+    Ok(digits)
+}
+
+/// A linking code for `phone` (typed on that phone under *Link with phone number
+/// instead*). Records the session as pairing.
+pub(crate) async fn pair_code(
+    app: &State,
+    instance: &Instance,
+    phone: &str,
+) -> Result<zapwoot_gateway::PairCode, PairingError> {
+    let digits = phone_digits(phone)?;
+    let runtime = runtime(app, instance)?;
+    let code = runtime.gateway.pair_code(&digits).await?;
+    app.qr_codes.forget(instance.id);
+    pairing_started(app, instance.id, "linking code asked for").await?;
+    Ok(code)
+}
+
+/// Logs the session out of WhatsApp and records it.
+pub(crate) async fn logout(app: &State, instance: &Instance) -> Result<(), PairingError> {
+    let runtime = runtime(app, instance)?;
+    runtime.gateway.logout().await?;
+    app.qr_codes.forget(instance.id);
+    let mut seen = ObservedConnection::new(instance.id, SessionState::LoggedOut, "logout");
+    seen.reason = Some("logged out through zapwoot".to_owned());
+    observe(app, &seen).await?;
+    Ok(())
+}
+
+/// Drops and re-opens the session's connection (the pairing stays); the next poll records
+/// what came of it.
+pub(crate) async fn reconnect(app: &State, instance: &Instance) -> Result<(), PairingError> {
+    let runtime = runtime(app, instance)?;
+    runtime.gateway.reconnect().await?;
+    app.poll_now(instance.id);
+    Ok(())
+}
+
+/// Asks the gateway for the session's status and records what is new.
+async fn poll(app: &State, runtime: &InstanceRuntime) -> Result<(), PairingError> {
+    let health = runtime.gateway.health().await?;
+    let current = app.store.connections().get(runtime.id).await?;
+    if let Some(seen) = session::polled(runtime.id, &health, current.as_ref(), now_ms()) {
+        if seen.state != SessionState::Pairing {
+            app.qr_codes.forget(runtime.id);
+        }
+        if current.is_none() {
+            // The first sight is the baseline, not news; a webhook that recorded something
+            // meanwhile wins.
+            app.store.connections().baseline(seen).await?;
+        } else {
+            observe(app, &seen).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Polls every running instance's session: every [`POLL_PAIRING`] while it is pairing,
+/// every [`POLL_SLOW`] otherwise, and at once when asked (`State::poll_now`) — an instance
+/// that just started, a reconnect.
+pub(crate) async fn poll_loop(
+    app: Arc<State>,
+    mut requests: tokio::sync::mpsc::UnboundedReceiver<i64>,
+) {
+    let mut tick = tokio::time::interval(POLL_PAIRING);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut last: HashMap<i64, Instant> = HashMap::new();
+    loop {
+        let asked = tokio::select! {
+            _ = tick.tick() => None,
+            Some(id) = requests.recv() => Some(id),
+        };
+        let ids = app.engine.instance_ids();
+        last.retain(|id, _| ids.binary_search(id).is_ok());
+        let pairing: std::collections::HashSet<i64> = app
+            .store
+            .connections()
+            .list()
+            .await
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|c| c.state == SessionState::Pairing)
+            .map(|c| c.instance_id)
+            .collect();
+        for id in ids {
+            let every = if pairing.contains(&id) {
+                POLL_PAIRING
+            } else {
+                POLL_SLOW
+            };
+            let due = asked == Some(id) || last.get(&id).is_none_or(|t| t.elapsed() >= every);
+            if !due {
+                continue;
+            }
+            let Some(runtime) = app.engine.runtime(id) else {
+                continue;
+            };
+            last.insert(id, Instant::now());
+            if let Err(e) = poll(&app, &runtime).await {
+                tracing::debug!(instance = %runtime.name, error = ?e, "session poll failed");
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn phones_are_international_digits() {
+        assert_eq!(
+            phone_digits("+55 (11) 99999-0000").unwrap(),
+            "5511999990000"
+        );
+        assert!(matches!(
+            phone_digits("12345"),
+            Err(PairingError::Invalid("phone", _))
+        ));
+        assert!(phone_digits("55119999900001234").is_err());
+        assert!(phone_digits("5511abc990000").is_err());
+    }
+}
