@@ -147,10 +147,17 @@ async fn control_route(fakes: &Arc<Fakes>, req: Request<Incoming>) -> Response<F
             answer(&json!(sends))
         }
         "/conversations" => {
+            // The customers' conversations: not zapwoot's own ("zapwoot · NAME"), where
+            // nothing typed reaches WhatsApp.
             let list: Vec<u64> = fakes
                 .chatwoot
                 .conversations()
                 .iter()
+                .filter(|c| {
+                    !c.pointer("/meta/sender/name")
+                        .and_then(Value::as_str)
+                        .is_some_and(|n| n.starts_with("zapwoot · "))
+                })
                 .filter_map(|c| c["id"].as_u64())
                 .collect();
             answer(&json!(list))

@@ -1,6 +1,7 @@
-//! `zapwoot demo`: the bridge with a fake wuzapi and a fake Chatwoot on loopback, a scripted
-//! conversation both ways, the live activity, and a summary. Exits non-zero if any step did
-//! not arrive.
+//! `zapwoot demo`: the bridge with a fake wuzapi and a fake Chatwoot on loopback; the phone
+//! paired from Chatwoot first (an agent types `qr`, the QR code is drawn here, the fake phone
+//! scans it), then a scripted conversation both ways, the live activity, and a summary. Exits
+//! non-zero if any step did not arrive.
 
 use std::future::Future;
 use std::sync::{Arc, Mutex};
@@ -29,9 +30,30 @@ struct Demo {
     chatwoot: FakeChatwoot,
     wuzapi: FakeWuzapi,
     activity: Arc<Mutex<Vec<Activity>>>,
+    store: Store,
 }
 
 impl Demo {
+    /// zapwoot's integration conversation, once provisioning opened it.
+    fn integration_conversation(&self) -> Option<u64> {
+        self.chatwoot.conversations().iter().find_map(|c| {
+            c.pointer("/meta/sender/name")
+                .and_then(Value::as_str)
+                .is_some_and(|n| n.starts_with("zapwoot · "))
+                .then(|| c["id"].as_u64())
+                .flatten()
+        })
+    }
+
+    /// The address of the first image the bridge posted in `conversation`.
+    fn posted_image(&self, conversation: u64) -> Option<String> {
+        self.chatwoot.messages(conversation).iter().find_map(|m| {
+            m.pointer("/attachments/0/data_url")
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        })
+    }
+
     fn incoming_contents(&self) -> Vec<Value> {
         self.chatwoot
             .all_messages()
@@ -112,6 +134,7 @@ async fn run_in(dir: &std::path::Path) -> Result<()> {
     let chatwoot = FakeChatwoot::start(FakeChatwootConfig::default()).await?;
     let mut config = FakeWuzapiConfig::default();
     config.hmac_key = Some("demo-hmac-key-0123456789abcdef0123".to_owned());
+    config.unpaired = true;
     let wuzapi = FakeWuzapi::start(config).await?;
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let public_url = format!("http://{}", listener.local_addr()?);
@@ -168,6 +191,7 @@ async fn run_in(dir: &std::path::Path) -> Result<()> {
         chatwoot,
         wuzapi,
         activity,
+        store: store.clone(),
     };
     let results = script(&demo).await;
     let _ = stop_tx.send(());
@@ -204,8 +228,48 @@ async fn run_in(dir: &std::path::Path) -> Result<()> {
     Ok(())
 }
 
+/// An agent pairs the phone from Chatwoot: `qr` in zapwoot's conversation, the posted image
+/// drawn here, the fake phone scans it, the session turns connected.
+async fn pair(d: &Demo) -> Option<Duration> {
+    let started = Instant::now();
+    wait_until(|| d.integration_conversation().is_some()).await?;
+    let conversation = d.integration_conversation()?;
+    d.chatwoot
+        .agent_reply(conversation, "qr", Vec::new())
+        .ok()?;
+    wait_until(|| d.posted_image(conversation).is_some()).await?;
+    let url = d.posted_image(conversation)?;
+    let client = zapwoot_chatwoot::Client::builder(d.chatwoot.url(), d.chatwoot.admin_token())
+        .build()
+        .ok()?;
+    let (png, _) = client.download(&url, 1024 * 1024).await.ok()?;
+    match crate::qr_terminal::draw(&png) {
+        Ok(drawn) => println!("{drawn}"),
+        Err(e) => println!("  (the QR code cannot be drawn: {e})"),
+    }
+    println!("  the phone scans it");
+    d.wuzapi.scan();
+    while started.elapsed() < STEP_TIMEOUT {
+        let record = d.store.connections().list().await.ok()?;
+        if record
+            .iter()
+            .any(|r| r.state == zapwoot_store::SessionState::Connected)
+        {
+            return Some(started.elapsed());
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    None
+}
+
 async fn script(d: &Demo) -> Vec<(String, Option<Duration>)> {
     let mut results = Vec::new();
+    step(
+        &mut results,
+        "pair the phone from Chatwoot: `qr` → QR code posted, drawn, scanned",
+        pair(d),
+    )
+    .await;
     let mut first = WuzapiMessage::text(CUSTOMER, "Oi! Meu pedido #123 já saiu?");
     first.push_name = "Maria Silva".to_owned();
     let mut first_wa_id = String::new();
@@ -252,10 +316,12 @@ async fn script(d: &Demo) -> Vec<(String, Option<Duration>)> {
     })
     .await;
 
+    // Maria's conversation (zapwoot's own integration conversation is in the inbox too).
     let conversation = d
         .chatwoot
         .conversations()
-        .first()
+        .iter()
+        .find(|c| c.pointer("/meta/sender/name").and_then(Value::as_str) == Some("Maria Silva"))
         .and_then(|c| c["id"].as_u64())
         .unwrap_or_default();
     step(&mut results, "agent reply in Chatwoot → WhatsApp", async {

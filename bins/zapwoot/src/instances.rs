@@ -220,6 +220,14 @@ pub(crate) async fn provision(
         .update(name, config)
         .await?
         .ok_or_else(|| AdminError::NotFound(name.to_owned()))?;
+    // Opens the integration conversation (once per inbox), so agents have somewhere to type
+    // `qr` before anything else happened.
+    store
+        .events()
+        .record(zapwoot_sync::integration::welcome_event(
+            updated.id, inbox.id,
+        ))
+        .await?;
     notes.extend(security_warnings(&updated));
     Ok((updated, notes))
 }

@@ -8,11 +8,11 @@
 //! recorded, is written directly, as the baseline.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use zapwoot_gateway::{GatewayKind, QrCode};
 use zapwoot_store::{Instance, ObservedConnection, SessionState, StoreError};
+use zapwoot_sync::pairing::ShownQr;
 use zapwoot_sync::{InstanceRuntime, session};
 
 use crate::state::State;
@@ -69,47 +69,6 @@ impl From<StoreError> for PairingError {
     }
 }
 
-/// A QR code to show, and until when it is valid (unix milliseconds, when the gateway says).
-#[derive(Debug, Clone)]
-pub(crate) struct ShownQr {
-    pub(crate) qr: QrCode,
-    pub(crate) expires_at_ms: Option<i64>,
-}
-
-/// The QR codes handed out per instance, while valid: on GOWA each login call restarts the
-/// QR flow, so a page that asks again gets the code on show instead of a new flow.
-#[derive(Debug, Default)]
-pub(crate) struct QrCodes(Mutex<HashMap<i64, ShownQr>>);
-
-impl QrCodes {
-    fn valid(&self, instance_id: i64, now_ms: i64) -> Option<ShownQr> {
-        let mut shown = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        match shown.get(&instance_id) {
-            Some(s) if s.expires_at_ms.is_some_and(|at| at > now_ms + 1_000) => Some(s.clone()),
-            Some(_) => {
-                shown.remove(&instance_id);
-                None
-            }
-            None => None,
-        }
-    }
-
-    fn keep(&self, instance_id: i64, qr: &ShownQr) {
-        self.0
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert(instance_id, qr.clone());
-    }
-
-    /// Forgets the instance's code (paired, logged out, removed).
-    pub(crate) fn forget(&self, instance_id: i64) {
-        self.0
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .remove(&instance_id);
-    }
-}
-
 fn runtime(app: &State, instance: &Instance) -> Result<Arc<InstanceRuntime>, PairingError> {
     app.engine
         .runtime(instance.id)
@@ -144,49 +103,25 @@ async fn observe(app: &State, seen: &ObservedConnection) -> Result<(), StoreErro
 /// Records that pairing started, unless the record says so already.
 async fn pairing_started(app: &State, instance_id: i64, how: &str) -> Result<(), StoreError> {
     let current = app.store.connections().get(instance_id).await?;
-    if current.is_some_and(|c| c.state == SessionState::Pairing) {
-        return Ok(());
+    match zapwoot_sync::pairing::pairing_started(instance_id, current.as_ref(), how) {
+        Some(seen) => observe(app, &seen).await,
+        None => Ok(()),
     }
-    let seen = ObservedConnection::new(instance_id, SessionState::Pairing, how);
-    observe(app, &seen).await
 }
 
-/// The QR code to scan now: the one on show while valid (GOWA), else a new one from the
-/// gateway. Records the session as pairing.
+/// The QR code to scan now (see [`InstanceRuntime::login_qr`]). Records the session as
+/// pairing.
 pub(crate) async fn qr(app: &State, instance: &Instance) -> Result<ShownQr, PairingError> {
     let runtime = runtime(app, instance)?;
-    let now = now_ms();
-    if runtime.kind == GatewayKind::Gowa
-        && let Some(shown) = app.qr_codes.valid(instance.id, now)
-    {
-        return Ok(shown);
-    }
-    let qr = runtime.gateway.login_qr().await?;
-    let expires_at_ms = qr
-        .valid_for
-        .map(|d| now + i64::try_from(d.as_millis()).unwrap_or(i64::MAX / 2));
-    let shown = ShownQr { qr, expires_at_ms };
-    if runtime.kind == GatewayKind::Gowa {
-        app.qr_codes.keep(instance.id, &shown);
-    }
+    let shown = runtime.login_qr(now_ms()).await?;
     pairing_started(app, instance.id, "QR code asked for").await?;
     Ok(shown)
 }
 
-/// The international digits of a phone number as typed (`+55 11 99999-0000`), or why not.
+/// The international digits of a phone number as typed, or why not.
 pub(crate) fn phone_digits(phone: &str) -> Result<String, PairingError> {
-    let digits: String = phone
-        .chars()
-        .filter(|c| !matches!(c, '+' | ' ' | '-' | '(' | ')' | '.'))
-        .collect();
-    if !(8..=15).contains(&digits.len()) || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(PairingError::Invalid(
-            "phone",
-            "the phone number to pair, international format with country code (8 to 15 digits)"
-                .to_owned(),
-        ));
-    }
-    Ok(digits)
+    zapwoot_sync::pairing::phone_digits(phone)
+        .map_err(|e| PairingError::Invalid("phone", e.to_string()))
 }
 
 /// A linking code for `phone` (typed on that phone under *Link with phone number
@@ -199,7 +134,7 @@ pub(crate) async fn pair_code(
     let digits = phone_digits(phone)?;
     let runtime = runtime(app, instance)?;
     let code = runtime.gateway.pair_code(&digits).await?;
-    app.qr_codes.forget(instance.id);
+    runtime.forget_qr();
     pairing_started(app, instance.id, "linking code asked for").await?;
     Ok(code)
 }
@@ -208,10 +143,12 @@ pub(crate) async fn pair_code(
 pub(crate) async fn logout(app: &State, instance: &Instance) -> Result<(), PairingError> {
     let runtime = runtime(app, instance)?;
     runtime.gateway.logout().await?;
-    app.qr_codes.forget(instance.id);
-    let mut seen = ObservedConnection::new(instance.id, SessionState::LoggedOut, "logout");
-    seen.reason = Some("logged out through zapwoot".to_owned());
-    observe(app, &seen).await?;
+    runtime.forget_qr();
+    observe(
+        app,
+        &zapwoot_sync::pairing::logged_out(instance.id, "zapwoot"),
+    )
+    .await?;
     Ok(())
 }
 
@@ -230,7 +167,7 @@ async fn poll(app: &State, runtime: &InstanceRuntime) -> Result<(), PairingError
     let current = app.store.connections().get(runtime.id).await?;
     if let Some(seen) = session::polled(runtime.id, &health, current.as_ref(), now_ms()) {
         if seen.state != SessionState::Pairing {
-            app.qr_codes.forget(runtime.id);
+            runtime.forget_qr();
         }
         if current.is_none() {
             // The first sight is the baseline, not news; a webhook that recorded something
@@ -288,24 +225,5 @@ pub(crate) async fn poll_loop(
                 tracing::debug!(instance = %runtime.name, error = ?e, "session poll failed");
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn phones_are_international_digits() {
-        assert_eq!(
-            phone_digits("+55 (11) 99999-0000").unwrap(),
-            "5511999990000"
-        );
-        assert!(matches!(
-            phone_digits("12345"),
-            Err(PairingError::Invalid("phone", _))
-        ));
-        assert!(phone_digits("55119999900001234").is_err());
-        assert!(phone_digits("5511abc990000").is_err());
     }
 }

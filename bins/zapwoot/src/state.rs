@@ -111,8 +111,6 @@ pub(crate) struct State {
     pub(crate) probe_now: tokio::sync::mpsc::UnboundedSender<i64>,
     /// Asks the session poll to ask an instance's gateway now.
     poll_now: tokio::sync::mpsc::UnboundedSender<i64>,
-    /// The QR codes on show, per instance (see [`crate::pairing`]).
-    pub(crate) qr_codes: crate::pairing::QrCodes,
     /// Webhook route keys (by SHA-256) of every applied instance, so a webhook needs no
     /// database read or secret unsealing to find its instance.
     routes: RwLock<HashMap<(RouteKind, [u8; 32]), Route>>,
@@ -163,7 +161,6 @@ impl State {
             probes: std::sync::Mutex::new(HashMap::new()),
             probe_now,
             poll_now,
-            qr_codes: crate::pairing::QrCodes::default(),
             routes: RwLock::new(HashMap::new()),
             devices: RwLock::new(HashMap::new()),
             importing: std::sync::Mutex::new(std::collections::HashSet::new()),
@@ -225,7 +222,6 @@ impl State {
     /// Forgets a deleted instance.
     pub(crate) fn forget_instance(&self, id: i64) {
         self.engine.remove_runtime(id);
-        self.qr_codes.forget(id);
         if let Ok(mut seen) = self.seen.lock() {
             seen.remove(&id);
         }

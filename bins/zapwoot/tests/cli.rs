@@ -56,7 +56,19 @@ fn demo_plays_the_whole_conversation() {
         "demo failed:\n{stdout}\n{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    assert!(stdout.contains("all 7 steps arrived"), "{stdout}");
+    assert!(stdout.contains("all 8 steps arrived"), "{stdout}");
+    // The phone is paired from Chatwoot first: the QR code the bridge posted, drawn here
+    // (the fake's 21×21 code in a 2-module quiet zone: 13 lines of 25 cells).
+    assert!(
+        stdout.contains("✓ pair the phone from Chatwoot"),
+        "{stdout}"
+    );
+    let drawn = stdout
+        .lines()
+        .filter(|l| l.chars().count() == 25 && l.chars().all(|c| "█▀▄ ".contains(c)))
+        .count();
+    assert_eq!(drawn, 13, "{stdout}");
+    assert!(stdout.contains("the phone scans it"), "{stdout}");
     for step in [
         "customer text",
         "image",

@@ -93,6 +93,10 @@ pub struct InstanceOptions {
     /// A customer's rating (1–5, or 1–5 stars) answering Chatwoot's CSAT survey within
     /// [`CSAT_WINDOW_HOURS`] is submitted to Chatwoot's CSAT reports (default true).
     pub csat_capture: bool,
+    /// Agents may log the number out of WhatsApp by typing `logout` in the instance's
+    /// integration conversation in Chatwoot (default false: anyone who can read the inbox
+    /// could cut the number off).
+    pub chatwoot_logout_command: bool,
     /// With `reject_calls`, the text sent to the caller once per call (default none).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub call_reply: Option<String>,
@@ -124,6 +128,7 @@ impl Default for InstanceOptions {
             typing: true,
             reject_calls: false,
             csat_capture: true,
+            chatwoot_logout_command: false,
             call_reply: None,
             media_origins: Vec::new(),
             own_jid: None,

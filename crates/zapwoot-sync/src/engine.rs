@@ -11,7 +11,9 @@ use zapwoot_store::{ClaimedEvent, Effect, NewEvent, Source, Store};
 use crate::error::Failure;
 use crate::media::MediaFetcher;
 use crate::step::{Ctx, Outcome};
-use crate::{Activity, ActivityBus, InstanceRuntime, RetryPolicy, inbound, outbound, send};
+use crate::{
+    Activity, ActivityBus, InstanceRuntime, RetryPolicy, inbound, integration, outbound, send,
+};
 
 /// How long a claimed event is reserved for its worker; renewed every third of it while the
 /// worker is busy, so it only runs out when the worker is gone.
@@ -281,6 +283,12 @@ impl Engine {
         let body = event.body.clone().unwrap_or_default();
         let work = async move {
             let result = match event.source {
+                Source::Gateway if event.content_type == integration::RECONCILE_CONTENT_TYPE => {
+                    self.reconcile_run(&mut ctx, &body).await
+                }
+                Source::Gateway if integration::handles(&event.content_type) => {
+                    integration::handle(&mut ctx, &event.content_type, &body).await
+                }
                 Source::Gateway => inbound::handle(&mut ctx, &event.content_type, &body).await,
                 Source::Chatwoot => outbound::handle(&mut ctx, &body).await,
                 Source::Api => send::handle(&mut ctx, &event.kind, &body).await,

@@ -12,10 +12,11 @@ use crate::activity::{
 };
 use crate::confirm;
 use crate::error::Failure;
-use crate::inbound::{is_own_source, is_sendable};
+use crate::inbound::is_sendable;
 use crate::media::{FetchedData, MediaHold, Origin};
+use crate::source_ids::is_own_source;
 use crate::step::{Ctx, Outcome};
-use crate::{read_marks, typing};
+use crate::{integration, read_marks, typing};
 
 pub(crate) async fn handle(ctx: &mut Ctx<'_>, body: &[u8]) -> Result<Outcome, Failure> {
     let event = webhook::parse(body)
@@ -125,6 +126,21 @@ fn not_sent(m: &WebhookMessage) -> Option<&'static str> {
 }
 
 async fn send(ctx: &mut Ctx<'_>, webhook: &WebhookMessage) -> Result<Outcome, Failure> {
+    let integration = integration::in_integration_conversation(ctx, webhook).await?;
+    if integration::typed(webhook, integration).is_some() {
+        // Commands act on the number: only on what Chatwoot holds.
+        let Some((m, _)) = trusted(ctx, webhook).await? else {
+            return Ok(Outcome::Ignored(
+                "Chatwoot has no such message in this inbox: the command was not run".into(),
+            ));
+        };
+        if let Some(typed) = integration::typed(&m, integration) {
+            return integration::execute(ctx, typed).await;
+        }
+    }
+    if let Some(reason) = integration::not_sent(webhook, integration) {
+        return Ok(Outcome::Ignored(reason.into()));
+    }
     // Checked on the webhook first (most are echoes: no API call for them), then again on
     // what Chatwoot confirmed.
     if let Some(reason) = not_sent(webhook) {

@@ -315,6 +315,45 @@ impl Engine {
         }
         self.activity().publish(activity);
     }
+
+    /// A `reconcile` command's run: both directions over the hours asked for, and the
+    /// report posted where the command was typed.
+    pub(crate) async fn reconcile_run(
+        &self,
+        ctx: &mut crate::step::Ctx<'_>,
+        body: &[u8],
+    ) -> Result<crate::step::Outcome, crate::error::Failure> {
+        use crate::error::Failure;
+        let run: crate::integration::ReconcileRun = serde_json::from_slice(body)
+            .map_err(|e| Failure::permanent(format!("unreadable reconcile run: {e}")))?;
+        let since = SystemTime::now() - Duration::from_secs(u64::from(run.hours) * 3600);
+        let failed = |e: SyncError| Failure::retry(format!("reconcile: {e}"));
+        let chatwoot = self
+            .reconcile_chatwoot(ctx.rt.id, since)
+            .await
+            .map_err(failed)?;
+        let gateway = self
+            .reconcile_gateway(ctx.rt.id, since)
+            .await
+            .map_err(failed)?;
+        let line = |r: &Reconciled, looked: &str| match &r.skipped {
+            Some(why) => format!("not looked at ({why})"),
+            None => format!(
+                "{} {looked}, {} message{} recovered",
+                r.scanned,
+                r.recorded,
+                if r.recorded == 1 { "" } else { "s" }
+            ),
+        };
+        let text = format!(
+            "✅ Reconciled the last {} h. Chatwoot → WhatsApp: {}. WhatsApp → Chatwoot: {}.",
+            run.hours,
+            line(&chatwoot, "conversations"),
+            line(&gateway, "chats"),
+        );
+        crate::integration::answer(ctx, run.place, "report", &text).await?;
+        Ok(crate::step::Outcome::Done(Vec::new()))
+    }
 }
 
 /// Would this message, if its webhook came, be sent to WhatsApp?

@@ -145,6 +145,10 @@ pub struct InstanceRuntime {
     /// Origins attachments may be fetched from: Chatwoot's own, and the ones Chatwoot's API
     /// named in `data_url`s (its `FRONTEND_URL` may differ from the base URL the bridge uses).
     pub(crate) chatwoot_origins: std::sync::Mutex<Vec<Origin>>,
+    /// The QR code on show while valid (GOWA restarts its QR flow on each login call).
+    pub(crate) qr_shown: std::sync::Mutex<Option<crate::pairing::ShownQr>>,
+    /// The `qr` command whose code is being re-posted in Chatwoot as it rotates.
+    pub(crate) qr_watch: std::sync::Mutex<Option<i64>>,
 }
 
 impl InstanceRuntime {
@@ -185,6 +189,8 @@ impl InstanceRuntime {
             typing_timeout: std::time::Duration::from_secs(25),
             inbox_identifier: std::sync::OnceLock::new(),
             chatwoot_origins: std::sync::Mutex::new(chatwoot_origins),
+            qr_shown: std::sync::Mutex::new(None),
+            qr_watch: std::sync::Mutex::new(None),
         }
     }
 

@@ -81,6 +81,25 @@ pub fn polled(
     Some(seen)
 }
 
+/// Whom a connected session is, for a sentence: ` as Loja Alpha (+5511…)`, or nothing.
+pub(crate) fn as_whom(record: &ConnectionRecord) -> String {
+    match (record.push_name.as_deref(), record.phone()) {
+        (Some(n), Some(p)) => format!(" as {n} (+{p})"),
+        (None, Some(p)) => format!(" as +{p}"),
+        (Some(n), None) => format!(" as {n}"),
+        (None, None) => String::new(),
+    }
+}
+
+/// The recorded reason, for a sentence: ` (reason code 401)`, or nothing.
+pub(crate) fn because(record: &ConnectionRecord) -> String {
+    record
+        .reason
+        .as_deref()
+        .map(|r| format!(" ({r})"))
+        .unwrap_or_default()
+}
+
 /// The body of an observation event.
 #[derive(Debug, Serialize, Deserialize)]
 pub(crate) struct Observation {

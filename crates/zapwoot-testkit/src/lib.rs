@@ -22,6 +22,7 @@
 
 mod both;
 mod bridge;
+pub mod chatwoot;
 mod db;
 pub mod events;
 

@@ -11,6 +11,7 @@ use crate::support::{
     ADMIN_TOKEN, Bridge, Db, OWN, SECRET_KEY, add_instance, cli, gowa_doc, wuzapi_doc,
 };
 use crate::wuzapi_config;
+use zapwoot_testkit::chatwoot::{download, integration_conversations, welcomed};
 
 /// The PNG inside a `data:image/png;base64,…` URL.
 fn png_of(data_url: &str) -> Vec<u8> {
@@ -190,14 +191,20 @@ pub async fn wuzapi_pairs_through_the_api(db: Db) {
     assert!(!logs.contains(&given), "linking codes stay out of the logs");
 }
 
-pub async fn gowa_pairs_through_the_api(db: Db) {
+/// A bridge with a GOWA instance `beta` whose device is not paired.
+async fn unpaired_gowa(db: &Db) -> (FakeChatwoot, FakeGowa, Bridge) {
     let chatwoot = FakeChatwoot::start(FakeChatwootConfig::default())
         .await
         .unwrap();
     let gowa = FakeGowa::start(FakeGowaConfig::default()).await.unwrap();
     gowa.set_logged_in("org_1", false);
-    let bridge = Bridge::start(&db);
+    let bridge = Bridge::start(db);
     add_instance(&bridge, &gowa_doc("beta", &gowa, &chatwoot)).await;
+    (chatwoot, gowa, bridge)
+}
+
+pub async fn gowa_pairs_through_the_api(db: Db) {
+    let (_chatwoot, gowa, bridge) = unpaired_gowa(&db).await;
     wait_for_state(&bridge, "beta", "logged_out").await;
 
     let (status, first) = bridge
@@ -222,6 +229,55 @@ pub async fn gowa_pairs_through_the_api(db: Db) {
     assert!(gowa.scan("org_1"));
     let shown = wait_for_state(&bridge, "beta", "connected").await;
     assert_eq!(shown["jid"], json!(OWN));
+    let (status, logs) = bridge.terminate();
+    assert!(status.success(), "{logs}");
+}
+
+/// An agent pairs a GOWA number from Chatwoot: provisioning opened the integration
+/// conversation, `qr` posts the code as an image, the bridge's poll sees the scan and posts
+/// who is connected; nothing typed there reaches WhatsApp.
+pub async fn gowa_pairs_from_chatwoot(db: Db) {
+    let (chatwoot, gowa, bridge) = unpaired_gowa(&db).await;
+    welcomed(&bridge, &chatwoot).await;
+    let found = integration_conversations(&chatwoot);
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert_eq!(found[0]["meta"]["sender"]["name"], json!("zapwoot · beta"));
+    let conversation = found[0]["id"].as_u64().unwrap();
+    wait_for_state(&bridge, "beta", "logged_out").await;
+
+    chatwoot
+        .agent_reply(conversation, "qr", Vec::new())
+        .unwrap();
+    let image = bridge
+        .eventually_value("the QR code in Chatwoot", || async {
+            chatwoot
+                .messages(conversation)
+                .iter()
+                .filter(|m| m["private"] == json!(true))
+                .find_map(|m| m["attachments"][0]["data_url"].as_str().map(str::to_owned))
+        })
+        .await;
+    let png = download(&image).await;
+    assert_eq!(
+        code_in_png(&png),
+        gowa.current_qr("org_1"),
+        "the code on show"
+    );
+    wait_for_state(&bridge, "beta", "pairing").await;
+    assert_eq!(gowa.login_calls("org_1"), 1);
+
+    assert!(gowa.scan("org_1"));
+    wait_for_state(&bridge, "beta", "connected").await;
+    bridge
+        .eventually("the connected note (once it held 10 s)", || {
+            chatwoot.messages(conversation).iter().any(|m| {
+                m["content"]
+                    .as_str()
+                    .is_some_and(|c| c.starts_with("🟢 WhatsApp connected"))
+            })
+        })
+        .await;
+    assert!(gowa.sends().is_empty(), "{:?}", gowa.sends());
     let (status, logs) = bridge.terminate();
     assert!(status.success(), "{logs}");
 }

@@ -11,6 +11,7 @@ use zapwoot_fakes::{
     FakeChatwoot, FakeChatwootConfig, FakeWuzapi, FakeWuzapiConfig, Receiver, WuzapiFormat,
     WuzapiMessage,
 };
+use zapwoot_testkit::chatwoot::{customer_conversations, customer_messages};
 
 use crate::support::{ADMIN_TOKEN, Bridge, CUSTOMER, Db, add_instance, wuzapi_doc};
 
@@ -87,10 +88,10 @@ pub(crate) async fn forged_chatwoot_webhooks_reach_nobody(db: Db) {
     wuzapi.emit_message(WuzapiMessage::text(CUSTOMER, "hello"));
     bridge
         .eventually("the customer message in Chatwoot", || {
-            !chatwoot.all_messages().is_empty()
+            !customer_messages(&chatwoot).is_empty()
         })
         .await;
-    let conversation = chatwoot.conversations()[0]["id"].as_u64().unwrap();
+    let conversation = customer_conversations(&chatwoot)[0]["id"].as_u64().unwrap();
 
     let stranger = "5511911112222@s.whatsapp.net";
     let loopback = format!("{}/internal-secret", internal.url());
@@ -164,10 +165,9 @@ pub(crate) async fn forged_chatwoot_webhooks_reach_nobody(db: Db) {
 
     // Forged webhooks under the ids of messages not written yet do not block the real ones
     // (an unsigned webhook's dedupe key includes its body).
-    let highest = chatwoot
-        .all_messages()
+    let highest = customer_messages(&chatwoot)
         .iter()
-        .chain(chatwoot.conversations().iter())
+        .chain(customer_conversations(&chatwoot).iter())
         .chain(chatwoot.contacts().iter())
         .filter_map(|v| v["id"].as_u64())
         .max()
@@ -276,7 +276,7 @@ pub(crate) async fn gateway_media_links_stay_outside(db: Db) {
     }
     bridge
         .eventually("three messages in Chatwoot", || {
-            chatwoot.all_messages().len() >= 3
+            customer_messages(&chatwoot).len() >= 3
         })
         .await;
     idle(&bridge).await;
@@ -284,7 +284,7 @@ pub(crate) async fn gateway_media_links_stay_outside(db: Db) {
         internal.received().is_empty(),
         "media was fetched from inside"
     );
-    for m in chatwoot.all_messages() {
+    for m in customer_messages(&chatwoot) {
         let content = m["content"].as_str().unwrap_or_default();
         assert!(content.contains("media unavailable"), "{m}");
         assert!(m["attachments"].as_array().is_none_or(Vec::is_empty), "{m}");
@@ -311,27 +311,18 @@ pub(crate) async fn gateway_media_links_stay_outside(db: Db) {
     wuzapi.emit_message(image("3EB0BBB1", &format!("{}/c.png", internal.url())));
     let with_file = bridge
         .eventually_value("an attachment in Chatwoot", || async {
-            chatwoot
-                .all_messages()
+            customer_messages(&chatwoot)
                 .into_iter()
                 .find(|m| m["attachments"].as_array().is_some_and(|a| !a.is_empty()))
         })
         .await;
     let data_url = with_file["attachments"][0]["data_url"].as_str().unwrap();
-    let uploaded = bridge
-        .http
-        .get(data_url)
-        .send()
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap();
+    let uploaded = zapwoot_testkit::chatwoot::download(data_url).await;
     assert_eq!(uploaded.len(), big.len());
     assert!(uploaded == big, "the relayed file differs");
 
     // An agent's large file goes to WhatsApp whole as well.
-    let conversation = chatwoot.conversations()[0]["id"].as_u64().unwrap();
+    let conversation = customer_conversations(&chatwoot)[0]["id"].as_u64().unwrap();
     let pdf: Vec<u8> = b"%PDF-1.7\n"
         .iter()
         .copied()
@@ -395,8 +386,7 @@ pub(crate) async fn stalled_bodies_starve_nobody(db: Db) {
             "beta's message in Chatwoot",
             Duration::from_secs(10),
             || {
-                chatwoot
-                    .all_messages()
+                customer_messages(&chatwoot)
                     .iter()
                     .any(|m| m["content"] == json!("still served"))
             },
@@ -709,7 +699,7 @@ pub(crate) async fn secrets_at_rest_are_sealed(db: Db) {
     wuzapi.emit_message(WuzapiMessage::text(CUSTOMER, "stored without the token"));
     bridge
         .eventually("the message in Chatwoot", || {
-            !chatwoot.all_messages().is_empty()
+            !customer_messages(&chatwoot).is_empty()
         })
         .await;
     idle(&bridge).await;

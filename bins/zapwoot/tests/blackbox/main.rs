@@ -31,10 +31,11 @@ use zapwoot_fakes::{
     Receiver, WuzapiMessage,
 };
 use zapwoot_signing::{Keyring, Secret};
+use zapwoot_testkit::chatwoot::{customer_conversations, customer_messages, welcomed};
 
 use connection::{
-    gowa_pairs_through_the_api, the_cli_pairs_a_phone_and_shows_the_session,
-    wuzapi_pairs_through_the_api,
+    gowa_pairs_from_chatwoot, gowa_pairs_through_the_api,
+    the_cli_pairs_a_phone_and_shows_the_session, wuzapi_pairs_through_the_api,
 };
 use hardening::{
     bad_documents_are_refused_by_field, bad_signature_floods_do_not_fill_the_logs,
@@ -97,6 +98,7 @@ on_both_databases!(
     wuzapi_pairs_through_the_api,
     gowa_pairs_through_the_api,
     the_cli_pairs_a_phone_and_shows_the_session,
+    gowa_pairs_from_chatwoot,
 );
 
 fn wuzapi_config() -> FakeWuzapiConfig {
@@ -123,9 +125,22 @@ fn unix_now() -> i64 {
     .unwrap()
 }
 
+/// The gateway's messages recorded as events.
+async fn messages_recorded(bridge: &Bridge) -> usize {
+    bridge
+        .inbound_events()
+        .await
+        .iter()
+        .filter(|e| {
+            e["kind"]
+                .as_str()
+                .is_some_and(|k| k.eq_ignore_ascii_case("message"))
+        })
+        .count()
+}
+
 fn incoming(chatwoot: &FakeChatwoot) -> Vec<Value> {
-    chatwoot
-        .all_messages()
+    customer_messages(chatwoot)
         .into_iter()
         .filter(|m| m["message_type"] == json!(0))
         .collect()
@@ -155,7 +170,7 @@ fn assert_no_secrets(what: &str, text: &str, secrets: &[String]) {
 }
 
 async fn agent_replies(bridge: &Bridge, chatwoot: &FakeChatwoot, text: &str) {
-    let conversation = chatwoot.conversations()[0]["id"].as_u64().unwrap();
+    let conversation = customer_conversations(chatwoot)[0]["id"].as_u64().unwrap();
     chatwoot
         .agent_reply(conversation, text, Vec::new())
         .unwrap();
@@ -234,7 +249,7 @@ async fn wuzapi_messages_both_ways(db: Db) {
         })
         .await;
     assert_eq!(
-        chatwoot.conversations()[0]["inbox_id"].as_u64(),
+        customer_conversations(&chatwoot)[0]["inbox_id"].as_u64(),
         Some(inbox_id)
     );
     let (id, data) = next_sse_event(&mut stream, "message.received").await;
@@ -459,6 +474,16 @@ async fn error_paths_change_nothing(db: Db) {
         ],
     );
     let doc = add_instance(&bridge, &wuzapi_doc("alpha", &wuzapi, &chatwoot)).await;
+    welcomed(&bridge, &chatwoot).await;
+    let before = bridge.events().await.len();
+    let next_id = bridge
+        .events()
+        .await
+        .iter()
+        .filter_map(|e| e["id"].as_i64())
+        .max()
+        .unwrap_or(0)
+        + 1;
     let gateway_url = doc["webhooks"]["gateway"].as_str().unwrap().to_owned();
     let chatwoot_url = doc["webhooks"]["chatwoot"].as_str().unwrap().to_owned();
     let valid = captured_webhooks(&wuzapi, &[(CUSTOMER.to_owned(), "hello".to_owned())])
@@ -647,9 +672,11 @@ async fn error_paths_change_nothing(db: Db) {
             .await;
     }
     // None of that was recorded or reached Chatwoot.
-    assert!(bridge.events().await.is_empty());
-    assert!(chatwoot.all_messages().is_empty());
-    let (status, _) = bridge.admin(Method::GET, "/events/1", None).await;
+    assert_eq!(bridge.events().await.len(), before);
+    assert!(customer_messages(&chatwoot).is_empty());
+    let (status, _) = bridge
+        .admin(Method::GET, &format!("/events/{next_id}"), None)
+        .await;
     assert_eq!(status, 404);
 
     if matches!(db, Db::Postgres { .. }) {
@@ -673,7 +700,7 @@ async fn error_paths_change_nothing(db: Db) {
             })
             .await;
         assert_eq!(accepted["duplicate"], json!(false));
-        assert_eq!(bridge.inbound_events().await.len(), 1);
+        assert_eq!(messages_recorded(&bridge).await, 1);
 
         // A read-only database (standby, read-only mode): not ready, webhooks 503, nothing
         // accepted; writable again, everything proceeds.
@@ -703,7 +730,7 @@ async fn error_paths_change_nothing(db: Db) {
                 (replay(http, &gateway_url, &second).await.unwrap().0 == 200).then_some(())
             })
             .await;
-        assert_eq!(bridge.inbound_events().await.len(), 2);
+        assert_eq!(messages_recorded(&bridge).await, 2);
     }
     let (status, logs) = bridge.terminate();
     assert!(status.success(), "{logs}");
@@ -995,8 +1022,7 @@ async fn gowa_multi_device_routes_by_device_id(db: Db) {
             .find(|m| m["content"] == json!(text))
             .unwrap();
         let conversation = message["conversation_id"].as_u64().unwrap();
-        chatwoot
-            .conversations()
+        customer_conversations(&chatwoot)
             .into_iter()
             .find(|c| c["id"].as_u64() == Some(conversation))
             .unwrap()["inbox_id"]
@@ -1042,15 +1068,16 @@ async fn agent_messages_written_while_the_bridge_was_down_are_sent_after_restart
         wuzapi.emit_message(WuzapiMessage::text(chat, text));
     }
     bridge
-        .eventually("two conversations", || chatwoot.conversations().len() == 2)
+        .eventually("two conversations", || {
+            customer_conversations(&chatwoot).len() == 2
+        })
         .await;
     let (status, _) = bridge.terminate();
     assert!(status.success());
 
     // While the bridge is down agents write 5 messages; Chatwoot's webhooks for them fail and
     // are never sent again.
-    let conversations: Vec<u64> = chatwoot
-        .conversations()
+    let conversations: Vec<u64> = customer_conversations(&chatwoot)
         .iter()
         .map(|c| c["id"].as_u64().unwrap())
         .collect();

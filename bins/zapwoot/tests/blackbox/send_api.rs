@@ -4,6 +4,7 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 use zapwoot_fakes::{FakeChatwoot, FakeChatwootConfig, FakeWuzapi};
+use zapwoot_testkit::chatwoot::customer_messages;
 
 use super::support::{ADMIN_TOKEN, Bridge, CUSTOMER, Db, add_instance, wuzapi_doc};
 use super::wuzapi_config;
@@ -81,8 +82,7 @@ pub(super) async fn the_send_api_sends_once_and_mirrors_once(db: Db) {
         vec![json!("Pedido *42* enviado")],
         "one WhatsApp message"
     );
-    let mirrors: Vec<Value> = chatwoot
-        .all_messages()
+    let mirrors: Vec<Value> = customer_messages(&chatwoot)
         .into_iter()
         .filter(|m| m["source_id"] == format!("ZAPWOOT:api:{id}"))
         .collect();
@@ -157,8 +157,7 @@ pub(super) async fn the_send_api_sends_once_and_mirrors_once(db: Db) {
         .count();
     assert_eq!(races, 1, "racing requests sent once");
     assert_eq!(
-        chatwoot
-            .all_messages()
+        customer_messages(&chatwoot)
             .iter()
             .filter(|m| m["source_id"] == format!("ZAPWOOT:api:{race_id}"))
             .count(),
@@ -173,8 +172,7 @@ pub(super) async fn the_send_api_sends_once_and_mirrors_once(db: Db) {
     assert_eq!(documents.len(), 1, "the upload went out once");
     assert_eq!(documents[0].body["FileName"], "contrato.pdf");
     assert_eq!(documents[0].body["Caption"], "segue o contrato");
-    let mirror = chatwoot
-        .all_messages()
+    let mirror = customer_messages(&chatwoot)
         .into_iter()
         .find(|m| m["source_id"] == format!("ZAPWOOT:api:{upload_id}"))
         .unwrap();
@@ -319,8 +317,7 @@ pub(super) async fn api_sends_survive_kill_9(db: Db) {
         ],
         "one WhatsApp message each"
     );
-    let mirrored: Vec<Value> = chatwoot
-        .all_messages()
+    let mirrored: Vec<Value> = customer_messages(&chatwoot)
         .into_iter()
         .filter(|m| {
             m["source_id"]
@@ -482,8 +479,7 @@ pub(super) async fn the_cli_sends_and_waits(db: Db) {
         "the type from the extension"
     );
     assert_eq!(wuzapi.sends().len(), 2, "the repeated key sent nothing");
-    let mirrors = chatwoot
-        .all_messages()
+    let mirrors = customer_messages(&chatwoot)
         .into_iter()
         .filter(|m| {
             m["source_id"]

@@ -1,15 +1,13 @@
 //! Session state: observations update the durable record at once and enqueue a settle
 //! check; the check announces a state that held for [`SETTLE`] — an `instance.status`
-//! activity and a private note in the instance's integration conversation. A connection that
+//! activity and a private note in the instance's integration conversation
+//! ([`crate::integration`]). A connection that
 //! keeps dropping for longer spells says "disconnected" once per 10 minutes and "connected"
 //! only after something else was said.
 
-use zapwoot_chatwoot::{NewContact, NewConversation, NewMessage as CwMessage};
 use zapwoot_gateway::Connection;
-use zapwoot_store::NewConversation as StoredConversation;
 use zapwoot_store::{ConnectionRecord, Effect, ObservedConnection, SessionState};
 
-use super::id64;
 use crate::activity::{ActivityKind, InstanceStatus};
 use crate::error::Failure;
 use crate::session::{self, Check, Observation, SETTLE};
@@ -111,27 +109,19 @@ async fn announce(ctx: &mut Ctx<'_>, record: &ConnectionRecord) -> Result<Outcom
 
 /// The note an agent reads about the new state (`None`: nothing to say).
 fn note_text(ctx: &Ctx<'_>, record: &ConnectionRecord) -> Option<String> {
-    let why = record
-        .reason
-        .as_deref()
-        .map(|r| format!(" ({r})"))
-        .unwrap_or_default();
+    let why = crate::session::because(record);
     let name = &ctx.rt.name;
     Some(match record.state {
         SessionState::Connected => {
-            let who = match (record.push_name.as_deref(), record.phone()) {
-                (Some(n), Some(p)) => format!(" as {n} (+{p})"),
-                (None, Some(p)) => format!(" as +{p}"),
-                (Some(n), None) => format!(" as {n}"),
-                (None, None) => String::new(),
-            };
+            let who = crate::session::as_whom(record);
             format!("🟢 WhatsApp connected{who}.")
         }
         SessionState::Disconnected => {
             format!("🟠 WhatsApp disconnected{why}; the gateway is reconnecting.")
         }
         SessionState::LoggedOut => format!(
-            "🔴 WhatsApp logged out{why}. Pair the phone again: `zapwoot instance connect {name}`."
+            "🔴 WhatsApp logged out{why}. Type `qr` to pair again (or run `zapwoot instance \
+             connect {name}`)."
         ),
         SessionState::Banned => format!("⛔ WhatsApp banned this number{why}."),
         _ => return None,
@@ -159,50 +149,5 @@ async fn post_note(ctx: &Ctx<'_>, state: SessionState, text: &str) -> Result<(),
     if quiet {
         return Ok(());
     }
-    let conversation = status_conversation(ctx).await?;
-    let note = CwMessage::outgoing(text)
-        .private()
-        .source_id(format!("ZAPWOOT:status:{}", state.as_str()));
-    ctx.chatwoot()
-        .await
-        .create_message(conversation, &note)
-        .await?;
-    Ok(())
-}
-
-/// The instance's integration conversation (a "zapwoot" contact in the inbox).
-pub(super) async fn status_conversation(ctx: &Ctx<'_>) -> Result<u64, Failure> {
-    const CHAT: &str = "_zapwoot_status";
-    if let Some(found) = ctx.conversation_for_chat(CHAT).await? {
-        return Ok(u64::try_from(found.conversation.chatwoot_conversation_id).unwrap_or_default());
-    }
-    let source = format!("zapwoot:status:{}", ctx.rt.name);
-    let contact = match ctx
-        .chatwoot()
-        .await
-        .find_contact_by_source_id(ctx.rt.inbox_id, &source)
-        .await?
-    {
-        Some(contact) => contact.id,
-        None => {
-            let mut new = NewContact::new();
-            new.inbox_id = Some(ctx.rt.inbox_id);
-            new.source_id = Some(source.clone());
-            new.name = Some(format!("zapwoot ({})", ctx.rt.name));
-            ctx.chatwoot().await.create_contact(&new).await?.contact.id
-        }
-    };
-    let created = ctx
-        .chatwoot()
-        .await
-        .create_conversation(&NewConversation::new(source, ctx.rt.inbox_id, contact))
-        .await?;
-    ctx.save_conversation(StoredConversation::new(
-        ctx.rt.id,
-        CHAT,
-        id64(created.id),
-        created.status.as_str(),
-    ))
-    .await?;
-    Ok(created.id)
+    crate::integration::note(ctx, state.as_str(), text).await
 }

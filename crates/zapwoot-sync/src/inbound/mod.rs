@@ -19,9 +19,6 @@ pub(crate) use message::find_by_source;
 use message::message;
 use updates::{edit, reaction, receipt, revoke};
 
-/// `source_id` prefixes of messages the bridge itself created in Chatwoot.
-pub(crate) const OWN_SOURCE_PREFIXES: [&str; 4] = ["WAID:", "WAREACT:", "WAEDIT:", "ZAPWOOT:"];
-
 pub(crate) async fn handle(
     ctx: &mut Ctx<'_>,
     content_type: &str,
@@ -95,11 +92,6 @@ async fn target(ctx: &Ctx<'_>, wa_id: &str) -> Result<Option<(u64, u64)>, Failur
         .await?
         .iter()
         .find_map(mapped_cw))
-}
-
-/// `true` for Chatwoot messages this bridge created itself.
-pub(crate) fn is_own_source(source_id: Option<&str>) -> bool {
-    source_id.is_some_and(|s| OWN_SOURCE_PREFIXES.iter().any(|p| s.starts_with(p)))
 }
 
 /// `message_type` values the bridge sends to WhatsApp.

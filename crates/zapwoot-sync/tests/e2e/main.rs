@@ -21,6 +21,7 @@ mod events;
 mod failures;
 mod groups_and_calls;
 mod import;
+mod integration;
 mod reconcile;
 mod send_api;
 mod session;

@@ -724,6 +724,18 @@ impl Harness {
         *self.emitted.lock().unwrap() = self.engine.activity().subscribe();
     }
 
+    /// A second engine on the same store (another replica of the bridge).
+    pub fn replica(&self) -> Arc<Engine> {
+        let old = self.engine.runtime(self.instance_id).unwrap();
+        let engine = Engine::with_policy(
+            self.store.clone(),
+            ActivityBus::new(BUS_CAPACITY),
+            fast_policy(),
+        );
+        engine.set_runtime(rebuild(&old, self));
+        engine
+    }
+
     /// Checks every activity record published since the last check against its schema (as
     /// the webhook body subscribers get).
     pub fn check_emitted(&self) {
