@@ -316,8 +316,8 @@ fn media_origins(options: &InstanceOptions) -> Vec<Origin> {
 pub(crate) struct SessionNotes {
     /// The state the last note was about.
     pub(crate) last: Option<zapwoot_store::SessionState>,
-    /// When the last "disconnected" note was posted, unix milliseconds.
-    pub(crate) last_disconnected_ms: Option<i64>,
+    /// When a note about each state was last posted, unix milliseconds.
+    pub(crate) posted_ms: std::collections::HashMap<zapwoot_store::SessionState, i64>,
 }
 
 #[cfg(test)]

@@ -1,9 +1,9 @@
 //! Session state: observations update the durable record at once and enqueue a settle
 //! check; the check announces a state that held for [`SETTLE`] — an `instance.status`
 //! activity and a private note in the instance's integration conversation
-//! ([`crate::integration`]). A connection that
-//! keeps dropping for longer spells says "disconnected" once per 10 minutes and "connected"
-//! only after something else was said.
+//! ([`crate::integration`]). A note about the same state is posted at most once per 10
+//! minutes (a connection that keeps dropping, a pairing that keeps timing out), and
+//! "connected" only after something else was said.
 
 use zapwoot_gateway::Connection;
 use zapwoot_store::{ConnectionRecord, Effect, ObservedConnection, SessionState};
@@ -13,8 +13,9 @@ use crate::error::Failure;
 use crate::session::{self, Check, Observation, SETTLE};
 use crate::step::{Ctx, Outcome};
 
-/// How often a "disconnected" note may be posted.
-const DISCONNECTED_NOTE_EVERY_MS: i64 = 10 * 60 * 1000;
+/// How often a note about the same state may be posted ("connected" is said only after
+/// something else was).
+const NOTE_EVERY_MS: i64 = 10 * 60 * 1000;
 
 /// A gateway's session webhook.
 pub(super) async fn connection(ctx: &mut Ctx<'_>, c: &Connection) -> Result<Outcome, Failure> {
@@ -132,17 +133,15 @@ async fn post_note(ctx: &Ctx<'_>, state: SessionState, text: &str) -> Result<(),
     let now = ctx.now_ms();
     let quiet = ctx.rt.session_notes.lock().ok().is_some_and(|mut said| {
         let quiet = match state {
-            SessionState::Disconnected => said
-                .last_disconnected_ms
-                .is_some_and(|at| now - at < DISCONNECTED_NOTE_EVERY_MS),
             SessionState::Connected => said.last == Some(SessionState::Connected),
-            _ => false,
+            other => said
+                .posted_ms
+                .get(&other)
+                .is_some_and(|at| now - at < NOTE_EVERY_MS),
         };
         if !quiet {
             said.last = Some(state);
-            if state == SessionState::Disconnected {
-                said.last_disconnected_ms = Some(now);
-            }
+            said.posted_ms.insert(state, now);
         }
         quiet
     });

@@ -360,3 +360,49 @@ async fn gowa_duplicates_and_shuffled_deliveries() {
     gateway_duplicates_and_reorders(GatewayKind::Gowa, Db::postgres(), WebhookOrder::Shuffled)
         .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_note_about_the_same_state_is_posted_once_per_ten_minutes() {
+    // Logged out, a pairing that times out, logged out again: said once; after 10 minutes,
+    // said again.
+    let h = harness(Db::sqlite(), GatewayKind::Gowa).await;
+    let mut activity = h.engine.activity().subscribe();
+    let mut at = 0;
+    let mut observe = async |state: SessionState| {
+        at += 1;
+        let seen = zapwoot_store::ObservedConnection::new(h.instance_id, state, "status poll");
+        h.store
+            .events()
+            .record(session::observation_event(&seen, at))
+            .await
+            .unwrap();
+        h.settle().await;
+        past_settle(&h).await;
+    };
+    observe(SessionState::LoggedOut).await;
+    observe(SessionState::Pairing).await;
+    observe(SessionState::LoggedOut).await;
+    assert_eq!(notes(&h).len(), 1, "{:?}", notes(&h));
+    h.clock.advance(Duration::from_secs(10 * 60));
+    observe(SessionState::Pairing).await;
+    observe(SessionState::LoggedOut).await;
+    let said = notes(&h);
+    assert_eq!(said.len(), 2, "{said:?}");
+    assert!(said[1].contains("Type `qr` to pair again"), "{said:?}");
+    let announced: Vec<_> = statuses(&mut activity)
+        .into_iter()
+        .map(|a| a["state"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        announced,
+        [
+            "logged_out",
+            "pairing",
+            "logged_out",
+            "pairing",
+            "logged_out"
+        ],
+        "subscribers hear every spell that held"
+    );
+    h.assert_clean();
+}
