@@ -37,6 +37,12 @@ done
 log "metadata, README, licenses and CHANGELOG.md: present for each"
 
 log "cargo package (verified) for each, in dependency order"
+# The verification builds each crate against the others as unpacked from a temporary
+# registry, under the same version every time, and cargo never rebuilds a registry crate it
+# built before: drop earlier builds and unpacked copies of these crates, so what was just
+# packaged is what gets compiled (a reused target directory otherwise verifies stale code).
+rm -rf "$target/package" "$target"/debug/.fingerprint/zapwoot-* "$target"/debug/deps/*zapwoot_*
+rm -rf "${CARGO_HOME:-$HOME/.cargo}"/registry/src/-*/zapwoot-*
 args=()
 for name in $publishable; do args+=(-p "$name"); done
 cargo package --locked "${args[@]}"

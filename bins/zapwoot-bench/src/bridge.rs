@@ -142,6 +142,43 @@ impl Bridge {
         }
     }
 
+    /// A request to the admin API (`/api/v1` + `path`), with the token.
+    pub(crate) fn admin_request(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> reqwest::RequestBuilder {
+        let request = self.unprefixed_request(method, &format!("/api/v1{path}"));
+        match body {
+            Some(body) => request.json(body),
+            None => request,
+        }
+    }
+
+    /// A request to `path` on the bridge, with the admin token.
+    pub(crate) fn unprefixed_request(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+    ) -> reqwest::RequestBuilder {
+        crate::http_client()
+            .request(method, format!("{}{path}", self.url))
+            .bearer_auth(ADMIN_TOKEN)
+    }
+
+    /// Calls the admin API: status and JSON answer.
+    pub(crate) async fn admin(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<(u16, Value)> {
+        let response = self.admin_request(method, path, body).send().await?;
+        let status = response.status().as_u16();
+        Ok((status, response.json().await.unwrap_or(Value::Null)))
+    }
+
     fn pid(&self) -> u32 {
         self.child.id().unwrap_or(0)
     }

@@ -10,7 +10,9 @@
 //! 3. relay Chatwoot → WhatsApp: agent messages per second to the fake gateway;
 //! 4. the limit: an ideal relay (verify, parse, post to Chatwoot, answer; nothing stored) on
 //!    the same traffic, and the fake's own create rate;
-//! 5. the bridge's memory (idle, peak) and CPU seconds per 1,000 messages.
+//! 5. the bridge's memory (idle, peak) and CPU seconds per 1,000 messages;
+//! 6. idle instances: many instances and no traffic (SQLite) — CPU per minute, memory, and
+//!    the size and cost of `/readyz` and `/metrics`.
 //!
 //! Run it with `scripts/bench.sh` (release builds, a throwaway PostgreSQL with fsync on).
 #![allow(
@@ -32,6 +34,7 @@ use serde_json::{Value, json};
 mod bridge;
 mod fakes;
 mod ideal;
+mod idle;
 mod report;
 mod traffic;
 
@@ -55,6 +58,9 @@ struct Cli {
     /// Chats the messages are spread over.
     #[arg(long, default_value_t = 1000)]
     chats: usize,
+    /// Instances of the idle case (0: skip it).
+    #[arg(long, default_value_t = 1000)]
+    idle_instances: usize,
     /// Where bench.json and the charts go.
     #[arg(long, default_value = "bench-results")]
     out: std::path::PathBuf,
@@ -116,6 +122,13 @@ async fn main() -> Result<()> {
         charts.push((name.to_string(), series));
         results.insert((*name).to_owned(), value);
     }
+    let idle = if cli.idle_instances > 0 {
+        eprintln!("== {} idle instances (sqlite)", cli.idle_instances);
+        let url = format!("sqlite://{}", dir.join("idle.db").display());
+        idle::run(&url, &endpoints, cli.idle_instances).await?
+    } else {
+        Value::Null
+    };
     eprintln!("== ideal relay");
     let ideal = run_ideal(&endpoints, &control, &cli).await?;
     let fake_rate = fake_create_rate(&endpoints).await?;
@@ -123,6 +136,7 @@ async fn main() -> Result<()> {
         "cores": std::thread::available_parallelism().map_or(0, std::num::NonZero::get),
         "messages": cli.messages, "chats": cli.chats,
         "backends": results, "ideal_relay": ideal, "fake_chatwoot_creates_per_second": round(fake_rate),
+        "idle_instances": idle,
     });
     std::fs::write(
         cli.out.join("bench.json"),
@@ -528,5 +542,24 @@ fn print_table(summary: &Value) {
             "  memory idle {} MiB, peak {} MiB; {} CPU s per 1,000 messages",
             r["rss_idle_mib"], r["rss_peak_mib"], r["cpu_seconds_per_1000_messages"]
         );
+    }
+    let idle = &summary["idle_instances"];
+    if !idle.is_null() {
+        println!(
+            "\n{} idle instances (sqlite, created in {} s): {} % of a core ({} CPU s per minute), {} MiB (peak {} MiB)",
+            idle["instances"],
+            idle["created_seconds"],
+            idle["idle_core_percent"],
+            idle["idle_cpu_seconds_per_minute"],
+            idle["rss_mib"],
+            idle["peak_rss_mib"]
+        );
+        for name in ["readyz", "metrics"] {
+            let e = &idle[name];
+            println!(
+                "  /{name}: {} bytes, {} ms and {} CPU ms per call",
+                e["bytes"], e["ms_per_call"], e["cpu_ms_per_call"]
+            );
+        }
     }
 }

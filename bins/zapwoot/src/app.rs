@@ -250,30 +250,54 @@ pub(crate) async fn run(
 }
 
 /// Checks each running instance's upstreams (Chatwoot profile and inbox, gateway session)
-/// every [`PROBE_EVERY`], and at once when an instance starts; `/readyz` and `/metrics` report
-/// the results.
+/// once per [`PROBE_EVERY`], spread evenly over it (thousands of instances make a steady
+/// trickle, not a burst a minute), and at once when an instance starts; `/readyz` and
+/// `/metrics` report the results.
 async fn probe_loop(app: Arc<State>, mut requests: tokio::sync::mpsc::UnboundedReceiver<i64>) {
-    let mut tick = tokio::time::interval(PROBE_EVERY);
+    let mut round: std::collections::VecDeque<i64> = std::collections::VecDeque::new();
+    let mut gap = PROBE_EVERY;
+    let next = tokio::time::sleep(Duration::ZERO);
+    tokio::pin!(next);
     loop {
-        let ids: Vec<i64> = tokio::select! {
-            _ = tick.tick() => app.store.instances().list().await.unwrap_or_default().iter().map(|i| i.id).collect(),
-            Some(id) = requests.recv() => vec![id],
-        };
-        for id in ids {
-            if app.engine.runtime(id).is_none() {
-                continue;
+        tokio::select! {
+            () = &mut next => {
+                if round.is_empty() {
+                    round = app
+                        .store
+                        .instances()
+                        .versions()
+                        .await
+                        .unwrap_or_default()
+                        .into_iter()
+                        .map(|(id, _)| id)
+                        .collect();
+                    let n = u32::try_from(round.len()).unwrap_or(u32::MAX).max(1);
+                    gap = PROBE_EVERY / n;
+                }
+                if let Some(id) = round.pop_front() {
+                    probe(&app, id).await;
+                }
+                next.as_mut().reset(tokio::time::Instant::now() + gap);
             }
-            let Ok(Some(instance)) = app.store.instances().by_id(id).await else {
-                continue;
-            };
-            let (report, _) = crate::instances::test(&instance).await;
-            let now = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
-            if let Ok(mut probes) = app.probes.lock() {
-                probes.insert(id, (report, now));
-            }
+            Some(id) = requests.recv() => probe(&app, id).await,
         }
+    }
+}
+
+/// Checks one instance's upstreams, if it runs, and keeps the report.
+async fn probe(app: &State, id: i64) {
+    if app.engine.runtime(id).is_none() {
+        return;
+    }
+    let Ok(Some(instance)) = app.store.instances().by_id(id).await else {
+        return;
+    };
+    let (report, _) = crate::instances::test(&instance).await;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+    if let Ok(mut probes) = app.probes.lock() {
+        probes.insert(id, (report, now));
     }
 }
 

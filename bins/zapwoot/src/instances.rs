@@ -269,7 +269,15 @@ pub(crate) async fn test(instance: &Instance) -> (Value, bool) {
         ok &= passed;
         json!({ "ok": passed, "detail": detail })
     };
-    let client = Client::builder(&config.chatwoot_url, token).build();
+    // The bridge's shared HTTP client: a probe every minute per instance must not build a TLS
+    // configuration each time.
+    let client = zapwoot_sync::upstream_http()
+        .map_err(zapwoot_chatwoot::Error::Build)
+        .and_then(|http| {
+            Client::builder(&config.chatwoot_url, token)
+                .http_client(http)
+                .build()
+        });
     let profile = match &client {
         Ok(c) => match c.profile().await {
             Ok(p) => check(true, format!("token of user {}", p.id)),

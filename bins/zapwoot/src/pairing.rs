@@ -200,12 +200,10 @@ pub(crate) async fn poll_loop(
         let pairing: std::collections::HashSet<i64> = app
             .store
             .connections()
-            .list()
+            .in_state(SessionState::Pairing)
             .await
             .unwrap_or_default()
             .into_iter()
-            .filter(|c| c.state == SessionState::Pairing)
-            .map(|c| c.instance_id)
             .collect();
         for id in ids {
             let every = if pairing.contains(&id) {

@@ -256,17 +256,32 @@ impl State {
     /// Brings the running instances in line with the store: starts new and changed ones,
     /// stops deleted ones.
     pub(crate) async fn sync_instances(&self) -> Result<()> {
-        let instances = self.store.instances().list().await?;
+        // Only what changed is read (and its secrets unsealed): a bridge with thousands of
+        // instances compares ids and versions every few seconds.
+        let versions = self.store.instances().versions().await?;
         let seen = self.seen.lock().map(|s| s.clone()).unwrap_or_default();
-        let current: HashMap<i64, i64> =
-            instances.iter().map(|i| (i.id, i.updated_at_ms)).collect();
+        let current: HashMap<i64, i64> = versions.iter().copied().collect();
         for id in seen.keys().filter(|id| !current.contains_key(id)) {
             self.forget_instance(*id);
         }
-        for instance in &instances {
-            if seen.get(&instance.id) == Some(&instance.updated_at_ms) {
-                continue;
+        let changed: std::collections::HashSet<i64> = versions
+            .iter()
+            .filter(|(id, at)| seen.get(id) != Some(at))
+            .map(|(id, _)| *id)
+            .collect();
+        let instances = if changed.len() > 64 {
+            // Starting up: one read of everything beats thousands of lookups.
+            let mut all = self.store.instances().list().await?;
+            all.retain(|i| changed.contains(&i.id));
+            all
+        } else {
+            let mut some = Vec::with_capacity(changed.len());
+            for id in changed {
+                some.extend(self.store.instances().by_id(id).await?);
             }
+            some
+        };
+        for instance in &instances {
             if let Some(reason) = self.apply_instance(instance) {
                 tracing::warn!(instance = %instance.config.name, %reason, "instance not running");
             } else {

@@ -33,9 +33,8 @@ impl GatewayClient {
             GatewayKind::Wuzapi => {
                 let token =
                     secret(s::GATEWAY_TOKEN).ok_or_else(|| bad("no wuzapi token".into()))?;
-                let client = WuzapiClient::new(&instance.gateway_url, token)
-                    .map_err(|e| bad(e.to_string()))?
-                    .with_http_client(http);
+                let client = WuzapiClient::with_http(&instance.gateway_url, token, http)
+                    .map_err(|e| bad(e.to_string()))?;
                 Self::Wuzapi(client)
             }
             GatewayKind::Gowa => {

@@ -48,7 +48,7 @@ pub use media::Origin;
 pub use ports::{BoxFuture, ChatwootApi};
 pub use reconcile::{ReconcileDirection, Reconciled};
 pub use retry::RetryPolicy;
-pub use runtime::{InstanceRuntime, secret_names};
+pub use runtime::{InstanceRuntime, secret_names, upstream_http};
 pub use zapwoot_store::{
     ConversationPolicy, FromMe, InstanceOptions, MAX_MEDIA_BYTES_LIMIT, RevokePolicy,
 };

@@ -32,7 +32,10 @@ pub mod secret_names {
 /// no redirects (tokens stay with the configured host), and a resolver that refuses
 /// link-local (cloud metadata), multicast and reserved addresses. Loopback and private
 /// addresses are fine: upstreams usually share the host or a Docker network.
-pub(crate) fn upstream_http() -> Result<reqwest::Client, String> {
+///
+/// # Errors
+/// Why the client cannot be built (no TLS roots), as text: the same answer every time.
+pub fn upstream_http() -> Result<reqwest::Client, String> {
     static CLIENT: std::sync::OnceLock<Result<reqwest::Client, String>> =
         std::sync::OnceLock::new();
     CLIENT

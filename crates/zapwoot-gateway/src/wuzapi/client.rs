@@ -53,6 +53,33 @@ impl WuzapiClient {
         })
     }
 
+    /// A client over `http` (a shared pool, a proxy, timeouts), without building a default
+    /// one first: building a TLS configuration reads the platform's trust store, which costs
+    /// milliseconds of CPU — too much for one per instance among thousands.
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), zapwoot_gateway::Error> {
+    /// let shared = reqwest::Client::new(); // in practice one built with your TLS set-up
+    /// let alpha = zapwoot_gateway::wuzapi::WuzapiClient::with_http("http://wuzapi:8080", "alpha-token", shared.clone())?;
+    /// let beta = zapwoot_gateway::wuzapi::WuzapiClient::with_http("http://wuzapi:8080", "beta-token", shared)?;
+    /// # let _ = (alpha, beta);
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::InvalidUrl`].
+    pub fn with_http(
+        base_url: &str,
+        token: impl Into<String>,
+        http: reqwest::Client,
+    ) -> Result<Self, Error> {
+        Ok(Self {
+            http,
+            base: http::base_url(base_url)?,
+            token: token.into(),
+        })
+    }
+
     /// Uses this `reqwest::Client` (shared pool, proxy, timeouts).
     #[must_use]
     pub fn with_http_client(mut self, http: reqwest::Client) -> Self {

@@ -112,3 +112,12 @@ pub(crate) fn connections(c: &mut Conn) -> Result<Vec<ConnectionRow>, StoreError
         .select(ConnectionRow::as_select())
         .load(c)?)
 }
+
+/// The instances whose session is in `state`.
+pub(crate) fn instances_in_state(c: &mut Conn, state: &str) -> Result<Vec<i64>, StoreError> {
+    Ok(connections::table
+        .filter(connections::state.eq(state))
+        .order(connections::instance_id)
+        .select(connections::instance_id)
+        .load(c)?)
+}

@@ -70,6 +70,13 @@ pub(crate) fn list_instances(c: &mut Conn) -> Result<Vec<InstanceRow>, StoreErro
         .load(c)?)
 }
 
+pub(crate) fn instance_versions(c: &mut Conn) -> Result<Vec<(i64, i64)>, StoreError> {
+    Ok(instances::table
+        .order(instances::id.asc())
+        .select((instances::id, instances::updated_at))
+        .load(c)?)
+}
+
 pub(crate) fn delete_instance(c: &mut Conn, name: &str) -> Result<bool, StoreError> {
     write_tx(c, |c| {
         Ok(diesel::delete(instances::table.filter(instances::name.eq(name))).execute(c)? > 0)

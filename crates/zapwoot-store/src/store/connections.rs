@@ -58,6 +58,18 @@ impl Connections<'_> {
             .await?;
         Ok(rows.into_iter().map(to_record).collect())
     }
+
+    /// The ids of the instances whose session is in `state` (the few pairing ones, say,
+    /// without reading every record).
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] or [`StoreError::Query`].
+    pub async fn in_state(&self, state: SessionState) -> Result<Vec<i64>, StoreError> {
+        let state = state.as_str();
+        self.store
+            .run(move |db| dispatch!(db, |c, q| q::instances_in_state(c, state)))
+            .await
+    }
 }
 
 fn to_record(row: ConnectionRow) -> ConnectionRecord {

@@ -156,6 +156,19 @@ impl Instances<'_> {
         rows.into_iter().map(|row| self.open_row(row)).collect()
     }
 
+    /// Every instance's id and when it last changed (unix milliseconds), by id: what a
+    /// bridge that keeps instances running compares to see what changed, without reading
+    /// (and unsealing) every instance.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when no connection can be had, [`StoreError::Query`] when
+    /// the database refuses the statement.
+    pub async fn versions(&self) -> Result<Vec<(i64, i64)>, StoreError> {
+        self.store
+            .run(|db| dispatch!(db, |c, q| q::instance_versions(c)))
+            .await
+    }
+
     /// Deletes the instance named `name` and everything recorded for it; `false` if absent.
     ///
     /// # Errors

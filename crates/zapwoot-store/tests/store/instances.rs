@@ -1,10 +1,38 @@
 //! Instances: CRUD, route keys, cascade.
 
-use zapwoot_store::{NewEvent, SecretString, Source, StoreError};
+use zapwoot_store::{NewEvent, ObservedConnection, SecretString, SessionState, Source, StoreError};
 
 use crate::support::new_instance;
 
 both_backends! {
+    async fn versions_name_every_instance_and_change_when_it_changes(db) {
+        let store = db.open().await;
+        let alpha = store.instances().create(new_instance("alpha")).await.unwrap();
+        let beta = store.instances().create(new_instance("beta")).await.unwrap();
+        let before = store.instances().versions().await.unwrap();
+        assert_eq!(before, vec![(alpha.id, alpha.updated_at_ms), (beta.id, beta.updated_at_ms)]);
+        let mut config = beta.config.clone();
+        config.enabled = false;
+        let updated = store.instances().update("beta", config).await.unwrap().unwrap();
+        let after = store.instances().versions().await.unwrap();
+        assert_eq!(after[0], before[0], "alpha did not change");
+        assert_eq!(after[1], (beta.id, updated.updated_at_ms));
+        store.instances().delete("alpha").await.unwrap();
+        assert_eq!(store.instances().versions().await.unwrap(), vec![(beta.id, updated.updated_at_ms)]);
+    }
+
+    async fn sessions_are_found_by_state(db) {
+        let store = db.open().await;
+        let alpha = store.instances().create(new_instance("alpha")).await.unwrap();
+        let beta = store.instances().create(new_instance("beta")).await.unwrap();
+        for (id, state) in [(alpha.id, SessionState::Pairing), (beta.id, SessionState::Connected)] {
+            store.connections().baseline(ObservedConnection::new(id, state, "test")).await.unwrap();
+        }
+        assert_eq!(store.connections().in_state(SessionState::Pairing).await.unwrap(), vec![alpha.id]);
+        assert_eq!(store.connections().in_state(SessionState::Connected).await.unwrap(), vec![beta.id]);
+        assert!(store.connections().in_state(SessionState::Banned).await.unwrap().is_empty());
+    }
+
     async fn an_online_backup_is_a_database_of_its_own_on_sqlite_and_refused_on_postgres(db) {
         let store = db.open().await;
         store.instances().create(new_instance("alpha")).await.unwrap();
