@@ -103,7 +103,7 @@ pub(crate) async fn route(
         (&Method::GET, ["healthz"]) => json_response(StatusCode::OK, &json!({ "status": "ok" })),
         (&Method::GET, ["readyz"]) => {
             let detailed = admin::is_admin(&app, &req);
-            ops::readyz(&app, detailed).await
+            ops::readyz(&app, detailed, &admin::query(&req)).await
         }
         (&Method::GET, ["metrics"]) => ops::metrics(&app).await,
         (_, ["api", "v1", rest @ ..]) => {

@@ -460,6 +460,52 @@ pub(crate) async fn readiness_details_need_the_token(db: Db) {
         json!("alpha"),
         "{detailed}"
     );
+
+    // Many instances: counted in full, listed a page at a time by name.
+    for name in ["beta", "gamma"] {
+        let mut doc = wuzapi_doc(name, &wuzapi, &chatwoot);
+        doc["enabled"] = json!(false);
+        let (status, created) = bridge.admin(Method::POST, "/instances", Some(&doc)).await;
+        assert_eq!(status, 201, "{created}");
+    }
+    let page = |query: &'static str| {
+        let http = bridge.http.clone();
+        let url = format!("{url}{query}");
+        async move {
+            let response = http.get(url).bearer_auth(ADMIN_TOKEN).send().await.unwrap();
+            let status = response.status().as_u16();
+            (status, response.json::<Value>().await.unwrap())
+        }
+    };
+    let (status, first) = page("?limit=2").await;
+    assert_eq!(status, 200, "{first}");
+    assert_eq!(first["instances_total"], json!(3), "{first}");
+    assert_eq!(first["instances_running"], json!(1), "{first}");
+    let counted: u64 = first["sessions"]
+        .as_object()
+        .unwrap()
+        .values()
+        .filter_map(Value::as_u64)
+        .sum();
+    assert_eq!(counted, 3, "{first}");
+    let names = |v: &Value| -> Vec<String> {
+        v["instances"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["name"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(names(&first), ["alpha", "beta"]);
+    assert_eq!(first["next_after"], json!("beta"));
+    let (_, rest) = page("?limit=2&after=beta").await;
+    assert_eq!(names(&rest), ["gamma"]);
+    assert_eq!(rest["next_after"], Value::Null);
+    for bad in ["?limit=0", "?limit=1001", "?limit=many"] {
+        let (status, refused) = page(bad).await;
+        assert_eq!(status, 422, "{bad}: {refused}");
+        assert_eq!(refused["error"]["field"], json!("limit"), "{refused}");
+    }
 }
 
 /// Low 7: one address cannot hold more than its share of connections, and a client that

@@ -77,6 +77,13 @@ pub(crate) fn instance_versions(c: &mut Conn) -> Result<Vec<(i64, i64)>, StoreEr
         .load(c)?)
 }
 
+pub(crate) fn instance_names(c: &mut Conn) -> Result<Vec<(i64, String)>, StoreError> {
+    Ok(instances::table
+        .order(instances::name.asc())
+        .select((instances::id, instances::name))
+        .load(c)?)
+}
+
 pub(crate) fn delete_instance(c: &mut Conn, name: &str) -> Result<bool, StoreError> {
     write_tx(c, |c| {
         Ok(diesel::delete(instances::table.filter(instances::name.eq(name))).execute(c)? > 0)

@@ -169,6 +169,18 @@ impl Instances<'_> {
             .await
     }
 
+    /// Every instance's id and name, by name: for reports over many instances that need no
+    /// settings (and so unseal no secrets).
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when no connection can be had, [`StoreError::Query`] when
+    /// the database refuses the statement.
+    pub async fn names(&self) -> Result<Vec<(i64, String)>, StoreError> {
+        self.store
+            .run(|db| dispatch!(db, |c, q| q::instance_names(c)))
+            .await
+    }
+
     /// Deletes the instance named `name` and everything recorded for it; `false` if absent.
     ///
     /// # Errors

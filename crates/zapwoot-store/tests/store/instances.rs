@@ -17,6 +17,10 @@ both_backends! {
         let after = store.instances().versions().await.unwrap();
         assert_eq!(after[0], before[0], "alpha did not change");
         assert_eq!(after[1], (beta.id, updated.updated_at_ms));
+        assert_eq!(
+            store.instances().names().await.unwrap(),
+            vec![(alpha.id, "alpha".to_owned()), (beta.id, "beta".to_owned())]
+        );
         store.instances().delete("alpha").await.unwrap();
         assert_eq!(store.instances().versions().await.unwrap(), vec![(beta.id, updated.updated_at_ms)]);
     }
