@@ -325,6 +325,21 @@ async fn wuzapi_messages_both_ways(db: Db) {
         metrics.contains(r#"zapwoot_events{instance="alpha",status="done"}"#),
         "{metrics}"
     );
+    // Upstream calls: counted per instance, timed per upstream and operation.
+    assert!(
+        metrics.contains(r#"zapwoot_upstream_requests_total{instance="alpha",upstream="chatwoot",op="create_message",outcome="ok"}"#),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains(
+            r#"zapwoot_upstream_request_seconds_count{upstream="chatwoot",op="create_message"}"#
+        ),
+        "{metrics}"
+    );
+    assert!(
+        !metrics.contains(r#"zapwoot_upstream_request_seconds_count{instance="#),
+        "{metrics}"
+    );
     let (status, logs) = bridge.terminate();
     assert!(status.success(), "{logs}");
     assert_no_secrets("the logs", &logs, &all);
