@@ -126,6 +126,11 @@ fn not_sent(m: &WebhookMessage) -> Option<&'static str> {
 }
 
 async fn send(ctx: &mut Ctx<'_>, webhook: &WebhookMessage) -> Result<Outcome, Failure> {
+    // Most webhooks are echoes and customers' messages: no lookup for them. A private note
+    // may still be a command.
+    if let Some(reason) = not_sent(webhook).filter(|_| !webhook.private) {
+        return Ok(Outcome::Ignored(reason.into()));
+    }
     let integration = integration::in_integration_conversation(ctx, webhook).await?;
     if integration::typed(webhook, integration).is_some() {
         // Commands act on the number: only on what Chatwoot holds.

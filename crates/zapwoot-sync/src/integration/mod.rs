@@ -9,7 +9,7 @@
 //! while they rotate (in a lane of their own, since they wait).
 
 mod commands;
-pub(crate) mod conversation;
+mod conversation;
 mod qr;
 
 use serde::{Deserialize, Serialize};
@@ -88,7 +88,6 @@ pub fn welcome_event(instance_id: i64, inbox_id: u64) -> NewEvent {
 }
 
 async fn welcome(ctx: &mut Ctx<'_>) -> Result<Outcome, Failure> {
-    let conversation = conversation::open(ctx).await?;
     let state = commands::status_text(ctx).await?;
     let text = format!(
         "👋 This is zapwoot's line for the WhatsApp number of instance {}. Nothing typed here \
@@ -96,13 +95,7 @@ async fn welcome(ctx: &mut Ctx<'_>) -> Result<Outcome, Failure> {
         ctx.rt.name,
         commands::HELP
     );
-    conversation::post(
-        ctx,
-        conversation,
-        "welcome",
-        zapwoot_chatwoot::NewMessage::outgoing(text),
-    )
-    .await?;
+    note(ctx, "welcome", &text).await?;
     Ok(Outcome::Done(Vec::new()))
 }
 
