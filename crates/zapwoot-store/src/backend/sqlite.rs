@@ -55,9 +55,10 @@ struct Pragmas;
 
 impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for Pragmas {
     fn on_acquire(&self, conn: &mut SqliteConnection) -> Result<(), diesel::r2d2::Error> {
+        // WAL is the file's, set once by `open`: switching the journal mode takes an
+        // exclusive lock, which connections opened at the same time would fight over.
         conn.batch_execute(
             "PRAGMA busy_timeout = 10000;
-             PRAGMA journal_mode = WAL;
              PRAGMA synchronous = FULL;
              PRAGMA foreign_keys = ON;
              PRAGMA temp_store = MEMORY;
@@ -75,6 +76,14 @@ pub(crate) fn open(
         return Err(StoreError::UnsupportedUrl);
     }
     restrict_permissions(path)?;
+    {
+        use diesel::Connection as _;
+        let unavailable = |e: &dyn std::fmt::Display| StoreError::Unavailable(e.to_string());
+        let mut first = SqliteConnection::establish(path).map_err(|e| unavailable(&e))?;
+        first
+            .batch_execute("PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL;")
+            .map_err(|e| unavailable(&e))?;
+    }
     Pool::builder()
         .max_size(pool_size.max(2))
         .connection_timeout(CONNECTION_TIMEOUT)

@@ -114,3 +114,38 @@ fn workspace_migrations_match_the_crate() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_new_sqlite_file_is_in_wal_mode_and_busy_connections_open_cleanly() {
+    use diesel::Connection as _;
+    use diesel::RunQueryDsl as _;
+    #[derive(diesel::QueryableByName)]
+    struct Mode {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        journal_mode: String,
+    }
+    let db = crate::support::TestDb::ready(zapwoot_testkit::Db::sqlite()).await;
+    let store = db.open().await;
+    // Many statements at once: the pool opens its connections concurrently, none of them
+    // switching the journal mode (that takes an exclusive lock).
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..32 {
+        let store = store.clone();
+        tasks.spawn(async move {
+            store
+                .instances()
+                .create(crate::support::new_instance(&format!("i{i}")))
+                .await
+                .map(drop)
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        done.unwrap().unwrap();
+    }
+    let path = db.sqlite_path().unwrap();
+    let mut conn = diesel::SqliteConnection::establish(&path.display().to_string()).unwrap();
+    let mode: Vec<Mode> = diesel::sql_query("PRAGMA journal_mode")
+        .load(&mut conn)
+        .unwrap();
+    assert_eq!(mode[0].journal_mode, "wal");
+}
