@@ -70,6 +70,9 @@ pub async fn world_with(
     let port = free_port();
     let bridge = start_on(db, port, &[]);
     let doc = add_instance(&bridge, &wuzapi_doc("alpha", &wuzapi, &chatwoot)).await;
+    // Provisioning opens zapwoot's own conversation in Chatwoot: every case starts once that
+    // is done and quiet.
+    zapwoot_testkit::chatwoot::welcomed(&bridge, &chatwoot).await;
     let gateway_url = doc["webhooks"]["gateway"].as_str().unwrap().to_owned();
     let chatwoot_url = doc["webhooks"]["chatwoot"].as_str().unwrap().to_owned();
     (
