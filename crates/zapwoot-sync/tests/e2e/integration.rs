@@ -117,12 +117,7 @@ async fn next_look(h: &Harness) {
 }
 
 async fn record_state(h: &Harness) -> Option<SessionState> {
-    h.store
-        .connections()
-        .get(h.instance_id)
-        .await
-        .unwrap()
-        .map(|r| r.state)
+    h.session_record().await.map(|r| r.state)
 }
 
 matrix! {
@@ -285,13 +280,7 @@ async fn logout_only_when_allowed(kind: GatewayKind, db: Db) {
     if let FakeGateway::Wuzapi(f) = &h.gateway {
         assert!(!f.logged_in());
     }
-    let record = h
-        .store
-        .connections()
-        .get(h.instance_id)
-        .await
-        .unwrap()
-        .unwrap();
+    let record = h.session_record().await.unwrap();
     assert_eq!(record.state, SessionState::LoggedOut);
     assert!(
         record

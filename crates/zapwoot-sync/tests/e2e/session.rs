@@ -30,6 +30,14 @@ fn statuses(activity: &mut tokio::sync::broadcast::Receiver<zapwoot_sync::Activi
     out
 }
 
+/// The states of the `instance.status` records published since the last call.
+fn states(activity: &mut tokio::sync::broadcast::Receiver<zapwoot_sync::Activity>) -> Vec<String> {
+    statuses(activity)
+        .into_iter()
+        .map(|a| a["state"].as_str().unwrap().to_owned())
+        .collect()
+}
+
 /// Moves the clock past the settle time and processes what fell due.
 async fn past_settle(h: &Harness) {
     h.clock.advance(session::SETTLE + Duration::from_secs(1));
@@ -42,13 +50,7 @@ async fn logout_is_recorded_at_once_and_announced_once_it_held() {
     let mut activity = h.engine.activity().subscribe();
     h.wuzapi().log_out_from_phone();
     h.settle().await;
-    let record = h
-        .store
-        .connections()
-        .get(h.instance_id)
-        .await
-        .unwrap()
-        .unwrap();
+    let record = h.session_record().await.unwrap();
     assert_eq!(record.state, SessionState::LoggedOut);
     assert_eq!(record.reason.as_deref(), Some("reason code 401"));
     assert_eq!(record.announced, None, "not announced before it held");
@@ -67,13 +69,7 @@ async fn logout_is_recorded_at_once_and_announced_once_it_held() {
     assert_eq!(announced.len(), 1);
     assert_eq!(announced[0]["state"], "logged_out");
     assert_eq!(announced[0]["reason"], "reason code 401");
-    let record = h
-        .store
-        .connections()
-        .get(h.instance_id)
-        .await
-        .unwrap()
-        .unwrap();
+    let record = h.session_record().await.unwrap();
     assert_eq!(record.announced, Some(SessionState::LoggedOut));
 
     // The same report again changes nothing and announces nothing.
@@ -111,13 +107,7 @@ async fn flap_says_nothing(db: Db) {
     // Down for three seconds, then back: recorded, never announced.
     h.wuzapi().set_connected(false);
     h.settle().await;
-    let record = h
-        .store
-        .connections()
-        .get(h.instance_id)
-        .await
-        .unwrap()
-        .unwrap();
+    let record = h.session_record().await.unwrap();
     assert_eq!(record.state, SessionState::Disconnected);
     h.clock.advance(Duration::from_secs(3));
     h.wuzapi().set_connected(true);
@@ -130,13 +120,7 @@ async fn flap_says_nothing(db: Db) {
         "a 3-second flap is not announced: {flapped:?}"
     );
     assert_eq!(notes(&h).len(), 1);
-    let record = h
-        .store
-        .connections()
-        .get(h.instance_id)
-        .await
-        .unwrap()
-        .unwrap();
+    let record = h.session_record().await.unwrap();
     assert_eq!(record.state, SessionState::Connected);
     assert_eq!(
         record.jid.as_deref(),
@@ -174,10 +158,7 @@ async fn flap_says_nothing(db: Db) {
     let said = notes(&h);
     assert_eq!(said.len(), 4, "{said:?}");
     assert!(said[3].starts_with("🟠 WhatsApp disconnected"));
-    let states: Vec<_> = statuses(&mut activity)
-        .into_iter()
-        .map(|a| a["state"].as_str().unwrap().to_owned())
-        .collect();
+    let states = states(&mut activity);
     assert_eq!(
         states,
         ["connected", "disconnected", "connected", "disconnected"],
@@ -203,13 +184,7 @@ async fn a_ban_is_recorded_and_announced_as_banned() {
     h.wuzapi().ban();
     h.settle().await;
     past_settle(&h).await;
-    let record = h
-        .store
-        .connections()
-        .get(h.instance_id)
-        .await
-        .unwrap()
-        .unwrap();
+    let record = h.session_record().await.unwrap();
     assert_eq!(record.state, SessionState::Banned);
     assert_eq!(record.reason.as_deref(), Some("temporary ban, code 101"));
     let announced = statuses(&mut activity);
@@ -238,13 +213,7 @@ async fn polled_observations_go_through_the_same_record_gowa() {
         .await
         .unwrap();
     h.settle().await;
-    let record = h
-        .store
-        .connections()
-        .get(h.instance_id)
-        .await
-        .unwrap()
-        .unwrap();
+    let record = h.session_record().await.unwrap();
     assert_eq!(record.state, SessionState::Connected);
     assert_eq!(record.jid.as_deref(), Some(OWN));
     assert!(
@@ -260,10 +229,7 @@ async fn polled_observations_go_through_the_same_record_gowa() {
         .unwrap();
     h.settle().await;
     past_settle(&h).await;
-    let announced: Vec<_> = statuses(&mut activity)
-        .into_iter()
-        .map(|a| a["state"].as_str().unwrap().to_owned())
-        .collect();
+    let announced = states(&mut activity);
     assert_eq!(
         announced,
         vec!["logged_out"],
@@ -389,10 +355,7 @@ async fn a_note_about_the_same_state_is_posted_once_per_ten_minutes() {
     let said = notes(&h);
     assert_eq!(said.len(), 2, "{said:?}");
     assert!(said[1].contains("Type `qr` to pair again"), "{said:?}");
-    let announced: Vec<_> = statuses(&mut activity)
-        .into_iter()
-        .map(|a| a["state"].as_str().unwrap().to_owned())
-        .collect();
+    let announced = states(&mut activity);
     assert_eq!(
         announced,
         [

@@ -724,6 +724,15 @@ impl Harness {
         *self.emitted.lock().unwrap() = self.engine.activity().subscribe();
     }
 
+    /// The instance's session as the store records it (`None` before any).
+    pub async fn session_record(&self) -> Option<zapwoot_store::ConnectionRecord> {
+        self.store
+            .connections()
+            .get(self.instance_id)
+            .await
+            .unwrap()
+    }
+
     /// A second engine on the same store (another replica of the bridge).
     pub fn replica(&self) -> Arc<Engine> {
         let old = self.engine.runtime(self.instance_id).unwrap();
