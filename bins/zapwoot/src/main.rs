@@ -15,6 +15,7 @@ mod commands;
 mod config;
 mod config_file;
 mod connections;
+mod console;
 mod demo;
 mod document;
 mod http;

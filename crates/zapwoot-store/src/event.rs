@@ -382,3 +382,20 @@ pub struct EventCount {
     /// How many.
     pub count: i64,
 }
+
+/// How many events of one kind and status arrived in one minute
+/// ([`Events::per_minute`](crate::Events::per_minute)).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct MinuteCount {
+    /// The start of the minute, in ms since the Unix epoch.
+    pub minute_start_ms: i64,
+    /// Where the events came from.
+    pub source: Source,
+    /// Their kind (upstream event name).
+    pub kind: String,
+    /// Their status.
+    pub status: EventStatus,
+    /// How many.
+    pub count: i64,
+}

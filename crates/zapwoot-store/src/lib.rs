@@ -32,8 +32,8 @@ pub use delivery::{
 };
 pub use error::{SealError, StoreError};
 pub use event::{
-    ClaimedEvent, Effect, EventCount, EventFilter, EventRecord, EventStatus, Lease, NewEvent,
-    PruneReport, Recorded, Source,
+    ClaimedEvent, Effect, EventCount, EventFilter, EventRecord, EventStatus, Lease, MinuteCount,
+    NewEvent, PruneReport, Recorded, Source,
 };
 pub use import::{ImportJob, ImportState};
 pub use instance::{Instance, NewInstance};
@@ -48,8 +48,8 @@ pub use options::{
 pub use seal::{Sealer, SealingKey};
 pub use secret_string::SecretString;
 pub use store::{
-    Connections, Deliveries, Events, Imports, Instances, Mappings, Sends, Store, StoreOptions,
-    Subscriptions,
+    Connections, ConsoleSession, ConsoleSessions, Deliveries, Events, Imports, Instances, Mappings,
+    Sends, Store, StoreOptions, Subscriptions,
 };
 pub use subscription::{NewSubscription, Subscription};
 pub use zapwoot_gateway::GatewayKind;

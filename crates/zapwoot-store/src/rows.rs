@@ -3,8 +3,8 @@
 use diesel::prelude::*;
 
 use crate::schema::{
-    api_messages, connections, conversations, deliveries, delivery_attempts, events, identities,
-    import_jobs, instances, messages, subscriptions,
+    api_messages, connections, console_sessions, conversations, deliveries, delivery_attempts,
+    events, identities, import_jobs, instances, messages, subscriptions,
 };
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -395,4 +395,13 @@ pub(crate) struct ConnectionRow {
     pub(crate) since: i64,
     pub(crate) announced_state: Option<String>,
     pub(crate) updated_at: i64,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = console_sessions, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+pub(crate) struct ConsoleSessionRow {
+    pub(crate) token_hash: String,
+    pub(crate) principal: String,
+    pub(crate) created_at: i64,
+    pub(crate) expires_at: i64,
 }

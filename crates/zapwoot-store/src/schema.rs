@@ -196,6 +196,15 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    console_sessions (token_hash) {
+        token_hash -> Text,
+        principal -> Text,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+    }
+}
+
 diesel::joinable!(connections -> instances (instance_id));
 diesel::joinable!(events -> instances (instance_id));
 diesel::joinable!(api_messages -> instances (instance_id));
@@ -218,4 +227,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     import_jobs,
     api_messages,
     connections,
+    console_sessions,
 );

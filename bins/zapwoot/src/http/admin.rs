@@ -20,6 +20,38 @@ pub(super) fn is_admin(app: &State, req: &Request<Incoming>) -> bool {
     authorized(app, req).is_ok()
 }
 
+/// The bearer token, or a console session (whose unsafe requests must carry its CSRF token
+/// in `X-CSRF-Token`: a cookie alone is sent by any page's form).
+async fn authorize(app: &State, req: &Request<Incoming>) -> Result<(), Response<Body>> {
+    if req.headers().contains_key(header::AUTHORIZATION)
+        || crate::console::session::cookie(req.headers(), crate::console::session::COOKIE).is_none()
+    {
+        return authorized(app, req);
+    }
+    let Some(signed) = crate::console::session::current(app, req.headers()).await else {
+        return Err(error(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "the console session has ended: sign in again",
+        ));
+    };
+    let safe = matches!(*req.method(), Method::GET | Method::HEAD);
+    let given = req
+        .headers()
+        .get(crate::console::session::CSRF_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    if safe || crate::console::session::same(&signed.csrf, given) {
+        Ok(())
+    } else {
+        Err(error(
+            StatusCode::FORBIDDEN,
+            "csrf",
+            "a console request must carry its page's CSRF token in X-CSRF-Token",
+        ))
+    }
+}
+
 fn authorized(app: &State, req: &Request<Incoming>) -> Result<(), Response<Body>> {
     let Some(expected) = &app.admin_token else {
         return Err(error(
@@ -80,7 +112,7 @@ pub(crate) async fn handle(
     req: Request<Incoming>,
     rest: &[String],
 ) -> Response<Body> {
-    if let Err(r) = authorized(app, &req) {
+    if let Err(r) = authorize(app, &req).await {
         return r;
     }
     let method = req.method().clone();
@@ -444,7 +476,11 @@ fn redact(instance: Option<&Instance>, text: &str) -> String {
     out
 }
 
-fn event_json(event: &EventRecord, names: &HashMap<i64, &Instance>, with_body: bool) -> Value {
+pub(crate) fn event_json(
+    event: &EventRecord,
+    names: &HashMap<i64, &Instance>,
+    with_body: bool,
+) -> Value {
     let instance = names.get(&event.instance_id).copied();
     let mut value = json!({
         "id": event.id,

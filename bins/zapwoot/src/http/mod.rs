@@ -1,7 +1,7 @@
 //! HTTP: the router, JSON answers and the error shape the README documents.
 
 mod admin;
-mod body;
+pub(crate) mod body;
 mod connection;
 mod messages;
 mod ops;
@@ -21,6 +21,8 @@ use hyper::body::Incoming;
 use serde_json::{Value, json};
 
 use crate::state::State;
+
+pub(crate) use admin::event_json;
 
 /// Every response body.
 pub(crate) type Body = UnsyncBoxBody<Bytes, Infallible>;
@@ -106,6 +108,8 @@ pub(crate) async fn route(
             ops::readyz(&app, detailed, &admin::query(&req)).await
         }
         (&Method::GET, ["metrics"]) => ops::metrics(&app).await,
+        (&Method::GET, [""]) => crate::console::redirect("/console"),
+        (_, ["console", rest @ ..]) => crate::console::handle(&app, req, rest).await,
         (_, ["api", "v1", rest @ ..]) => {
             let rest: Vec<String> = rest.iter().map(|s| (*s).to_owned()).collect();
             admin::handle(&app, req, &rest).await

@@ -304,3 +304,66 @@ pub(crate) fn prune(
         })
     })
 }
+
+/// `(minute, source, kind, status, count)`.
+pub(crate) type MinuteCountRow = (i64, String, String, String, i64);
+
+/// One `(minute, source, kind, status)` count of [`events_per_minute`].
+#[derive(QueryableByName)]
+struct MinuteRow {
+    #[diesel(sql_type = BigInt)]
+    minute: i64,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    source: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    kind: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    status: String,
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+/// Events received since `since` (ms) of one of `kinds`, counted per minute (ms since the
+/// epoch / 60,000), source, kind and status: one grouped scan, for the console's chart.
+pub(crate) fn events_per_minute(
+    c: &mut Conn,
+    since: i64,
+    kinds: &[String],
+) -> Result<Vec<MinuteCountRow>, StoreError> {
+    if kinds.is_empty() {
+        return Ok(Vec::new());
+    }
+    // Diesel's DSL cannot group by an expression; the statement is fixed, the values bound.
+    let marks = (1..=kinds.len())
+        .map(|i| format!("${}", i + 1))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = format!(
+        "SELECT received_at / 60000 AS minute, source, kind, status, COUNT(*) AS n \
+         FROM events WHERE received_at >= $1 AND kind IN ({marks}) \
+         GROUP BY received_at / 60000, source, kind, status"
+    );
+    let mut query = diesel::sql_query(sql)
+        .bind::<BigInt, _>(since)
+        .into_boxed::<<Conn as diesel::Connection>::Backend>();
+    for kind in kinds {
+        query = query.bind::<diesel::sql_types::Text, _>(kind.clone());
+    }
+    let rows: Vec<MinuteRow> = query.load(c)?;
+    Ok(rows
+        .into_iter()
+        .map(|r| (r.minute, r.source, r.kind, r.status, r.n))
+        .collect())
+}
+
+/// Per instance, the receive time of its newest event of one of `kinds`.
+pub(crate) fn last_received(
+    c: &mut Conn,
+    kinds: &[String],
+) -> Result<Vec<(i64, Option<i64>)>, StoreError> {
+    Ok(events::table
+        .filter(events::kind.eq_any(kinds))
+        .group_by(events::instance_id)
+        .select((events::instance_id, diesel::dsl::max(events::received_at)))
+        .load(c)?)
+}

@@ -72,6 +72,9 @@ pub(crate) use api_message_queries::*;
 #[path = "connection_queries.rs"]
 mod connection_queries;
 pub(crate) use connection_queries::*;
+#[path = "console_session_queries.rs"]
+mod console_session_queries;
+pub(crate) use console_session_queries::*;
 #[path = "import_queries.rs"]
 mod import_queries;
 pub(crate) use import_queries::*;

@@ -9,8 +9,8 @@ use crate::clock::unix_ms;
 use crate::event::Outcome;
 use crate::rows::{EventInsert, EventRow};
 use crate::{
-    ClaimedEvent, Effect, EventCount, EventFilter, EventRecord, EventStatus, Lease, NewEvent,
-    Recorded, Source, StoreError,
+    ClaimedEvent, Effect, EventCount, EventFilter, EventRecord, EventStatus, Lease, MinuteCount,
+    NewEvent, Recorded, Source, StoreError,
 };
 
 /// The inbox, queue and audit log of events: recording webhooks, leasing them to workers, outcomes, retries and counts. Borrowed from [`Store::events`].
@@ -268,6 +268,55 @@ impl Events<'_> {
                     count,
                 })
             })
+            .collect())
+    }
+
+    /// Events of one of `kinds` received since `since`, counted per minute, source, kind
+    /// and status (the console's messages-per-minute chart: one grouped scan).
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when no connection can be had, [`StoreError::Query`] when
+    /// the database refuses the statement.
+    pub async fn per_minute(
+        &self,
+        since: SystemTime,
+        kinds: &[&str],
+    ) -> Result<Vec<MinuteCount>, StoreError> {
+        let since = unix_ms(since);
+        let kinds: Vec<String> = kinds.iter().map(|k| (*k).to_owned()).collect();
+        let rows = self
+            .store
+            .run(move |db| dispatch!(db, |c, q| q::events_per_minute(c, since, &kinds)))
+            .await?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(minute, source, kind, status, count)| {
+                Some(MinuteCount {
+                    minute_start_ms: minute * 60_000,
+                    source: Source::parse(&source),
+                    kind,
+                    status: EventStatus::parse(&status)?,
+                    count,
+                })
+            })
+            .collect())
+    }
+
+    /// Per instance id, when its newest event of one of `kinds` arrived (ms since the
+    /// epoch): "last message" on the console's overview.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when no connection can be had, [`StoreError::Query`] when
+    /// the database refuses the statement.
+    pub async fn last_received(&self, kinds: &[&str]) -> Result<BTreeMap<i64, i64>, StoreError> {
+        let kinds: Vec<String> = kinds.iter().map(|k| (*k).to_owned()).collect();
+        let rows = self
+            .store
+            .run(move |db| dispatch!(db, |c, q| q::last_received(c, &kinds)))
+            .await?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(id, at)| Some((id, at?)))
             .collect())
     }
 

@@ -11,6 +11,7 @@ use crate::outcomes::{self, Outcomes};
 use crate::{Clock, KEY_RETENTION, PruneReport, SealError, Sealer, StoreError, SystemClock};
 
 mod connections;
+mod console_sessions;
 mod deliveries;
 mod events;
 mod imports;
@@ -20,6 +21,7 @@ mod sends;
 mod subscriptions;
 
 pub use connections::Connections;
+pub use console_sessions::{ConsoleSession, ConsoleSessions};
 pub use deliveries::Deliveries;
 pub use events::Events;
 pub use imports::Imports;
