@@ -120,7 +120,7 @@ pub(crate) fn open_sends(c: &mut Conn, instance_id: i64) -> Result<i64, StoreErr
         .filter(events::instance_id.eq(instance_id))
         .filter(events::source.eq("api"))
         .filter(events::kind.eq("send"))
-        .filter(events::status.eq_any(ACTIVE))
+        .filter(unfinished())
         .count()
         .get_result(c)?)
 }

@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use crate::backend::FirstRow as _;
 
 use super::super::{Conn, delivery_claim_sql, write_tx};
-use super::{Held, Release, delivery_leases};
+use super::{Held, Release, deliveries_finished, delivery_leases, unfinished};
 use crate::StoreError;
 use crate::backend::Replay;
 use crate::delivery::{DeliveryLease, DeliveryState, Notification, ReplayRange};
@@ -15,8 +15,6 @@ use crate::rows::{
 };
 use crate::schema::{deliveries, delivery_attempts, subscriptions};
 use crate::subscription::filter_matches;
-
-const OPEN: [&str; 3] = ["pending", "running", "failed"];
 
 /// Records one delivery per notification and matching enabled subscription (a notification
 /// already delivered to a subscription under the same id is skipped). Runs inside the caller's
@@ -347,7 +345,7 @@ pub(crate) fn replay_range(
 pub(crate) fn prune_deliveries(c: &mut Conn, cutoff: i64) -> Result<usize, StoreError> {
     Ok(diesel::delete(
         deliveries::table
-            .filter(deliveries::status.eq_any(["done", "dead"]))
+            .filter(deliveries_finished())
             .filter(deliveries::finished_at.lt(cutoff)),
     )
     .execute(c)?)
@@ -356,7 +354,7 @@ pub(crate) fn prune_deliveries(c: &mut Conn, cutoff: i64) -> Result<usize, Store
 /// `(subscription id, state, count)` of every delivery not yet finished.
 pub(crate) fn open_delivery_counts(c: &mut Conn) -> Result<Vec<(i64, String, i64)>, StoreError> {
     Ok(deliveries::table
-        .filter(deliveries::status.eq_any(OPEN))
+        .filter(unfinished())
         .group_by((deliveries::subscription_id, deliveries::status))
         .select((
             deliveries::subscription_id,

@@ -258,7 +258,7 @@ pub(crate) fn event_counts(c: &mut Conn) -> Result<Vec<CountRow>, StoreError> {
 /// Per instance, the receive time of the oldest event not yet processed.
 pub(crate) fn oldest_unprocessed(c: &mut Conn) -> Result<Vec<(i64, Option<i64>)>, StoreError> {
     Ok(events::table
-        .filter(events::status.eq_any(ACTIVE))
+        .filter(unfinished())
         .group_by(events::instance_id)
         .select((events::instance_id, diesel::dsl::min(events::received_at)))
         .load(c)?)
@@ -273,7 +273,7 @@ pub(crate) fn prune(
     write_tx(c, |c| {
         let bodies_cleared = diesel::update(
             events::table
-                .filter(events::status.eq_any(FINISHED))
+                .filter(events_finished())
                 .filter(events::finished_at.lt(body_cutoff))
                 .filter(events::body.is_not_null()),
         )
@@ -281,7 +281,7 @@ pub(crate) fn prune(
         .execute(c)?;
         let events_deleted = diesel::delete(
             events::table
-                .filter(events::status.eq_any(FINISHED))
+                .filter(events_finished())
                 .filter(events::finished_at.lt(row_cutoff)),
         )
         .execute(c)?;
@@ -356,14 +356,28 @@ pub(crate) fn events_per_minute(
         .collect())
 }
 
-/// Per instance, the receive time of its newest event of one of `kinds`.
+/// Per instance, the receive time of its newest event of one of `kinds`: each instance's
+/// events walked back from its newest (`events_by_instance`), so the query reads a few rows,
+/// not the log.
 pub(crate) fn last_received(
     c: &mut Conn,
     kinds: &[String],
 ) -> Result<Vec<(i64, Option<i64>)>, StoreError> {
-    Ok(events::table
-        .filter(events::kind.eq_any(kinds))
-        .group_by(events::instance_id)
-        .select((events::instance_id, diesel::dsl::max(events::received_at)))
-        .load(c)?)
+    let ids: Vec<i64> = instances::table
+        .select(instances::id)
+        .order(instances::id)
+        .load(c)?;
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        // `LIMIT 1`, not `first_row`: PostgreSQL would read every matching row first.
+        let at: Vec<i64> = events::table
+            .filter(events::instance_id.eq(id))
+            .filter(events::kind.eq_any(kinds))
+            .order(events::id.desc())
+            .select(events::received_at)
+            .limit(1)
+            .load(c)?;
+        out.push((id, at.first().copied()));
+    }
+    Ok(out)
 }

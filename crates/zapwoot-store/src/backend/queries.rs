@@ -22,8 +22,29 @@ use crate::schema::{
     api_messages, conversations, events, identities, instances, messages, subscriptions,
 };
 
-const ACTIVE: [&str; 3] = ["pending", "running", "failed"];
-const FINISHED: [&str; 2] = ["done", "ignored"];
+/// The conditions of the partial indexes, as literal SQL: SQLite uses a partial index only
+/// when the query states the index's own condition, and a bound `status IN (?, ?, ?)` does
+/// not, so such a query reads every row (with its body) instead of the few in the index.
+pub(crate) fn status_in(
+    condition: &'static str,
+) -> diesel::expression::SqlLiteral<diesel::sql_types::Bool> {
+    diesel::dsl::sql::<diesel::sql_types::Bool>(condition)
+}
+
+/// Events and deliveries not finished (`events_active`, `events_active_lane`, `deliveries_due`).
+pub(crate) fn unfinished() -> diesel::expression::SqlLiteral<diesel::sql_types::Bool> {
+    status_in("status IN ('pending', 'running', 'failed')")
+}
+
+/// Events finished (`events_finished`).
+pub(crate) fn events_finished() -> diesel::expression::SqlLiteral<diesel::sql_types::Bool> {
+    status_in("status IN ('done', 'ignored')")
+}
+
+/// Deliveries finished (`deliveries_finished`).
+pub(crate) fn deliveries_finished() -> diesel::expression::SqlLiteral<diesel::sql_types::Bool> {
+    status_in("status IN ('done', 'dead')")
+}
 
 fn conflict(what: &'static str) -> impl Fn(diesel::result::Error) -> StoreError {
     move |err| match err {
