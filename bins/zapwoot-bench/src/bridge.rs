@@ -12,7 +12,7 @@ use tokio::process::{Child, Command};
 
 use crate::fakes::{Endpoints, HMAC_KEY};
 
-const ADMIN_TOKEN: &str = "bench-admin-token";
+pub(crate) const ADMIN_TOKEN: &str = "bench-admin-token";
 /// 32 bytes of 7, base64.
 const SECRET_KEY: &str = "BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=";
 
@@ -20,7 +20,7 @@ const SECRET_KEY: &str = "BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=";
 pub(crate) struct Bridge {
     child: Child,
     /// The bridge's base URL.
-    url: String,
+    pub(crate) url: String,
     /// The gateway webhook URL of the benchmark instance.
     pub(crate) gateway_url: String,
 }
@@ -114,8 +114,13 @@ impl Bridge {
     /// apart: what earlier phases left behind (such as Chatwoot's `message_created` echoes of
     /// the messages just relayed) is processed before the next phase is timed.
     pub(crate) async fn wait_idle(&self) {
+        self.wait_idle_within(Duration::from_secs(60)).await;
+    }
+
+    /// [`wait_idle`](Self::wait_idle) for up to `limit`.
+    pub(crate) async fn wait_idle_within(&self, limit: Duration) {
         let http = crate::http_client();
-        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        let deadline = std::time::Instant::now() + limit;
         let mut quiet = 0;
         while quiet < 2 && std::time::Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(200)).await;

@@ -76,7 +76,7 @@ pub(crate) async fn run(database_url: &str, fakes: &Endpoints, instances: usize)
 }
 
 /// Creates the instances of `docs` at once.
-async fn create_all(bridge: &Bridge, docs: &[Value]) -> Result<Vec<(u16, Value)>> {
+pub(crate) async fn create_all(bridge: &Bridge, docs: &[Value]) -> Result<Vec<(u16, Value)>> {
     let mut tasks = tokio::task::JoinSet::new();
     for doc in docs {
         let request = bridge.admin_request(reqwest::Method::POST, "/instances", Some(doc));

@@ -13,6 +13,8 @@
 //! 5. the bridge's memory (idle, peak) and CPU seconds per 1,000 messages;
 //! 6. idle instances: many instances and no traffic (SQLite) — CPU per minute, memory, and
 //!    the size and cost of `/readyz` and `/metrics`.
+//! 7. the console: the overview's answer time, weight and CPU with 50 instances and 100,000
+//!    relayed webhooks in the event log (SQLite).
 //!
 //! Run it with `scripts/bench.sh` (release builds, a throwaway PostgreSQL with fsync on).
 #![allow(
@@ -32,6 +34,7 @@ use clap::{Parser, Subcommand};
 use serde_json::{Value, json};
 
 mod bridge;
+mod console;
 mod fakes;
 mod ideal;
 mod idle;
@@ -61,6 +64,9 @@ struct Cli {
     /// Instances of the idle case (0: skip it).
     #[arg(long, default_value_t = 1000)]
     idle_instances: usize,
+    /// Webhooks in the event log of the console case (50 instances, SQLite; 0: skip it).
+    #[arg(long, default_value_t = 100_000)]
+    console_events: usize,
     /// Where bench.json and the charts go.
     #[arg(long, default_value = "bench-results")]
     out: std::path::PathBuf,
@@ -129,6 +135,16 @@ async fn main() -> Result<()> {
     } else {
         Value::Null
     };
+    let console = if cli.console_events > 0 {
+        eprintln!(
+            "== console overview, 50 instances, {} events (sqlite)",
+            cli.console_events
+        );
+        let url = format!("sqlite://{}", dir.join("console.db").display());
+        console::run(&url, &endpoints, cli.console_events).await?
+    } else {
+        Value::Null
+    };
     eprintln!("== ideal relay");
     let ideal = run_ideal(&endpoints, &control, &cli).await?;
     let fake_rate = fake_create_rate(&endpoints).await?;
@@ -137,6 +153,7 @@ async fn main() -> Result<()> {
         "messages": cli.messages, "chats": cli.chats,
         "backends": results, "ideal_relay": ideal, "fake_chatwoot_creates_per_second": round(fake_rate),
         "idle_instances": idle,
+        "console": console,
     });
     std::fs::write(
         cli.out.join("bench.json"),
@@ -178,7 +195,11 @@ async fn main() -> Result<()> {
     print_table(&summary);
     eprintln!("wrote {}", cli.out.join("bench.json").display());
     let _ = fakes_process.kill().await;
-    let _ = std::fs::remove_dir_all(&dir);
+    if std::env::var_os("ZAPWOOT_BENCH_KEEP").is_some() {
+        eprintln!("kept the databases in {}", dir.display());
+    } else {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
     Ok(())
 }
 
@@ -561,5 +582,22 @@ fn print_table(summary: &Value) {
                 e["bytes"], e["ms_per_call"], e["cpu_ms_per_call"]
             );
         }
+    }
+    let console = &summary["console"];
+    if !console.is_null() {
+        let t = &console["overview_ms"];
+        println!(
+            "\nconsole overview (sqlite, {} instances, {} events): first {} ms, then p50 {} ms, p99 {} ms, max {} ms; {} CPU ms per load; {} + {} + {} bytes (HTML, CSS, JS)",
+            console["instances"],
+            console["events"],
+            console["first_overview_ms"],
+            t["p50"],
+            t["p99"],
+            t["max"],
+            console["overview_cpu_ms"],
+            console["html_bytes"],
+            console["css_bytes"],
+            console["js_bytes"]
+        );
     }
 }

@@ -118,6 +118,8 @@ pub(crate) struct State {
     devices: RwLock<HashMap<(String, String), i64>>,
     /// Instances with an import running in this process.
     pub(crate) importing: std::sync::Mutex<std::collections::HashSet<i64>>,
+    /// The console chart's counts of minutes that have passed.
+    pub(crate) console_chart: std::sync::Mutex<crate::console::chart::Settled>,
     /// Turns true once the start-up Chatwoot reconciliation is over (or gave up waiting).
     pub(crate) reconciled: watch::Sender<bool>,
 }
@@ -164,6 +166,7 @@ impl State {
             routes: RwLock::new(HashMap::new()),
             devices: RwLock::new(HashMap::new()),
             importing: std::sync::Mutex::new(std::collections::HashSet::new()),
+            console_chart: std::sync::Mutex::default(),
             reconciled: watch::channel(false).0,
         }))
     }

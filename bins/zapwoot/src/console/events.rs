@@ -163,7 +163,7 @@ pub(super) async fn detail(app: &State, signed: &Signed, id: &str) -> Response<B
                 tr { th { "Error" } td data-testid="error" { (doc.get("last_error").and_then(Value::as_str).unwrap_or("—")) } }
             }
             @if retryable {
-                form data-api={ "/api/v1/events/" (id) "/retry" } data-method="POST" data-then="reload" data-testid="retry" {
+                form novalidate data-api={ "/api/v1/events/" (id) "/retry" } data-method="POST" data-then="reload" data-testid="retry" {
                     div.actions { button type="submit" { "Retry" } }
                     p.form-error role="alert" {}
                 }
@@ -171,11 +171,55 @@ pub(super) async fn detail(app: &State, signed: &Signed, id: &str) -> Response<B
         }
         section.card {
             h2 { "Body" }
-            pre data-testid="body" { (doc.get("body").map(|b| serde_json::to_string_pretty(b).unwrap_or_default()).unwrap_or_default()) }
+            pre data-testid="body" { (readable(&doc)) }
         }
     };
     html(
         StatusCode::OK,
         &layout::page(&format!("Event {id}"), Nav::Events, signed, &body),
     )
+}
+
+/// The event's body for reading: JSON pretty-printed; a form body (wuzapi's default) as its
+/// fields, each JSON field pretty-printed.
+fn readable(doc: &Value) -> String {
+    let body = doc.get("body").unwrap_or(&Value::Null);
+    let form = doc
+        .get("content_type")
+        .and_then(Value::as_str)
+        .is_some_and(|t| t.starts_with("application/x-www-form-urlencoded"));
+    match body {
+        Value::String(text) if form => form_urlencoded::parse(text.as_bytes())
+            .map(|(k, v)| {
+                let value = serde_json::from_str::<Value>(&v)
+                    .ok()
+                    .and_then(|j| serde_json::to_string_pretty(&j).ok())
+                    .unwrap_or_else(|| v.into_owned());
+                format!("{k}:\n{value}")
+            })
+            .collect::<Vec<_>>()
+            .join("\n\n"),
+        Value::String(text) => text.clone(),
+        other => serde_json::to_string_pretty(other).unwrap_or_default(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn form_bodies_read_as_their_fields() {
+        let doc = json!({
+            "content_type": "application/x-www-form-urlencoded",
+            "body": "instanceName=alpha&jsonData=%7B%22a%22%3A1%7D",
+        });
+        assert_eq!(
+            readable(&doc),
+            "instanceName:\nalpha\n\njsonData:\n{\n  \"a\": 1\n}"
+        );
+        assert_eq!(readable(&json!({ "body": { "a": 1 } })), "{\n  \"a\": 1\n}");
+        assert_eq!(readable(&json!({ "body": "plain" })), "plain");
+    }
 }

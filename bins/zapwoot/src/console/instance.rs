@@ -99,7 +99,7 @@ fn settings(doc: Option<&Value>) -> Markup {
 pub(super) fn new_form(signed: &Signed) -> Response<Body> {
     let body = html! {
         section.card {
-            form.stack data-api="/api/v1/instances" data-method="POST" data-then="go:/console/instances/{name}" data-testid="new-instance" {
+            form.stack novalidate data-api="/api/v1/instances" data-method="POST" data-then="go:/console/instances/{name}" data-testid="new-instance" {
                 (settings(None))
                 div.actions { button type="submit" { "Create instance" } }
             }
@@ -114,7 +114,7 @@ pub(super) fn new_form(signed: &Signed) -> Response<Body> {
 /// A form that posts `{}` (or its fields) to `api` and shows the answer.
 fn action(api: &str, label: &str, then: &str, fields: &Markup, testid: &str) -> Markup {
     html! {
-        form data-api=(api) data-method="POST" data-then=(then) data-testid=(testid) {
+        form novalidate data-api=(api) data-method="POST" data-then=(then) data-testid=(testid) {
             (fields)
             button.secondary type="submit" { (label) }
             p.form-error role="alert" {}
@@ -177,7 +177,7 @@ pub(super) async fn page(app: &State, signed: &Signed, name: &str) -> Response<B
                 (action(&format!("{api}/import"), "Import history", "import",
                     &html! { label for="days" { "Days of history" } input #days type="number" name="days" data-type="number" value="7" min="1" max="365"; p.field-error data-error-for="days" {} progress value="0" max="1" {} },
                     "import"))
-                form data-api=(api) data-method="DELETE" data-then="go:/console" data-confirm={ "Delete " (name) "? Its events and mappings go too." } {
+                form novalidate data-api=(api) data-method="DELETE" data-then="go:/console" data-confirm={ "Delete " (name) "? Its events and mappings go too." } {
                     button.danger type="submit" { "Delete instance" }
                     p.form-error {}
                 }
@@ -185,7 +185,7 @@ pub(super) async fn page(app: &State, signed: &Signed, name: &str) -> Response<B
         }
         section.card {
             h2 { "Settings" }
-            form.stack data-api=(api) data-method="PATCH" data-then="reload" data-testid="settings" {
+            form.stack novalidate data-api=(api) data-method="PATCH" data-then="reload" data-testid="settings" {
                 label { input type="checkbox" name="enabled" checked[instance.config.enabled]; " Enabled" }
                 (settings(Some(&doc)))
                 div.actions { button type="submit" { "Save" } }

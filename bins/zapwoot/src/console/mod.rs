@@ -5,6 +5,7 @@
 
 mod activity;
 mod assets;
+pub(crate) mod chart;
 mod events;
 mod format;
 mod instance;

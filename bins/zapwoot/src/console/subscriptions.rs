@@ -81,7 +81,7 @@ pub(super) async fn list(app: &State, signed: &Signed) -> Response<Body> {
         }
         section.card {
             h2 { "Add a subscription" }
-            form.stack data-api="/api/v1/subscriptions" data-method="POST" data-then="secret" data-testid="new-subscription" {
+            form.stack novalidate data-api="/api/v1/subscriptions" data-method="POST" data-then="secret" data-testid="new-subscription" {
                 (fields(None))
                 div.actions { button type="submit" { "Create" } }
                 output {}
@@ -116,26 +116,26 @@ pub(super) async fn detail(app: &State, signed: &Signed, id: &str) -> Response<B
         section.card {
             p { "State: " (badge(if subscription.enabled { "ok" } else { "bad" }))
                 @if let Some(why) = &subscription.disabled_reason { " " span.muted { (why) } } }
-            form.stack data-api=(api) data-method="PATCH" data-then="reload" data-testid="edit-subscription" {
+            form.stack novalidate data-api=(api) data-method="PATCH" data-then="reload" data-testid="edit-subscription" {
                 label { input type="checkbox" name="enabled" checked[subscription.enabled]; " Enabled" }
                 (fields(Some(&v)))
                 div.actions { button type="submit" { "Save" } }
             }
             div.actions {
-                form data-api={ (api) "/test" } data-method="POST" data-then="show" data-testid="test-subscription" {
+                form novalidate data-api={ (api) "/test" } data-method="POST" data-then="show" data-testid="test-subscription" {
                     button.secondary type="submit" { "Send a test event" } output {}
                 }
-                form data-api={ (api) "/rotate" } data-method="POST" data-then="secret" data-testid="rotate" {
+                form novalidate data-api={ (api) "/rotate" } data-method="POST" data-then="secret" data-testid="rotate" {
                     button.secondary type="submit" { "Rotate secret" } output {}
                 }
-                form data-api=(api) data-method="DELETE" data-then="go:/console/subscriptions" data-confirm="Delete this subscription?" {
+                form novalidate data-api=(api) data-method="DELETE" data-then="go:/console/subscriptions" data-confirm="Delete this subscription?" {
                     button.danger type="submit" { "Delete" }
                 }
             }
         }
         section.card {
             h2 { "Replay a time range" }
-            form.filters data-api={ (api) "/replay" } data-method="POST" data-then="show" data-testid="replay-range" {
+            form.filters novalidate data-api={ (api) "/replay" } data-method="POST" data-then="show" data-testid="replay-range" {
                 label { "From (UTC)" input type="datetime-local" name="since" data-type="time"; }
                 label { "To (UTC)" input type="datetime-local" name="until" data-type="time"; }
                 label { "Also succeeded" input type="checkbox" name="include_succeeded"; }
@@ -171,7 +171,7 @@ pub(super) async fn detail(app: &State, signed: &Signed, id: &str) -> Response<B
                                     @if d.history.is_empty() { span.muted { "next " (maybe_time(Some(d.next_attempt_at_ms))) } }
                                 }
                                 td {
-                                    form data-api={ (api) "/deliveries/" (d.id) "/replay" } data-method="POST" data-then="reload" {
+                                    form novalidate data-api={ (api) "/deliveries/" (d.id) "/replay" } data-method="POST" data-then="reload" {
                                         button.secondary type="submit" { "Replay" }
                                     }
                                 }

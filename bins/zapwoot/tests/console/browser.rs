@@ -114,17 +114,28 @@ impl Browser {
             .unwrap_or_else(|e| panic!("no element {css}: {e}"))
     }
 
-    /// Waits (in the page, up to 30 s) until the JavaScript expression `condition` holds.
+    /// Waits (up to 30 s) until the JavaScript expression `condition` holds. It is polled in
+    /// the page, a second at a time, so a page that reloads meanwhile is simply asked again.
     pub async fn until(&self, condition: &str) {
         let script = format!(
             "const done = arguments[arguments.length - 1];\n\
              const check = () => {{ try {{ return !!({condition}); }} catch (e) {{ return false; }} }};\n\
              if (check()) {{ done(true); return; }}\n\
-             const t = setInterval(() => {{ if (check()) {{ clearInterval(t); done(true); }} }}, 50);"
+             const started = Date.now();\n\
+             const t = setInterval(() => {{\n\
+               if (check()) {{ clearInterval(t); done(true); }}\n\
+               else if (Date.now() - started > 1000) {{ clearInterval(t); done(false); }}\n\
+             }}, 50);"
         );
-        if let Err(e) = self.client.execute_async(&script, Vec::new()).await {
-            panic!(
-                "never true in the page: {condition}: {e}\npage: {}",
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            // An error here is a page that went away mid-check (a reload): ask the new one.
+            if let Ok(Value::Bool(true)) = self.client.execute_async(&script, Vec::new()).await {
+                return;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "never true in the page: {condition}\npage: {}",
                 self.source().await
             );
         }
@@ -166,6 +177,20 @@ impl Browser {
     /// `ZAPWOOT_CONSOLE_SCREENSHOTS` when set (`docs/console` holds the committed ones).
     pub async fn screenshot(&self, name: &str) {
         self.js("window.scrollTo(0, 0); return true;").await;
+        self.save_screenshot(name).await;
+    }
+
+    /// [`screenshot`](Self::screenshot) with the element `css` scrolled into view.
+    pub async fn screenshot_at(&self, name: &str, css: &str) {
+        self.js(&format!(
+            "document.querySelector({}).scrollIntoView({{ block: 'center' }}); return true;",
+            json!(css)
+        ))
+        .await;
+        self.save_screenshot(name).await;
+    }
+
+    async fn save_screenshot(&self, name: &str) {
         let png = self.client.screenshot().await.unwrap();
         let mut dirs = vec![PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("console")];
         if let Ok(dir) = std::env::var("ZAPWOOT_CONSOLE_SCREENSHOTS") {
@@ -215,8 +240,9 @@ async fn ready(url: &str, caps: serde_json::Map<String, Value>) -> Client {
             .await
         {
             Ok(c) => {
+                // Scripts answer within a second or two (`until` polls in short rounds).
                 c.update_timeouts(fantoccini::wd::TimeoutConfiguration::new(
-                    Some(WAIT),
+                    Some(Duration::from_secs(5)),
                     Some(WAIT),
                     Some(Duration::ZERO),
                 ))

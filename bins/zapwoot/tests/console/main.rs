@@ -156,17 +156,16 @@ async fn http_sign_in(bridge: &Bridge) -> (String, String) {
         .await
         .unwrap();
     assert_eq!(overview.status(), StatusCode::OK);
-    let csp = overview.headers()[header::CONTENT_SECURITY_POLICY]
-        .to_str()
-        .unwrap()
-        .to_owned();
-    for part in [
-        "default-src 'none'",
-        "script-src 'self'",
-        "frame-ancestors 'none'",
-    ] {
-        assert!(csp.contains(part), "{csp}");
-    }
+    let headers = overview.headers();
+    assert_eq!(
+        headers[header::CONTENT_SECURITY_POLICY],
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+         connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    );
+    assert_eq!(headers[header::X_FRAME_OPTIONS], "DENY");
+    assert_eq!(headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+    assert_eq!(headers[header::REFERRER_POLICY], "no-referrer");
+    assert_eq!(headers[header::CACHE_CONTROL], "no-store");
     let page = overview.text().await.unwrap();
     let csrf = page
         .split("name=\"csrf-token\" content=\"")
@@ -313,6 +312,22 @@ async fn sign_in_sessions_and_csrf() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_session_cookie_is_secure_behind_https() {
+    let db = Db::sqlite();
+    let bridge = Bridge::start_with(
+        &db,
+        &[("ZAPWOOT_PUBLIC_URL", "https://zapwoot.example.com")],
+    );
+    let form = no_redirects()
+        .get(format!("{}/console/login", bridge.url))
+        .send()
+        .await
+        .unwrap();
+    let cookie = set_cookie(&form, "zw_login");
+    assert!(cookie.ends_with("; Secure"), "{cookie}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn an_instance_is_created_provisioned_and_paired_in_the_browser() {
     let db = Db::sqlite();
     let chatwoot = FakeChatwoot::start(FakeChatwootConfig::default())
@@ -365,10 +380,63 @@ async fn an_instance_is_created_provisioned_and_paired_in_the_browser() {
     assert_eq!(zapwoot_fakes::code_in_png(&png), wuzapi.current_qr());
     b.text_in("[data-pairing] [data-state]", "pairing").await;
     b.screenshot("instance").await;
+
+    // Or a linking code for a phone number: a bad number is marked first.
+    b.fill("#phone", "12").await;
+    b.click("[data-testid=pair-code] button").await;
+    b.el("[data-testid=pair-code] [data-error-for=phone]:not(:empty)")
+        .await;
+    b.fill("#phone", "5511988887777").await;
+    b.click("[data-testid=pair-code] button").await;
+    b.text_in("[data-testid=pair-code] output", "Code:").await;
+    let (code, phone) = wuzapi
+        .pair_code()
+        .expect("the gateway was asked for a code");
+    assert_eq!(phone, "5511988887777");
+    b.text_in("[data-testid=pair-code] output", &code).await;
+
     assert!(wuzapi.scan());
     b.text_in("[data-pairing] [data-state]", "connected").await;
     b.until("document.querySelector('[data-testid=qr]').hidden")
         .await;
+
+    // Reconcile and a history import (its bar follows the job to the end).
+    b.click("[data-testid=reconcile] button").await;
+    b.text_in("[data-testid=reconcile] output", "\"reconciled\"")
+        .await;
+    b.fill("#days", "400").await;
+    b.click("[data-testid=import] button").await;
+    b.text_in("[data-testid=import] [data-error-for=days]", "1 to 365")
+        .await;
+    wuzapi.set_history(50);
+    let hour_ago = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        - 3600;
+    wuzapi.keep_text_at(CUSTOMER, "An old message", i64::try_from(hour_ago).unwrap());
+    b.fill("#days", "2").await;
+    b.click("[data-testid=import] button").await;
+    b.until("document.querySelector('[data-testid=import] progress').dataset.state === 'done'")
+        .await;
+    // The webhook URLs copy; reconnect; log out (the state follows).
+    b.click("[data-copy=webhook-gateway]").await;
+    b.text_in("[data-copy=webhook-gateway]", "Copied").await;
+    b.click("[data-testid=reconnect] button").await;
+    b.text_in("[data-testid=reconnect] output", "Reconnecting")
+        .await;
+    b.click("[data-testid=logout] button").await;
+    b.text_in("[data-pairing] [data-state]", "logged_out").await;
+    assert!(!wuzapi.logged_in());
+    let (_, imports) = bridge
+        .admin(Method::GET, "/imports?instance=alpha", None)
+        .await;
+    assert_eq!(imports["imports"][0]["state"], json!("done"), "{imports}");
+    assert_eq!(
+        imports["imports"][0]["messages_found"],
+        json!(1),
+        "{imports}"
+    );
 
     // Secrets are write-only: the page says "set", never shows them.
     b.goto("/console/instances/alpha").await;
@@ -443,17 +511,48 @@ async fn a_failed_event_is_retried_from_its_page() {
                 .and_then(|e| e["id"].as_i64())
         })
         .await;
-    chatwoot.faults().clear();
 
+    // Chatwoot keeps failing until the console retries: the event stays failed meanwhile.
     let b = signed_in(&bridge).await;
+    // The overview counts it.
+    b.until("document.querySelector('tr[data-instance=alpha] td:nth-child(5)').textContent.trim() === '1'")
+        .await;
     b.goto("/console/events?status=failed").await;
     b.el(&format!("tr[data-event='{id}']")).await;
     b.screenshot("events").await;
+    // The filters narrow the list the way they say.
+    let hour_ago = b
+        .js("return new Date(Date.now() - 3600000).toISOString().slice(0, 16);")
+        .await;
+    let hour_ago = hour_ago.as_str().unwrap();
+    for (query, listed) in [
+        (
+            format!("instance=alpha&status=failed&direction=inbound&since={hour_ago}"),
+            true,
+        ),
+        ("status=failed&direction=outbound".to_owned(), false),
+        ("status=done".to_owned(), false),
+        ("status=failed&since=2999-01-01T00:00".to_owned(), false),
+    ] {
+        b.goto(&format!("/console/events?{query}")).await;
+        b.el("[data-testid=events]").await;
+        let rows = b
+            .js(&format!(
+                "return document.querySelectorAll(\"tr[data-event='{id}']\").length;"
+            ))
+            .await;
+        assert_eq!(rows, json!(u8::from(listed)), "{query}");
+    }
+    b.goto("/console/events?status=failed").await;
     b.click(&format!("tr[data-event='{id}'] a")).await;
     b.text_in("[data-testid=status]", "failed").await;
     b.text_in("[data-testid=error]", "500").await;
     b.screenshot("event").await;
+    chatwoot.faults().clear();
     b.click("[data-testid=retry] button").await;
+    // The page reloads once the retry is accepted: the event is queued, no longer retryable.
+    b.until("document.readyState === 'complete' && !document.querySelector('[data-testid=retry]')")
+        .await;
     bridge.wait_idle().await;
     b.goto(&format!("/console/events/{id}")).await;
     b.text_in("[data-testid=status]", "done").await;
@@ -494,13 +593,63 @@ async fn a_subscription_made_in_the_form_lists_its_delivery_and_replays_it() {
     b.text_in("[data-testid=deliveries]", "message.received")
         .await;
     b.text_in("[data-testid=attempt]", "HTTP 200").await;
-    b.screenshot("subscription").await;
+    b.screenshot_at("subscription", "[data-testid=deliveries]")
+        .await;
 
-    // Replaying it delivers it again.
+    // Replaying it delivers it again; so does replaying the last hour.
     b.click("[data-testid=deliveries] form button").await;
     receiver.wait_for(2, Duration::from_secs(30)).await.unwrap();
     bridge.wait_idle().await;
     assert_eq!(receiver.received().len(), 2);
+    b.goto(&format!("/console/subscriptions/{id}")).await;
+    b.js("const at = (m) => new Date(Date.now() + m * 60000).toISOString().slice(0, 16);
+          document.querySelector('[data-testid=replay-range] [name=since]').value = at(-60);
+          document.querySelector('[data-testid=replay-range] [name=until]').value = at(60);
+          document.querySelector('[data-testid=replay-range] [name=include_succeeded]').checked = true;
+          return true;")
+        .await;
+    b.click("[data-testid=replay-range] button").await;
+    b.text_in("[data-testid=replay-range] output", "Replayed")
+        .await;
+    receiver.wait_for(3, Duration::from_secs(30)).await.unwrap();
+
+    // A test event, a new secret (shown once), and disabling it.
+    b.click("[data-testid=test-subscription] button").await;
+    b.el("[data-testid=test-subscription] output details").await;
+    receiver.wait_for(4, Duration::from_secs(30)).await.unwrap();
+    b.click("[data-testid=rotate] button").await;
+    b.text_in("[data-testid=rotate] [data-testid=secret]", "whsec_")
+        .await;
+    bridge.wait_idle().await;
+    b.goto(&format!("/console/subscriptions/{id}")).await;
+    b.click("[data-testid=edit-subscription] [name=enabled]")
+        .await;
+    b.click("[data-testid=edit-subscription] button[type=submit]")
+        .await;
+    bridge
+        .eventually_value("the subscription disabled", || async {
+            let (_, shown) = bridge
+                .admin(Method::GET, &format!("/subscriptions/{id}"), None)
+                .await;
+            (shown["enabled"] == json!(false)).then_some(())
+        })
+        .await;
+    let before = receiver.received().len();
+    wuzapi.emit_message(WuzapiMessage::text(CUSTOMER, "Not for the CRM"));
+    bridge.wait_idle().await;
+    assert_eq!(
+        receiver.received().len(),
+        before,
+        "a disabled subscription gets nothing"
+    );
+
+    // Deleting asks first.
+    b.goto(&format!("/console/subscriptions/{id}")).await;
+    b.click("form[data-method=DELETE] button").await;
+    b.client.accept_alert().await.unwrap();
+    b.el("[data-testid=new-subscription]").await;
+    let (_, subs) = bridge.admin(Method::GET, "/subscriptions", None).await;
+    assert_eq!(subs["subscriptions"], json!([]));
     b.close().await;
 }
 
@@ -521,6 +670,12 @@ async fn every_page_fits_a_phone() {
     let (_, events) = bridge.admin(Method::GET, "/events?limit=1", None).await;
     let event = events["events"][0]["id"].as_i64().unwrap();
     let b = signed_in(&bridge).await;
+    // The instance's row: connected, a last message, both upstreams healthy.
+    b.text_in("tr[data-instance=alpha]", "connected").await;
+    b.until("!document.querySelector('tr[data-instance=alpha] td:nth-child(3)').textContent.includes('—')")
+        .await;
+    b.until("document.querySelectorAll('tr[data-instance=alpha] .state.ok').length === 2")
+        .await;
     b.screenshot("overview").await;
     b.until("Number(document.querySelector('.chart svg').dataset.in) >= 1")
         .await;
@@ -531,6 +686,7 @@ async fn every_page_fits_a_phone() {
         "/console/instances/alpha".to_owned(),
         "/console/activity".to_owned(),
         "/console/events".to_owned(),
+        "/console/events?status=dead".to_owned(),
         format!("/console/events/{event}"),
         "/console/subscriptions".to_owned(),
         format!("/console/subscriptions/{}", sub["id"]),
@@ -544,6 +700,8 @@ async fn every_page_fits_a_phone() {
             "{path} scrolls sideways at 375 px"
         );
     }
+    b.goto("/console/events?status=dead").await;
+    b.text_in("main h1", "Dead letters").await;
     b.goto("/console").await;
     b.screenshot("overview-phone").await;
     b.close().await;

@@ -39,7 +39,7 @@
       else if (type === "number") v = Number(el.value);
       else if (type === "json") { try { v = JSON.parse(el.value); } catch (e) { v = el.value; } }
       else if (type === "list") v = el.value.split(",").map(function (s) { return s.trim(); }).filter(Boolean);
-      else if (type === "time") v = new Date(el.value).toISOString();
+      else if (type === "time") v = new Date(el.value + "Z").toISOString(); // the field says UTC
       else v = el.value;
       setPath(doc, el.name, v);
     });
@@ -158,8 +158,18 @@
   document.addEventListener("click", function (ev) {
     const b = ev.target.closest("[data-copy]");
     if (!b) return;
-    const text = document.getElementById(b.dataset.copy).textContent;
-    if (navigator.clipboard) navigator.clipboard.writeText(text).then(function () { b.textContent = "Copied"; });
+    const source = document.getElementById(b.dataset.copy);
+    const copied = function () { b.textContent = "Copied"; };
+    const fallback = function () {
+      const range = document.createRange();
+      range.selectNodeContents(source);
+      const sel = window.getSelection();
+      sel.removeAllRanges();
+      sel.addRange(range);
+      if (document.execCommand("copy")) copied(); else b.textContent = "Selected: press Ctrl+C";
+    };
+    if (navigator.clipboard) navigator.clipboard.writeText(source.textContent).then(copied, fallback);
+    else fallback();
   });
 
   // Gateway kind picks which gateway fields are shown.
