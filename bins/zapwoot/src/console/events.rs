@@ -12,7 +12,7 @@ use super::format::{badge, maybe_time, time};
 use super::layout::{self, Nav};
 use super::session::Signed;
 use super::{html, not_found, store_down};
-use crate::http::{Body, event_json};
+use crate::http::{Body, event_document, event_json};
 use crate::state::State;
 
 const PAGE: i64 = 100;
@@ -135,25 +135,16 @@ pub(super) async fn detail(app: &State, signed: &Signed, id: &str) -> Response<B
     let Ok(id) = id.parse::<i64>() else {
         return not_found(signed);
     };
-    let event = match app.store.events().get(id).await {
-        Ok(Some(e)) => e,
+    let (event, doc, instance) = match event_document(app, id).await {
+        Ok(Some(shown)) => (shown.event, shown.document, shown.instance),
         Ok(None) => return not_found(signed),
         Err(e) => return store_down(signed, &e),
     };
-    let instance = app
-        .store
-        .instances()
-        .by_id(event.instance_id)
-        .await
-        .ok()
-        .flatten();
-    let names: HashMap<i64, &Instance> = instance.iter().map(|i| (i.id, i)).collect();
-    let doc = event_json(&event, &names, true);
     let retryable = matches!(event.status, EventStatus::Failed | EventStatus::Dead);
     let body = html! {
         section.card {
             table {
-                tr { th { "Instance" } td { (instance.as_ref().map_or("", |i| i.config.name.as_str())) } }
+                tr { th { "Instance" } td { (instance.as_deref().unwrap_or_default()) } }
                 tr { th { "Source · kind" } td { (event.source.as_str()) " · " (event.kind) } }
                 tr { th { "Status" } td data-testid="status" { (badge(event.status.as_str())) } }
                 tr { th { "Attempts" } td { (event.attempts) } }

@@ -577,10 +577,29 @@ async fn show_event(app: &State, id: &str) -> Response<Body> {
         Ok(id) => id,
         Err(r) => return r,
     };
-    let event = match app.store.events().get(id).await {
-        Ok(Some(e)) => e,
-        Ok(None) => return error(StatusCode::NOT_FOUND, "not_found", format!("no event {id}")),
-        Err(e) => return store_error(&e),
+    match event_document(app, id).await {
+        Ok(Some(shown)) => json_response(StatusCode::OK, &shown.document),
+        Ok(None) => error(StatusCode::NOT_FOUND, "not_found", format!("no event {id}")),
+        Err(e) => store_error(&e),
+    }
+}
+
+/// An event as `GET /api/v1/events/{id}` shows it.
+pub(crate) struct ShownEvent {
+    pub(crate) event: EventRecord,
+    /// Its document with the body, its instance's secrets redacted.
+    pub(crate) document: Value,
+    /// Its instance's name, when the instance is still there.
+    pub(crate) instance: Option<String>,
+}
+
+/// The event `id` with its document, `None` when there is no such event.
+pub(crate) async fn event_document(
+    app: &State,
+    id: i64,
+) -> Result<Option<ShownEvent>, zapwoot_store::StoreError> {
+    let Some(event) = app.store.events().get(id).await? else {
+        return Ok(None);
     };
     let instance = app
         .store
@@ -590,7 +609,12 @@ async fn show_event(app: &State, id: &str) -> Response<Body> {
         .ok()
         .flatten();
     let names: HashMap<i64, &Instance> = instance.iter().map(|i| (i.id, i)).collect();
-    json_response(StatusCode::OK, &event_json(&event, &names, true))
+    let document = event_json(&event, &names, true);
+    Ok(Some(ShownEvent {
+        event,
+        document,
+        instance: instance.map(|i| i.config.name),
+    }))
 }
 
 async fn retry_event(app: &State, id: &str) -> Response<Body> {

@@ -22,7 +22,7 @@ use serde_json::{Value, json};
 
 use crate::state::State;
 
-pub(crate) use admin::event_json;
+pub(crate) use admin::{event_document, event_json};
 
 /// Every response body.
 pub(crate) type Body = UnsyncBoxBody<Bytes, Infallible>;
