@@ -381,6 +381,18 @@ async fn an_instance_is_created_provisioned_and_paired_in_the_browser() {
     b.text_in("[data-pairing] [data-state]", "pairing").await;
     b.screenshot("instance").await;
 
+    // The code rotates on the phone's side: the page shows the new one by itself.
+    wuzapi.rotate_qr();
+    b.until(&format!(
+        "document.querySelector('[data-testid=qr]').src !== {shown}"
+    ))
+    .await;
+    let rotated = b
+        .js("return document.querySelector('[data-testid=qr]').src;")
+        .await;
+    let png = base64_png(rotated.as_str().unwrap());
+    assert_eq!(zapwoot_fakes::code_in_png(&png), wuzapi.current_qr());
+
     // Or a linking code for a phone number: a bad number is marked first.
     b.fill("#phone", "12").await;
     b.click("[data-testid=pair-code] button").await;
