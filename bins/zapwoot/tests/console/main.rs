@@ -373,25 +373,26 @@ async fn an_instance_is_created_provisioned_and_paired_in_the_browser() {
     b.click("[data-qr]").await;
     b.until("(document.querySelector('[data-testid=qr]').src || '').startsWith('data:image/png;base64,')")
         .await;
-    let shown = b
-        .js("return document.querySelector('[data-testid=qr]').src;")
-        .await;
-    let png = base64_png(shown.as_str().unwrap());
-    assert_eq!(zapwoot_fakes::code_in_png(&png), wuzapi.current_qr());
+    let shown = shown_qr(&b).await;
+    assert_eq!(
+        zapwoot_fakes::code_in_png(&base64_png(&shown)),
+        wuzapi.current_qr()
+    );
     b.text_in("[data-pairing] [data-state]", "pairing").await;
     b.screenshot("instance").await;
 
     // The code rotates on the phone's side: the page shows the new one by itself.
     wuzapi.rotate_qr();
     b.until(&format!(
-        "document.querySelector('[data-testid=qr]').src !== {shown}"
+        "document.querySelector('[data-testid=qr]').src !== {}",
+        json!(shown)
     ))
     .await;
-    let rotated = b
-        .js("return document.querySelector('[data-testid=qr]').src;")
-        .await;
-    let png = base64_png(rotated.as_str().unwrap());
-    assert_eq!(zapwoot_fakes::code_in_png(&png), wuzapi.current_qr());
+    let rotated = shown_qr(&b).await;
+    assert_eq!(
+        zapwoot_fakes::code_in_png(&base64_png(&rotated)),
+        wuzapi.current_qr()
+    );
 
     // Or a linking code for a phone number: a bad number is marked first.
     b.fill("#phone", "12").await;
@@ -463,6 +464,14 @@ async fn an_instance_is_created_provisioned_and_paired_in_the_browser() {
     b.el("[data-error-for='chatwoot.account_id']:not(:empty)")
         .await;
     b.close().await;
+}
+
+/// The QR code image on the page, as its `data:` URL.
+async fn shown_qr(b: &Browser) -> String {
+    let src = b
+        .js("return document.querySelector('[data-testid=qr]').src;")
+        .await;
+    src.as_str().unwrap().to_owned()
 }
 
 fn base64_png(data_url: &str) -> Vec<u8> {
