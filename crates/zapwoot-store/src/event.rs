@@ -220,6 +220,8 @@ pub struct ClaimedEvent {
 pub struct EventFilter {
     /// Only this instance.
     pub instance_id: Option<i64>,
+    /// Only these instances (a key limited to some sees only theirs).
+    pub instance_ids: Option<Vec<i64>>,
     /// Only this status.
     pub status: Option<EventStatus>,
     /// Only this source (direction).
@@ -245,6 +247,13 @@ impl EventFilter {
     #[must_use]
     pub fn instance(mut self, instance_id: i64) -> Self {
         self.instance_id = Some(instance_id);
+        self
+    }
+
+    /// Only events of these instances.
+    #[must_use]
+    pub fn instances(mut self, instance_ids: Vec<i64>) -> Self {
+        self.instance_ids = Some(instance_ids);
         self
     }
 

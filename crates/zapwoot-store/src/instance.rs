@@ -34,6 +34,9 @@ pub struct NewInstance {
     pub options: InstanceOptions,
     /// Credentials by name (`gateway_token`, `hmac_key`, `chatwoot_api_token`, …), sealed at rest.
     pub secrets: BTreeMap<String, SecretString>,
+    /// The tenant (client) it belongs to, if any: keys limited to a tenant see only its
+    /// instances.
+    pub tenant: Option<String>,
 }
 
 impl NewInstance {
@@ -58,6 +61,7 @@ impl NewInstance {
             chatwoot_inbox_id: None,
             options: InstanceOptions::default(),
             secrets: BTreeMap::new(),
+            tenant: None,
         }
     }
 }

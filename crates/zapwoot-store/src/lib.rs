@@ -48,8 +48,9 @@ pub use options::{
 pub use seal::{Sealer, SealingKey};
 pub use secret_string::SecretString;
 pub use store::{
-    Connections, ConsoleSession, ConsoleSessions, Deliveries, Events, Imports, Instances, Mappings,
-    Sends, Store, StoreOptions, Subscriptions,
+    Action, ActionFilter, Actions, ApiKey, ApiKeys, Connections, ConsoleSession, ConsoleSessions,
+    Deliveries, Events, Imports, Instances, Mappings, NewAction, NewApiKey, PairingLink,
+    PairingLinks, Sends, Store, StoreOptions, Subscriptions, Tenant, TenantMembers, Tenants,
 };
 pub use subscription::{NewSubscription, Subscription};
 pub use zapwoot_gateway::GatewayKind;

@@ -3,8 +3,9 @@
 use diesel::prelude::*;
 
 use crate::schema::{
-    api_messages, connections, console_sessions, conversations, deliveries, delivery_attempts,
-    events, identities, import_jobs, instances, messages, subscriptions,
+    actions, api_keys, api_messages, connections, console_sessions, conversations, deliveries,
+    delivery_attempts, events, identities, import_jobs, instances, messages, pairing_links,
+    subscriptions, tenants,
 };
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -24,10 +25,11 @@ pub(crate) struct InstanceRow {
     pub(crate) secrets: String,
     pub(crate) created_at: i64,
     pub(crate) updated_at: i64,
+    pub(crate) tenant: Option<String>,
 }
 
 #[derive(Debug, Clone, Insertable, AsChangeset)]
-#[diesel(table_name = instances)]
+#[diesel(table_name = instances, treat_none_as_null = true)]
 pub(crate) struct InstanceWrite {
     pub(crate) name: String,
     pub(crate) enabled: bool,
@@ -43,6 +45,7 @@ pub(crate) struct InstanceWrite {
     pub(crate) gateway_key_hash: String,
     pub(crate) chatwoot_key_hash: String,
     pub(crate) updated_at: i64,
+    pub(crate) tenant: Option<String>,
 }
 
 #[derive(Debug, Clone, Insertable)]
@@ -230,6 +233,7 @@ pub(crate) struct SubscriptionRow {
     pub(crate) previous_secret: Option<String>,
     pub(crate) previous_secret_until: Option<i64>,
     pub(crate) disabled_reason: Option<String>,
+    pub(crate) tenant: Option<String>,
 }
 
 #[derive(Debug, Clone, Insertable)]
@@ -244,10 +248,11 @@ pub(crate) struct SubscriptionInsert {
     pub(crate) ordered: bool,
     pub(crate) created_at: i64,
     pub(crate) updated_at: i64,
+    pub(crate) tenant: Option<String>,
 }
 
 #[derive(Debug, Clone, AsChangeset)]
-#[diesel(table_name = subscriptions)]
+#[diesel(table_name = subscriptions, treat_none_as_null = true)]
 pub(crate) struct SubscriptionUpdate {
     pub(crate) url: String,
     pub(crate) events: String,
@@ -256,6 +261,7 @@ pub(crate) struct SubscriptionUpdate {
     pub(crate) allow_private_network: bool,
     pub(crate) ordered: bool,
     pub(crate) updated_at: i64,
+    pub(crate) tenant: Option<String>,
 }
 
 #[derive(Debug, Clone, Insertable)]
@@ -404,4 +410,85 @@ pub(crate) struct ConsoleSessionRow {
     pub(crate) principal: String,
     pub(crate) created_at: i64,
     pub(crate) expires_at: i64,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = tenants, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+pub(crate) struct TenantRow {
+    pub(crate) name: String,
+    pub(crate) description: String,
+    pub(crate) created_at: i64,
+    pub(crate) updated_at: i64,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = api_keys, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+pub(crate) struct ApiKeyRow {
+    pub(crate) id: i64,
+    pub(crate) name: String,
+    pub(crate) prefix: String,
+    pub(crate) tenant: Option<String>,
+    pub(crate) instances: Option<String>,
+    pub(crate) scopes: String,
+    pub(crate) rate_per_minute: Option<i32>,
+    pub(crate) created_at: i64,
+    pub(crate) expires_at: Option<i64>,
+    pub(crate) last_used_at: Option<i64>,
+    pub(crate) revoked_at: Option<i64>,
+}
+
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = api_keys)]
+pub(crate) struct ApiKeyInsert {
+    pub(crate) name: String,
+    pub(crate) prefix: String,
+    pub(crate) key_hash: String,
+    pub(crate) tenant: Option<String>,
+    pub(crate) instances: Option<String>,
+    pub(crate) scopes: String,
+    pub(crate) rate_per_minute: Option<i32>,
+    pub(crate) created_at: i64,
+    pub(crate) expires_at: Option<i64>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = pairing_links, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+pub(crate) struct PairingLinkRow {
+    pub(crate) id: i64,
+    pub(crate) instance_id: i64,
+    pub(crate) created_by: String,
+    pub(crate) created_at: i64,
+    pub(crate) expires_at: i64,
+    pub(crate) used_at: Option<i64>,
+}
+
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = pairing_links)]
+pub(crate) struct PairingLinkInsert {
+    pub(crate) token_hash: String,
+    pub(crate) instance_id: i64,
+    pub(crate) created_by: String,
+    pub(crate) created_at: i64,
+    pub(crate) expires_at: i64,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = actions, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+pub(crate) struct ActionRow {
+    pub(crate) id: i64,
+    pub(crate) at: i64,
+    pub(crate) actor: String,
+    pub(crate) action: String,
+    pub(crate) instance_id: Option<i64>,
+    pub(crate) target: Option<String>,
+}
+
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = actions)]
+pub(crate) struct ActionInsert {
+    pub(crate) at: i64,
+    pub(crate) actor: String,
+    pub(crate) action: String,
+    pub(crate) instance_id: Option<i64>,
+    pub(crate) target: Option<String>,
 }

@@ -19,6 +19,7 @@ diesel::table! {
         chatwoot_key_hash -> Text,
         created_at -> BigInt,
         updated_at -> BigInt,
+        tenant -> Nullable<Text>,
     }
 }
 
@@ -112,6 +113,7 @@ diesel::table! {
         previous_secret -> Nullable<Text>,
         previous_secret_until -> Nullable<BigInt>,
         disabled_reason -> Nullable<Text>,
+        tenant -> Nullable<Text>,
     }
 }
 
@@ -205,6 +207,56 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    tenants (name) {
+        name -> Text,
+        description -> Text,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    api_keys (id) {
+        id -> BigInt,
+        name -> Text,
+        prefix -> Text,
+        key_hash -> Text,
+        tenant -> Nullable<Text>,
+        instances -> Nullable<Text>,
+        scopes -> Text,
+        rate_per_minute -> Nullable<Integer>,
+        created_at -> BigInt,
+        expires_at -> Nullable<BigInt>,
+        last_used_at -> Nullable<BigInt>,
+        revoked_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    pairing_links (id) {
+        id -> BigInt,
+        token_hash -> Text,
+        instance_id -> BigInt,
+        created_by -> Text,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+        used_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    actions (id) {
+        id -> BigInt,
+        at -> BigInt,
+        actor -> Text,
+        action -> Text,
+        instance_id -> Nullable<BigInt>,
+        target -> Nullable<Text>,
+    }
+}
+
+diesel::joinable!(pairing_links -> instances (instance_id));
 diesel::joinable!(connections -> instances (instance_id));
 diesel::joinable!(events -> instances (instance_id));
 diesel::joinable!(api_messages -> instances (instance_id));
@@ -228,4 +280,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     api_messages,
     connections,
     console_sessions,
+    tenants,
+    api_keys,
+    pairing_links,
+    actions,
 );

@@ -22,6 +22,9 @@ pub struct NewSubscription {
     pub allow_private_network: bool,
     /// Deliver in lane order (slower) rather than in parallel.
     pub ordered: bool,
+    /// The tenant it belongs to, if any: it then receives only that tenant's instances'
+    /// notifications, and only keys of that tenant (or unlimited ones) see it.
+    pub tenant: Option<String>,
 }
 
 impl NewSubscription {
@@ -36,6 +39,7 @@ impl NewSubscription {
             headers: BTreeMap::new(),
             allow_private_network: false,
             ordered: true,
+            tenant: None,
         }
     }
 }

@@ -27,28 +27,54 @@ pub(crate) fn fan_out(
     if notifications.is_empty() {
         return Ok(0);
     }
-    let subscriptions: Vec<(i64, String, Option<String>)> = subscriptions::table
+    let subscriptions: Vec<(i64, String, Option<String>, Option<String>)> = subscriptions::table
         .filter(subscriptions::enabled.eq(true))
         .select((
             subscriptions::id,
             subscriptions::events,
             subscriptions::instances,
+            subscriptions::tenant,
         ))
         .load(c)?;
     let mut filters = Vec::with_capacity(subscriptions.len());
-    for (id, events, instances) in subscriptions {
+    for (id, events, instances, tenant) in subscriptions {
         let events: Vec<String> = crate::store::json_column("subscriptions.events", &events)?;
         let instances: Option<Vec<String>> = instances
             .as_deref()
             .map(|text| crate::store::json_column("subscriptions.instances", text))
             .transpose()?;
-        filters.push((id, events, instances));
+        filters.push((id, events, instances, tenant));
     }
+    // A tenant's subscription hears only its tenant's instances.
+    let tenants: std::collections::HashMap<i64, Option<String>> =
+        if filters.iter().any(|f| f.3.is_some()) {
+            let ids: Vec<i64> = notifications
+                .iter()
+                .filter_map(|n| n.instance.as_ref().map(|(id, _)| *id))
+                .collect();
+            crate::schema::instances::table
+                .filter(crate::schema::instances::id.eq_any(ids))
+                .select((
+                    crate::schema::instances::id,
+                    crate::schema::instances::tenant,
+                ))
+                .load::<(i64, Option<String>)>(c)?
+                .into_iter()
+                .collect()
+        } else {
+            std::collections::HashMap::new()
+        };
     let mut created = 0;
     for n in notifications {
         let instance = n.instance.as_ref().map(|(_, name)| name.as_str());
-        for (id, events, instances) in &filters {
-            if filter_matches(events, instances.as_deref(), &n.event_type, instance) {
+        let instance_tenant = n
+            .instance
+            .as_ref()
+            .and_then(|(id, _)| tenants.get(id))
+            .and_then(Option::as_deref);
+        for (id, events, instances, tenant) in &filters {
+            let in_tenant = tenant.as_deref().is_none_or(|t| instance_tenant == Some(t));
+            if in_tenant && filter_matches(events, instances.as_deref(), &n.event_type, instance) {
                 created += insert_one(c, *id, n, now)?;
             }
         }

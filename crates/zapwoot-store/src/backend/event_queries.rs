@@ -196,6 +196,9 @@ pub(crate) fn list_events(c: &mut Conn, filter: &EventFilter) -> Result<Vec<Even
     if let Some(instance_id) = filter.instance_id {
         query = query.filter(events::instance_id.eq(instance_id));
     }
+    if let Some(ids) = &filter.instance_ids {
+        query = query.filter(events::instance_id.eq_any(ids.clone()));
+    }
     if let Some(status) = filter.status {
         query = query.filter(events::status.eq(status.as_str()));
     }

@@ -99,6 +99,9 @@ pub(crate) use console_session_queries::*;
 #[path = "import_queries.rs"]
 mod import_queries;
 pub(crate) use import_queries::*;
+#[path = "access_queries.rs"]
+mod access_queries;
+pub(crate) use access_queries::*;
 
 // ---------------------------------------------------------------------------------------------
 // Migrations

@@ -37,7 +37,7 @@ impl Store {
     }
 }
 
-fn hex(hash: &[u8; 32]) -> String {
+pub(super) fn hex(hash: &[u8; 32]) -> String {
     hash.iter().fold(String::with_capacity(64), |mut out, b| {
         let _ = write!(out, "{b:02x}");
         out

@@ -245,6 +245,7 @@ impl Instances<'_> {
             gateway_key_hash: key_hash(sealed.gateway_key.expose()),
             chatwoot_key_hash: key_hash(sealed.chatwoot_key.expose()),
             updated_at: self.store.now_ms(),
+            tenant: config.tenant.clone(),
         })
     }
 
@@ -279,6 +280,7 @@ impl Instances<'_> {
                 chatwoot_inbox_id: row.chatwoot_inbox_id,
                 options,
                 secrets: sealed.secrets,
+                tenant: row.tenant,
             },
             gateway_key: sealed.gateway_key,
             chatwoot_key: sealed.chatwoot_key,

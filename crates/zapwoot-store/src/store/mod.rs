@@ -10,6 +10,8 @@ use crate::intents::{self, Intents};
 use crate::outcomes::{self, Outcomes};
 use crate::{Clock, KEY_RETENTION, PruneReport, SealError, Sealer, StoreError, SystemClock};
 
+mod actions;
+mod api_keys;
 mod connections;
 mod console_sessions;
 mod deliveries;
@@ -17,9 +19,13 @@ mod events;
 mod imports;
 mod instances;
 mod mappings;
+mod pairing_links;
 mod sends;
 mod subscriptions;
+mod tenants;
 
+pub use actions::{Action, ActionFilter, Actions, NewAction};
+pub use api_keys::{ApiKey, ApiKeys, NewApiKey};
 pub use connections::Connections;
 pub use console_sessions::{ConsoleSession, ConsoleSessions};
 pub use deliveries::Deliveries;
@@ -27,8 +33,10 @@ pub use events::Events;
 pub use imports::Imports;
 pub use instances::Instances;
 pub use mappings::Mappings;
+pub use pairing_links::{PairingLink, PairingLinks};
 pub use sends::Sends;
 pub use subscriptions::Subscriptions;
+pub use tenants::{Tenant, TenantMembers, Tenants};
 
 /// How to open a [`Store`].
 #[derive(Debug, Default)]

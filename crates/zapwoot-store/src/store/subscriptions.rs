@@ -75,6 +75,7 @@ impl Subscriptions<'_> {
             ordered: config.ordered,
             created_at: now,
             updated_at: now,
+            tenant: config.tenant.clone(),
         };
         let row = self
             .store
@@ -138,6 +139,7 @@ impl Subscriptions<'_> {
             allow_private_network: config.allow_private_network,
             ordered: config.ordered,
             updated_at: self.store.now_ms(),
+            tenant: config.tenant.clone(),
         };
         let row = self
             .store
@@ -236,6 +238,7 @@ impl Subscriptions<'_> {
                 headers: private.headers,
                 allow_private_network: row.allow_private_network,
                 ordered: row.ordered,
+                tenant: row.tenant,
             },
             enabled: row.enabled,
             failing_since_ms: row.failing_since,

@@ -15,6 +15,7 @@
 #[macro_use]
 mod support;
 
+mod access;
 mod console;
 mod instances;
 mod mappings;
