@@ -65,6 +65,12 @@ pub(crate) enum Command {
     /// Manage outbound webhook subscriptions and their deliveries.
     #[command(subcommand)]
     Subscription(SubscriptionCommand),
+    /// Manage tenants (the clients instances, subscriptions and keys belong to).
+    #[command(subcommand)]
+    Tenant(TenantCommand),
+    /// Manage API keys (scoped, optionally limited to a tenant or instances).
+    #[command(subcommand)]
+    Key(KeyCommand),
     /// Send a message through an instance, as the send API does (durably, mirrored into
     /// Chatwoot); a running bridge sends it.
     Send(SendArgs),
@@ -231,6 +237,15 @@ pub(crate) enum InstanceCommand {
         /// Give up after this many seconds.
         #[arg(long, default_value_t = 180)]
         timeout: u64,
+    },
+    /// Make a link (`/pair/<token>`) that pairs this instance's phone without an account:
+    /// prints its URL, the only time the token is shown.
+    PairingLink {
+        /// Name.
+        name: String,
+        /// Minutes until it expires (1 to 1440).
+        #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=1440))]
+        minutes: u64,
     },
     /// Import the last N days of the gateway's chats into Chatwoot (resumes an unfinished
     /// import of the same length); a running bridge relays what is queued.
@@ -416,4 +431,61 @@ impl SecretArgs {
             crate::document::merge(doc, &patch);
         }
     }
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum TenantCommand {
+    /// Add a tenant.
+    Add {
+        /// Name (letters, digits, '-' and '_').
+        name: String,
+        /// Free text (the client's name).
+        #[arg(long, default_value = "")]
+        description: String,
+    },
+    /// List tenants with what belongs to them.
+    List,
+    /// Show a tenant and its instances.
+    Show {
+        /// Name.
+        name: String,
+    },
+    /// Remove a tenant nothing belongs to any more.
+    Remove {
+        /// Name.
+        name: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum KeyCommand {
+    /// Make an API key and print it (the only time it is shown).
+    Add {
+        /// What the key is for.
+        #[arg(long)]
+        name: String,
+        /// A scope it holds (repeat for more): admin, instances:read, instances:write,
+        /// messages:send, events:read, events:retry, subscriptions:read, subscriptions:write.
+        #[arg(long = "scope", required = true)]
+        scopes: Vec<String>,
+        /// Limit it to this tenant.
+        #[arg(long)]
+        tenant: Option<String>,
+        /// Limit it to this instance (repeat for more).
+        #[arg(long = "instance")]
+        instances: Vec<String>,
+        /// When it stops working (RFC 3339).
+        #[arg(long)]
+        expires_at: Option<String>,
+        /// Most requests per minute.
+        #[arg(long)]
+        rate_per_minute: Option<u32>,
+    },
+    /// List keys (prefix, scopes, limits, use; never the key).
+    List,
+    /// Revoke a key (every replica refuses it within 5 s).
+    Revoke {
+        /// Its id.
+        id: i64,
+    },
 }

@@ -25,6 +25,7 @@ struct InstanceDocument {
     gateway: Option<GatewayDocument>,
     chatwoot: Option<ChatwootDocument>,
     options: Option<InstanceOptions>,
+    tenant: Option<String>,
 }
 
 /// `gateway`: wuzapi uses `token` and `hmac_key`; GOWA the rest.
@@ -57,6 +58,15 @@ struct ChatwootDocument {
     api_token: Option<String>,
     inbox_id: Option<i64>,
     webhook_secret: Option<String>,
+}
+
+/// A name of an instance or tenant: letters, digits, `-` and `_`, at most 64.
+pub(crate) fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
 /// An empty text is no text.
@@ -113,11 +123,7 @@ fn parse(doc: &Value) -> Result<InstanceDocument, Invalid> {
 pub(crate) fn to_new_instance(doc: &Value) -> Result<NewInstance, Invalid> {
     let doc = parse(doc)?;
     let name = given(doc.name.as_ref()).ok_or_else(|| invalid("name", "required"))?;
-    if !name
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-        || name.len() > 64
-    {
+    if !valid_name(name) {
         return Err(invalid(
             "name",
             "letters, digits, '-' and '_' only (at most 64)",
@@ -155,6 +161,15 @@ pub(crate) fn to_new_instance(doc: &Value) -> Result<NewInstance, Invalid> {
     // The engine fills missing options with defaults; a present but invalid one is an error
     // here rather than a silent reset to defaults.
     new.options = doc.options.unwrap_or_default();
+    new.tenant = given(doc.tenant.as_ref()).map(str::to_owned);
+    if let Some(t) = &new.tenant
+        && !valid_name(t)
+    {
+        return Err(invalid(
+            "tenant",
+            "letters, digits, '-' and '_' only (at most 64)",
+        ));
+    }
     if let Some((option, reason)) = new.options.problem() {
         return Err(invalid(&format!("options.{option}"), &reason));
     }
@@ -244,6 +259,7 @@ pub(crate) fn to_document(instance: &Instance, masked: bool, public_url: &str) -
         "chatwoot": { "base_url": c.chatwoot_url, "account_id": c.chatwoot_account_id, "api_token": secret(s::CHATWOOT_API_TOKEN),
                       "inbox_id": c.chatwoot_inbox_id, "webhook_secret": secret(s::CHATWOOT_WEBHOOK_SECRET) },
         "options": c.options,
+        "tenant": c.tenant,
     });
     if masked && let Value::Object(map) = &mut doc {
         let base = public_url.trim_end_matches('/');

@@ -6,6 +6,7 @@
 // Handlers answer errors as ready-made responses; boxing them buys nothing.
 #![allow(clippy::result_large_err)]
 
+mod access;
 mod activity_log;
 mod admin_token;
 mod app;
@@ -82,6 +83,8 @@ async fn run() -> Result<()> {
         Command::Instance(command) => commands::instance(&cli.global, command).await,
         Command::Events(command) => commands::events(&cli.global, command).await,
         Command::Subscription(command) => commands::subscription(&cli.global, command).await,
+        Command::Tenant(command) => commands::tenant(&cli.global, command).await,
+        Command::Key(command) => commands::key(&cli.global, command).await,
         Command::Send(args) => commands::send(&cli.global, args).await,
         Command::Doctor => commands::doctor(&cli.global).await,
         Command::Backup { file } => commands::backup(&cli.global, &file).await,

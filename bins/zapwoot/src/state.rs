@@ -120,6 +120,8 @@ pub(crate) struct State {
     pub(crate) importing: std::sync::Mutex<std::collections::HashSet<i64>>,
     /// The console chart's counts of minutes that have passed.
     pub(crate) console_chart: std::sync::Mutex<crate::console::chart::Settled>,
+    /// API keys as last read, with their rate limits.
+    pub(crate) keys: crate::access::KeyCache,
     /// Turns true once the start-up Chatwoot reconciliation is over (or gave up waiting).
     pub(crate) reconciled: watch::Sender<bool>,
 }
@@ -167,6 +169,7 @@ impl State {
             devices: RwLock::new(HashMap::new()),
             importing: std::sync::Mutex::new(std::collections::HashSet::new()),
             console_chart: std::sync::Mutex::default(),
+            keys: crate::access::KeyCache::default(),
             reconciled: watch::channel(false).0,
         }))
     }

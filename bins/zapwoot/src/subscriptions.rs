@@ -57,6 +57,7 @@ pub(crate) fn view(s: &Subscription) -> Value {
         "url": mask_userinfo(&s.config.url),
         "events": s.config.events,
         "instances": s.config.instances,
+        "tenant": s.config.tenant,
         "headers": headers,
         "allow_private_network": s.config.allow_private_network,
         "ordered": s.config.ordered,
@@ -126,6 +127,9 @@ struct SubscriptionDocument {
     ordered: Option<bool>,
     #[serde(default)]
     enabled: Option<bool>,
+    /// Absent: unchanged; `null`: no tenant.
+    #[serde(default, deserialize_with = "present")]
+    tenant: Option<Option<String>>,
 }
 
 /// A field that is present, even as `null` (`Some(None)`).
@@ -145,6 +149,7 @@ fn expected(field: &str) -> &'static str {
         "instances" => "a list of instance names, or null for all",
         "headers" => "an object of header names to string values",
         "secret" => "must be a whsec_ secret (base64 of 24 to 64 bytes)",
+        "tenant" => "a tenant's name, or null for none",
         _ => "true or false",
     }
 }
@@ -236,6 +241,9 @@ pub(crate) fn from_document(
             "events",
             "required non-empty list of event names or patterns",
         ));
+    }
+    if let Some(tenant) = doc.tenant {
+        config.tenant = tenant;
     }
     if let Some(instances) = doc.instances {
         config.instances = instances;

@@ -11,12 +11,14 @@ use zapwoot_store::{EventFilter, EventStatus, Store};
 
 use crate::cli::{EventsCommand, Global, InstanceCommand};
 
+mod access;
 mod connect;
 mod import;
 mod send;
 mod subscriptions;
 use crate::document::to_document;
 use crate::instances;
+pub(crate) use access::{key, tenant};
 pub(crate) use send::send;
 pub(crate) use subscriptions::subscription;
 
@@ -110,6 +112,23 @@ pub(crate) async fn instance(global: &Global, command: InstanceCommand) -> Resul
                 .await
                 .map_err(|e| fail(&e))?;
             print_json(&to_document(&updated, true, &public))
+        }
+        InstanceCommand::PairingLink { name, minutes } => {
+            let i = instances::get(&store, &name).await.map_err(|e| fail(&e))?;
+            let (token, hash) = crate::console::pair::new_token()
+                .ok_or_else(|| anyhow::anyhow!("no random numbers"))?;
+            let expires =
+                std::time::SystemTime::now() + std::time::Duration::from_secs(minutes * 60);
+            let link = store
+                .pairing_links()
+                .create(&hash, i.id, "cli", expires)
+                .await?;
+            print_json(&json!({
+                "id": link.id,
+                "instance": name,
+                "url": format!("{}/pair/{token}", public.trim_end_matches('/')),
+                "expires_at": jiff::Timestamp::from_millisecond(link.expires_at_ms)?.to_string(),
+            }))
         }
         InstanceCommand::Remove { name } => {
             if !store.instances().delete(&name).await? {

@@ -30,6 +30,13 @@ pub(super) async fn page(app: &State, signed: &Signed) -> Response<Body> {
         Ok(n) => n,
         Err(e) => return store_down(signed, &e),
     };
+    let names: Vec<_> = match super::visible(app, signed).await {
+        Ok(seen) => names
+            .into_iter()
+            .filter(|(_, n)| seen.as_ref().is_none_or(|s| s.contains(n)))
+            .collect(),
+        Err(e) => return store_down(signed, &e),
+    };
     let body = html! {
         section.card data-activity {
             div.filters {

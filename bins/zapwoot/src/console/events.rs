@@ -23,11 +23,14 @@ pub(super) async fn list(
     signed: &Signed,
     q: &HashMap<String, String>,
 ) -> Response<Body> {
-    let instances = match app.store.instances().list().await {
-        Ok(i) => i,
+    let instances: Vec<_> = match app.store.instances().list().await {
+        Ok(i) => i.into_iter().filter(|i| signed.who.sees(i)).collect(),
         Err(e) => return store_down(signed, &e),
     };
     let mut filter = EventFilter::new().limit(PAGE);
+    if !signed.who.is_unlimited() {
+        filter = filter.instances(instances.iter().map(|i| i.id).collect());
+    }
     let picked = |k: &str| q.get(k).map(String::as_str).filter(|v| !v.is_empty());
     if let Some(name) = picked("instance") {
         match instances.iter().find(|i| i.config.name == name) {
@@ -140,6 +143,13 @@ pub(super) async fn detail(app: &State, signed: &Signed, id: &str) -> Response<B
         Ok(None) => return not_found(signed),
         Err(e) => return store_down(signed, &e),
     };
+    let sees = match app.store.instances().by_id(event.instance_id).await {
+        Ok(i) => i.is_some_and(|i| signed.who.sees(&i)) || signed.who.is_unlimited(),
+        Err(e) => return store_down(signed, &e),
+    };
+    if !sees {
+        return not_found(signed);
+    }
     let retryable = matches!(event.status, EventStatus::Failed | EventStatus::Dead);
     let body = html! {
         section.card {
@@ -148,6 +158,14 @@ pub(super) async fn detail(app: &State, signed: &Signed, id: &str) -> Response<B
                 tr { th { "Source · kind" } td { (event.source.as_str()) " · " (event.kind) } }
                 tr { th { "Status" } td data-testid="status" { (badge(event.status.as_str())) } }
                 tr { th { "Attempts" } td { (event.attempts) } }
+                @if let Some(actions) = doc.get("actions").and_then(serde_json::Value::as_array).filter(|a| !a.is_empty()) {
+                    tr { th { "Changed by" } td data-testid="actions" {
+                        @for a in actions {
+                            div { (a.get("action").and_then(serde_json::Value::as_str).unwrap_or_default()) " by "
+                                  (a.get("actor").and_then(serde_json::Value::as_str).unwrap_or_default()) }
+                        }
+                    } }
+                }
                 tr { th { "Received" } td { (time(event.received_at_ms)) } }
                 tr { th { "Next attempt" } td { (time(event.next_attempt_at_ms)) } }
                 tr { th { "Finished" } td { (maybe_time(event.finished_at_ms)) } }

@@ -126,7 +126,8 @@ fn action(api: &str, label: &str, then: &str, fields: &Markup, testid: &str) -> 
 /// `GET /console/instances/{name}`.
 pub(super) async fn page(app: &State, signed: &Signed, name: &str) -> Response<Body> {
     let instance = match instances::get(&app.store, name).await {
-        Ok(i) => i,
+        Ok(i) if signed.who.sees(&i) => i,
+        Ok(_) => return not_found(signed),
         Err(AdminError::NotFound(_)) => return not_found(signed),
         Err(AdminError::Store(e)) => return store_down(signed, &e),
         Err(_) => return not_found(signed),

@@ -1,5 +1,6 @@
 //! The page shell: head, navigation, sign-out form.
 
+use crate::access::Scope;
 use maud::{DOCTYPE, Markup, html};
 
 use super::session::Signed;
@@ -40,10 +41,12 @@ pub(super) fn page(title: &str, nav: Nav, signed: &Signed, body: &Markup) -> Mar
                 header.top {
                     a.brand href="/console" { "zapwoot" }
                     nav {
-                        (entry(Nav::Overview, "/console", "Overview"))
-                        (entry(Nav::Activity, "/console/activity", "Activity"))
-                        (entry(Nav::Events, "/console/events", "Events"))
-                        (entry(Nav::Subscriptions, "/console/subscriptions", "Subscriptions"))
+                        @if signed.who.allows(Scope::InstancesRead) { (entry(Nav::Overview, "/console", "Overview")) }
+                        @if signed.who.allows(Scope::EventsRead) {
+                            (entry(Nav::Activity, "/console/activity", "Activity"))
+                            (entry(Nav::Events, "/console/events", "Events"))
+                        }
+                        @if signed.who.allows(Scope::SubscriptionsRead) { (entry(Nav::Subscriptions, "/console/subscriptions", "Subscriptions")) }
                     }
                     form method="post" action="/console/logout" {
                         input type="hidden" name="csrf" value=(signed.csrf);

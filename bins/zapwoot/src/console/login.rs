@@ -40,9 +40,9 @@ pub(super) fn form(app: &State, failure: Option<(StatusCode, &str)>) -> Response
         &html! {
             form.stack method="post" action="/console/login" {
                 input type="hidden" name="csrf" value=(csrf);
-                label for="token" { "Admin token" }
+                label for="token" { "Admin token or API key" }
                 input #token type="password" name="token" autocomplete="current-password" required autofocus;
-                p.hint { "The value of ZAPWOOT_ADMIN_TOKEN." }
+                p.hint { "ZAPWOOT_ADMIN_TOKEN, or a key (zw_…): the console then shows what the key may see and do." }
                 @if !message.is_empty() { p.form-error role="alert" data-testid="login-error" { (message) } }
                 div.actions { button type="submit" { "Sign in" } }
             }
@@ -94,7 +94,10 @@ pub(super) async fn submit(app: &State, req: Request<Incoming>) -> Response<Body
             tracing::info!("console: sign-in with a wrong token");
             form(
                 app,
-                Some((StatusCode::UNAUTHORIZED, "That is not the admin token.")),
+                Some((
+                    StatusCode::UNAUTHORIZED,
+                    "That is neither the admin token nor an active API key.",
+                )),
             )
         }
         Err(SignInError::Off) => form(app, None),

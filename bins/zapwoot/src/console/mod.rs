@@ -12,6 +12,7 @@ mod instance;
 mod layout;
 mod login;
 mod overview;
+pub(crate) mod pair;
 pub(crate) mod session;
 mod subscriptions;
 
@@ -23,6 +24,7 @@ use http_body_util::{BodyExt as _, Full};
 use hyper::body::Incoming;
 use maud::Markup;
 
+use crate::access::Scope;
 use crate::http::Body;
 use crate::state::State;
 use session::Signed;
@@ -99,6 +101,19 @@ pub(crate) async fn handle(
             )
         };
     };
+    if let Some(scope) = page_scope(rest)
+        && !signed.who.allows(scope)
+    {
+        return html(
+            StatusCode::FORBIDDEN,
+            &layout::page(
+                "Not allowed",
+                layout::Nav::None,
+                &signed,
+                &maud::html! { p { "This key lacks the scope " code { (scope.as_str()) } " this page needs." } },
+            ),
+        );
+    }
     match (&method, rest) {
         (&Method::POST, ["logout"]) => login::sign_out(app, &signed, req).await,
         (&Method::GET, [] | [""]) => overview::page(app, &signed).await,
@@ -111,6 +126,37 @@ pub(crate) async fn handle(
         (&Method::GET, ["subscriptions", id]) => subscriptions::detail(app, &signed, id).await,
         _ => not_found(&signed),
     }
+}
+
+/// The scope a console page needs (the API checks every action again).
+fn page_scope(rest: &[&str]) -> Option<Scope> {
+    match rest {
+        ["instances", "new"] => Some(Scope::InstancesWrite),
+        [] | [""] | ["instances", _] => Some(Scope::InstancesRead),
+        ["activity"] | ["events", ..] => Some(Scope::EventsRead),
+        ["subscriptions", ..] => Some(Scope::SubscriptionsRead),
+        _ => None,
+    }
+}
+
+/// The names of the instances the signed-in principal sees, `None` for every one.
+async fn visible(
+    app: &State,
+    signed: &Signed,
+) -> Result<Option<std::collections::HashSet<String>>, zapwoot_store::StoreError> {
+    if signed.who.is_unlimited() {
+        return Ok(None);
+    }
+    Ok(Some(
+        app.store
+            .instances()
+            .list()
+            .await?
+            .into_iter()
+            .filter(|i| signed.who.sees(i))
+            .map(|i| i.config.name)
+            .collect(),
+    ))
 }
 
 fn query(req: &Request<Incoming>) -> std::collections::HashMap<String, String> {

@@ -38,6 +38,14 @@ pub(super) async fn page(app: &State, signed: &Signed) -> Response<Body> {
             | (_, _, _, _, Err(e), _)
             | (.., Err(e)) => return store_down(signed, &e),
         };
+    let seen = match super::visible(app, signed).await {
+        Ok(v) => v,
+        Err(e) => return store_down(signed, &e),
+    };
+    let names: Vec<_> = names
+        .into_iter()
+        .filter(|(_, n)| seen.as_ref().is_none_or(|s| s.contains(n)))
+        .collect();
     let sessions: HashMap<i64, _> = sessions.into_iter().map(|s| (s.instance_id, s)).collect();
     let mut troubles: HashMap<(i64, EventStatus), i64> = HashMap::new();
     for c in &counts {
@@ -58,10 +66,12 @@ pub(super) async fn page(app: &State, signed: &Signed) -> Response<Body> {
         }
     };
     let body = html! {
-        section.card.chart {
-            h2 { "Messages per minute, last hour" }
-            (PreEscaped(chart::svg(&minutes)))
-            div.legend { span.in { "■ in from WhatsApp" } span.out { "■ out to WhatsApp" } }
+        @if seen.is_none() {
+            section.card.chart {
+                h2 { "Messages per minute, last hour" }
+                (PreEscaped(chart::svg(&minutes)))
+                div.legend { span.in { "■ in from WhatsApp" } span.out { "■ out to WhatsApp" } }
+            }
         }
         section.card {
             div.actions {

@@ -33,6 +33,8 @@ pub(crate) struct Signed {
     hash: [u8; 32],
     /// The token forms and API calls must carry.
     pub(crate) csrf: String,
+    /// Who signed in: the admin token, or an API key with its scopes and limits.
+    pub(crate) who: crate::access::Principal,
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -60,6 +62,7 @@ fn signed(token: &str) -> Signed {
     Signed {
         hash: sha256(&[token.as_bytes()]),
         csrf: hex(&sha256(&[b"zapwoot console csrf\0", token.as_bytes()])),
+        who: crate::access::Principal::admin(),
     }
 }
 
@@ -99,18 +102,29 @@ pub(crate) fn set_cookie(app: &State, name: &str, value: &str, max_age: Duration
     HeaderValue::from_str(&text).unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
-/// The session the request's cookie names, if it is signed in and has not expired (and the
-/// admin token that signed it in is still configured).
+/// The session the request's cookie names, if it is signed in and has not expired, and the
+/// admin token that signed it in is still configured or the key that did is still active.
 pub(crate) async fn current(app: &State, headers: &HeaderMap) -> Option<Signed> {
-    app.admin_token.as_ref()?;
     let token = cookie(headers, COOKIE)?;
     if token.len() != 64 {
         return None;
     }
-    let signed = signed(token);
+    let mut signed = signed(token);
     match app.store.console_sessions().get(&signed.hash).await {
-        Ok(Some(session)) if session.principal == ADMIN => Some(signed),
-        Ok(_) => None,
+        Ok(Some(session)) if session.principal == ADMIN => {
+            app.admin_token.as_ref()?;
+            Some(signed)
+        }
+        Ok(Some(session)) => {
+            let id: i64 = session.principal.strip_prefix("key:")?.parse().ok()?;
+            let key = app.store.api_keys().get(id).await.ok()??;
+            if !key.is_active(crate::pairing::now_ms()) {
+                return None;
+            }
+            signed.who = crate::access::keys::principal_of(&key);
+            Some(signed)
+        }
+        Ok(None) => None,
         Err(e) => {
             tracing::warn!(error = %e, "console session lookup failed");
             None
@@ -129,17 +143,27 @@ pub(crate) enum SignInError {
     Store(zapwoot_store::StoreError),
 }
 
-/// Signs in with the admin `token`: records a session and answers the new cookie's token.
+/// Signs in with the admin `token` or an API key: records a session and answers the new
+/// cookie's token.
 pub(crate) async fn sign_in(app: &State, token: &str) -> Result<String, SignInError> {
-    let admin = app.admin_token.as_ref().ok_or(SignInError::Off)?;
-    if !admin.matches(token) {
-        return Err(SignInError::WrongToken);
-    }
+    let principal = if crate::access::keys::looks_like_key(token) {
+        match app.keys.principal(&app.store, token).await {
+            Ok(p) => p.actor(),
+            Err(crate::access::keys::Refusal::Store(e)) => return Err(SignInError::Store(e)),
+            Err(_) => return Err(SignInError::WrongToken),
+        }
+    } else {
+        let admin = app.admin_token.as_ref().ok_or(SignInError::WrongToken)?;
+        if !admin.matches(token) {
+            return Err(SignInError::WrongToken);
+        }
+        ADMIN.to_owned()
+    };
     let session = random_token().ok_or(SignInError::Off)?;
     let signed = signed(&session);
     app.store
         .console_sessions()
-        .create(&signed.hash, ADMIN, SystemTime::now() + LIFETIME)
+        .create(&signed.hash, &principal, SystemTime::now() + LIFETIME)
         .await
         .map_err(SignInError::Store)?;
     Ok(session)

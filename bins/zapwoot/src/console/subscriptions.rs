@@ -54,8 +54,11 @@ fn fields(v: Option<&Value>) -> Markup {
 
 /// `GET /console/subscriptions`.
 pub(super) async fn list(app: &State, signed: &Signed) -> Response<Body> {
-    let all = match app.store.subscriptions().list().await {
-        Ok(a) => a,
+    let all: Vec<_> = match app.store.subscriptions().list().await {
+        Ok(a) => a
+            .into_iter()
+            .filter(|s| signed.who.sees_subscription(s))
+            .collect(),
         Err(e) => return store_down(signed, &e),
     };
     let body = html! {
@@ -100,8 +103,8 @@ pub(super) async fn detail(app: &State, signed: &Signed, id: &str) -> Response<B
         return not_found(signed);
     };
     let subscription = match app.store.subscriptions().get(id).await {
-        Ok(Some(s)) => s,
-        Ok(None) => return not_found(signed),
+        Ok(Some(s)) if signed.who.sees_subscription(&s) => s,
+        Ok(_) => return not_found(signed),
         Err(e) => return store_down(signed, &e),
     };
     let mut filter = DeliveryFilter::subscription(id);

@@ -3,79 +3,19 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use http::{Method, Request, Response, StatusCode, header};
+use http::{Method, Request, Response, StatusCode};
 use hyper::body::Incoming;
 use serde_json::{Value, json};
 use zapwoot_store::{EventFilter, EventRecord, EventStatus, Instance, Source};
 
 use super::{
-    Body, body, connection, error, json_response, messages, sse, store_error, subscriptions,
+    Body, access, body, connection, error, guard, json_response, messages, sse, store_error,
+    subscriptions,
 };
+use crate::access::{Principal, Scope};
 use crate::document::to_document;
 use crate::instances::{self, AdminError};
 use crate::state::State;
-
-/// Whether `req` carries the admin token.
-pub(super) fn is_admin(app: &State, req: &Request<Incoming>) -> bool {
-    authorized(app, req).is_ok()
-}
-
-/// The bearer token, or a console session (whose unsafe requests must carry its CSRF token
-/// in `X-CSRF-Token`: a cookie alone is sent by any page's form).
-async fn authorize(app: &State, req: &Request<Incoming>) -> Result<(), Response<Body>> {
-    if req.headers().contains_key(header::AUTHORIZATION)
-        || crate::console::session::cookie(req.headers(), crate::console::session::COOKIE).is_none()
-    {
-        return authorized(app, req);
-    }
-    let Some(signed) = crate::console::session::current(app, req.headers()).await else {
-        return Err(error(
-            StatusCode::UNAUTHORIZED,
-            "unauthorized",
-            "the console session has ended: sign in again",
-        ));
-    };
-    let safe = matches!(*req.method(), Method::GET | Method::HEAD);
-    let given = req
-        .headers()
-        .get(crate::console::session::CSRF_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
-    if safe || crate::console::session::same(&signed.csrf, given) {
-        Ok(())
-    } else {
-        Err(error(
-            StatusCode::FORBIDDEN,
-            "csrf",
-            "a console request must carry its page's CSRF token in X-CSRF-Token",
-        ))
-    }
-}
-
-fn authorized(app: &State, req: &Request<Incoming>) -> Result<(), Response<Body>> {
-    let Some(expected) = &app.admin_token else {
-        return Err(error(
-            StatusCode::NOT_FOUND,
-            "admin_api_disabled",
-            "the admin API is off: set ZAPWOOT_ADMIN_TOKEN",
-        ));
-    };
-    let given = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or_default();
-    if expected.matches(given) {
-        Ok(())
-    } else {
-        Err(error(
-            StatusCode::UNAUTHORIZED,
-            "unauthorized",
-            "a valid admin bearer token is required",
-        ))
-    }
-}
 
 pub(super) fn query(req: &Request<Incoming>) -> HashMap<String, String> {
     req.uri()
@@ -106,22 +46,66 @@ pub(super) fn failure(f: AdminError) -> Response<Body> {
     }
 }
 
-/// Dispatches `/api/v1/{rest}`.
+/// Dispatches `/api/v1/{rest}`: authorizes the caller, checks the route's scope and that
+/// the instance it names is one the caller sees (else 404, as if there were none), and
+/// records what a successful change did and who did it.
 pub(crate) async fn handle(
     app: &Arc<State>,
     req: Request<Incoming>,
     rest: &[String],
 ) -> Response<Body> {
-    if let Err(r) = authorize(app, &req).await {
-        return r;
-    }
+    let who = match guard::authorize(app, &req).await {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
     let method = req.method().clone();
     let parts: Vec<&str> = rest.iter().map(String::as_str).collect();
-    match (&method, parts.as_slice()) {
-        (&Method::GET, ["instances"]) => list_instances(app).await,
-        (&Method::POST, ["instances"]) => create_instance(app, req).await,
+    let Some(scope) = guard::required_scope(&method, &parts) else {
+        return error(StatusCode::NOT_FOUND, "not_found", "no such route");
+    };
+    if !who.allows(scope) {
+        return guard::missing_scope(scope);
+    }
+    if scope == Scope::Admin && !who.is_unlimited() {
+        return guard::missing_scope(scope);
+    }
+    let mut instance_id = None;
+    if let ["instances", name, ..] = parts.as_slice() {
+        match instances::get(&app.store, name).await {
+            Ok(i) if who.sees(&i) => instance_id = Some(i.id),
+            Ok(_) => return failure(AdminError::NotFound((*name).to_owned())),
+            Err(AdminError::NotFound(_)) => {}
+            Err(f) => return failure(f),
+        }
+    }
+    let action = guard::action(&method, &parts);
+    let response = dispatch(app, &who, req, &method, &parts).await;
+    if let Some(action) = action
+        && response.status().is_success()
+    {
+        if action.0 == "event.retry"
+            && let Some(id) = parts.get(1).and_then(|id| id.parse().ok())
+            && let Ok(Some(event)) = app.store.events().get(id).await
+        {
+            instance_id = Some(event.instance_id);
+        }
+        guard::record(app, &who, action, instance_id).await;
+    }
+    response
+}
+
+async fn dispatch(
+    app: &Arc<State>,
+    who: &Principal,
+    req: Request<Incoming>,
+    method: &Method,
+    parts: &[&str],
+) -> Response<Body> {
+    match (method, parts) {
+        (&Method::GET, ["instances"]) => list_instances(app, who).await,
+        (&Method::POST, ["instances"]) => create_instance(app, who, req).await,
         (&Method::GET, ["instances", name]) => show_instance(app, name).await,
-        (&Method::PATCH, ["instances", name]) => update_instance(app, name, req).await,
+        (&Method::PATCH, ["instances", name]) => update_instance(app, who, name, req).await,
         (&Method::DELETE, ["instances", name]) => delete_instance(app, name).await,
         (&Method::POST, ["instances", name, "provision"]) => provision(app, name).await,
         (&Method::POST, ["instances", name, "test"]) => test_instance(app, name).await,
@@ -130,13 +114,17 @@ pub(crate) async fn handle(
         (_, ["instances", name, "connection", rest @ ..]) => {
             connection::handle(app, name, req, rest).await
         }
+        (&Method::POST, ["instances", name, "pairing-links"]) => {
+            access::pairing_link(app, who, name, req).await
+        }
         (&Method::POST, ["instances", name, "messages"]) => messages::create(app, name, req).await,
         (&Method::GET, ["instances", name, "messages", id]) => messages::show(app, name, id).await,
-        (&Method::GET, ["imports"]) => list_imports(app, &query(&req)).await,
-        (&Method::GET, ["imports", id]) => show_import(app, id).await,
-        (&Method::GET, ["events"]) => list_events(app, &query(&req)).await,
-        (&Method::GET, ["events", id]) => show_event(app, id).await,
-        (&Method::POST, ["events", id, "retry"]) => retry_event(app, id).await,
+        (&Method::GET, ["imports"]) => list_imports(app, who, &query(&req)).await,
+        (&Method::GET, ["imports", id]) => show_import(app, who, id).await,
+        (&Method::GET, ["events"]) => list_events(app, who, &query(&req)).await,
+        (&Method::GET, ["events", id]) => show_event(app, who, id).await,
+        (&Method::POST, ["events", id, "retry"]) => retry_event(app, who, id).await,
+        (&Method::GET, ["actions"]) => access::list_actions(app, who, &query(&req)).await,
         (&Method::GET, ["activity"]) => {
             let last = req
                 .headers()
@@ -144,21 +132,47 @@ pub(crate) async fn handle(
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| v.parse().ok())
                 .unwrap_or(0);
-            sse::stream(app, last, query(&req).remove("instance"))
+            let visible = match visible_names(app, who).await {
+                Ok(v) => v,
+                Err(r) => return r,
+            };
+            sse::stream(app, last, query(&req).remove("instance"), visible)
         }
-        (_, ["subscriptions", rest @ ..]) => {
-            let rest = rest.to_vec();
-            subscriptions::handle(app, req, &rest).await
-        }
+        (_, ["subscriptions", rest @ ..]) => subscriptions::handle(app, who, req, rest).await,
+        (_, ["tenants", rest @ ..]) => access::tenants(app, req, rest).await,
+        (_, ["keys", rest @ ..]) => access::keys(app, req, rest).await,
         _ => error(StatusCode::NOT_FOUND, "not_found", "no such route"),
     }
 }
 
-async fn list_instances(app: &State) -> Response<Body> {
+/// The names of the instances `who` sees, `None` when it sees every one.
+pub(super) async fn visible_names(
+    app: &State,
+    who: &Principal,
+) -> Result<Option<std::collections::HashSet<String>>, Response<Body>> {
+    if who.is_unlimited() {
+        return Ok(None);
+    }
+    let all = app
+        .store
+        .instances()
+        .list()
+        .await
+        .map_err(|e| store_error(&e))?;
+    Ok(Some(
+        all.into_iter()
+            .filter(|i| who.sees(i))
+            .map(|i| i.config.name)
+            .collect(),
+    ))
+}
+
+async fn list_instances(app: &State, who: &Principal) -> Response<Body> {
     match app.store.instances().list().await {
         Ok(all) => {
             let docs: Vec<Value> = all
                 .iter()
+                .filter(|i| who.sees(i))
                 .map(|i| to_document(i, true, &app.public_url))
                 .collect();
             json_response(StatusCode::OK, &json!({ "instances": docs }))
@@ -177,15 +191,26 @@ fn instance_answer(app: &State, status: StatusCode, instance: &Instance) -> Resp
     json_response(status, &doc)
 }
 
-async fn create_instance(app: &State, req: Request<Incoming>) -> Response<Body> {
+async fn create_instance(app: &State, who: &Principal, req: Request<Incoming>) -> Response<Body> {
+    if who.instances.is_some() {
+        return error(
+            StatusCode::FORBIDDEN,
+            "limited_key",
+            "this key is limited to its instances: it cannot create others",
+        );
+    }
     let bytes = match body::read(req, app.limits.admin_body).await {
         Ok(b) => b,
         Err(r) => return r,
     };
-    let created = match instances::parse_document(&bytes) {
-        Ok(doc) => instances::create(&app.store, &doc).await,
-        Err(f) => Err(f),
+    let mut doc = match instances::parse_document(&bytes) {
+        Ok(doc) => doc,
+        Err(f) => return failure(f),
     };
+    if let Err(f) = tenant_of_document(app, who, &mut doc, true).await {
+        return failure(f);
+    }
+    let created = instances::create(&app.store, &doc).await;
     match created {
         Ok(instance) => {
             tracing::info!(instance = %instance.config.name, "instance created");
@@ -211,21 +236,75 @@ async fn show_instance(app: &State, name: &str) -> Response<Body> {
     }
 }
 
-async fn update_instance(app: &State, name: &str, req: Request<Incoming>) -> Response<Body> {
+async fn update_instance(
+    app: &State,
+    who: &Principal,
+    name: &str,
+    req: Request<Incoming>,
+) -> Response<Body> {
     let bytes = match body::read(req, app.limits.admin_body).await {
         Ok(b) => b,
         Err(r) => return r,
     };
-    let updated = match instances::parse_document(&bytes) {
-        Ok(patch) => instances::update(&app.store, name, &patch).await,
-        Err(f) => Err(f),
+    let mut patch = match instances::parse_document(&bytes) {
+        Ok(patch) => patch,
+        Err(f) => return failure(f),
     };
+    if let Err(f) = tenant_of_document(app, who, &mut patch, false).await {
+        return failure(f);
+    }
+    let updated = instances::update(&app.store, name, &patch).await;
     match updated {
         Ok(instance) => {
             tracing::info!(instance = %instance.config.name, "instance updated");
             instance_answer(app, StatusCode::OK, &instance)
         }
         Err(f) => failure(f),
+    }
+}
+
+/// Checks the `tenant` of an instance document: a tenant's key may name only its own tenant
+/// (and a new instance gets it when none is named); any other tenant must exist.
+pub(super) async fn tenant_of_document(
+    app: &State,
+    who: &Principal,
+    doc: &mut Value,
+    new: bool,
+) -> Result<(), AdminError> {
+    let Value::Object(map) = doc else {
+        return Ok(());
+    };
+    let named = map.get("tenant").cloned();
+    if let Some(own) = &who.tenant {
+        match named {
+            None if new => {
+                map.insert("tenant".into(), json!(own));
+            }
+            None => {}
+            Some(Value::String(t)) if t == *own => {}
+            Some(_) => {
+                return Err(AdminError::Invalid(
+                    "tenant".to_owned(),
+                    format!("this key belongs to tenant {own:?}: it may name no other"),
+                ));
+            }
+        }
+        return Ok(());
+    }
+    match named {
+        Some(Value::String(t)) if !t.is_empty() => match app.store.tenants().get(&t).await {
+            Ok(Some(_)) => Ok(()),
+            Ok(None) => Err(AdminError::Invalid(
+                "tenant".to_owned(),
+                format!("no tenant named {t:?}: create it with POST /api/v1/tenants"),
+            )),
+            Err(e) => Err(AdminError::Store(e)),
+        },
+        Some(Value::Null | Value::String(_)) | None => Ok(()),
+        Some(_) => Err(AdminError::Invalid(
+            "tenant".to_owned(),
+            "a tenant's name, or null for none".to_owned(),
+        )),
     }
 }
 
@@ -406,9 +485,9 @@ async fn import(app: &Arc<State>, name: &str, req: Request<Incoming>) -> Respons
     json_response(StatusCode::ACCEPTED, &answer)
 }
 
-async fn list_imports(app: &State, q: &HashMap<String, String>) -> Response<Body> {
-    let instances = match app.store.instances().list().await {
-        Ok(i) => i,
+async fn list_imports(app: &State, who: &Principal, q: &HashMap<String, String>) -> Response<Body> {
+    let instances: Vec<Instance> = match app.store.instances().list().await {
+        Ok(i) => i.into_iter().filter(|i| who.sees(i)).collect(),
         Err(e) => return store_error(&e),
     };
     let filter = match q.get("instance") {
@@ -428,28 +507,37 @@ async fn list_imports(app: &State, q: &HashMap<String, String>) -> Response<Body
     match app.store.imports().list(filter).await {
         Ok(jobs) => json_response(
             StatusCode::OK,
-            &json!({ "imports": jobs.iter().map(|j| instances::import_json(j, &name(j.instance_id))).collect::<Vec<_>>() }),
+            &json!({ "imports": jobs.iter().filter(|j| instances.iter().any(|i| i.id == j.instance_id)).map(|j| instances::import_json(j, &name(j.instance_id))).collect::<Vec<_>>() }),
         ),
         Err(e) => store_error(&e),
     }
 }
 
-async fn show_import(app: &State, id: &str) -> Response<Body> {
+async fn show_import(app: &State, who: &Principal, id: &str) -> Response<Body> {
     let id = match parse_id(id) {
         Ok(id) => id,
         Err(r) => return r,
     };
     match app.store.imports().get(id).await {
         Ok(Some(job)) => {
-            let name = app
+            let instance = app
                 .store
                 .instances()
                 .by_id(job.instance_id)
                 .await
                 .ok()
-                .flatten()
-                .map(|i| i.config.name)
-                .unwrap_or_default();
+                .flatten();
+            if !instance
+                .as_ref()
+                .map_or(who.is_unlimited(), |i| who.sees(i))
+            {
+                return error(
+                    StatusCode::NOT_FOUND,
+                    "not_found",
+                    format!("no import {id}"),
+                );
+            }
+            let name = instance.map(|i| i.config.name).unwrap_or_default();
             json_response(StatusCode::OK, &instances::import_json(&job, &name))
         }
         Ok(None) => error(
@@ -508,9 +596,9 @@ pub(crate) fn event_json(
     value
 }
 
-async fn list_events(app: &State, q: &HashMap<String, String>) -> Response<Body> {
-    let instances = match app.store.instances().list().await {
-        Ok(i) => i,
+async fn list_events(app: &State, who: &Principal, q: &HashMap<String, String>) -> Response<Body> {
+    let instances: Vec<Instance> = match app.store.instances().list().await {
+        Ok(i) => i.into_iter().filter(|i| who.sees(i)).collect(),
         Err(e) => return store_error(&e),
     };
     let mut filter = EventFilter::new().limit(
@@ -524,6 +612,8 @@ async fn list_events(app: &State, q: &HashMap<String, String>) -> Response<Body>
             return failure(AdminError::NotFound(name.clone()));
         };
         filter = filter.instance(instance.id);
+    } else if !who.is_unlimited() {
+        filter = filter.instances(instances.iter().map(|i| i.id).collect());
     }
     if let Some(status) = q.get("status") {
         let Some(status) = EventStatus::parse(status) else {
@@ -572,13 +662,16 @@ pub(super) fn parse_id(id: &str) -> Result<i64, Response<Body>> {
         .map_err(|_| error(StatusCode::BAD_REQUEST, "bad_id", "ids are integers"))
 }
 
-async fn show_event(app: &State, id: &str) -> Response<Body> {
+async fn show_event(app: &State, who: &Principal, id: &str) -> Response<Body> {
     let id = match parse_id(id) {
         Ok(id) => id,
         Err(r) => return r,
     };
     match event_document(app, id).await {
-        Ok(Some(shown)) => json_response(StatusCode::OK, &shown.document),
+        Ok(Some(shown)) if sees_event(app, who, &shown.event).await => {
+            json_response(StatusCode::OK, &shown.document)
+        }
+        Ok(Some(_)) => error(StatusCode::NOT_FOUND, "not_found", format!("no event {id}")),
         Ok(None) => error(StatusCode::NOT_FOUND, "not_found", format!("no event {id}")),
         Err(e) => store_error(&e),
     }
@@ -609,7 +702,17 @@ pub(crate) async fn event_document(
         .ok()
         .flatten();
     let names: HashMap<i64, &Instance> = instance.iter().map(|i| (i.id, i)).collect();
-    let document = event_json(&event, &names, true);
+    let mut document = event_json(&event, &names, true);
+    let mut on_event = zapwoot_store::ActionFilter::default();
+    on_event.target = Some(format!("event:{id}"));
+    let actions = app.store.actions().list(on_event).await?;
+    if let Value::Object(map) = &mut document {
+        let list: Vec<Value> = actions
+            .iter()
+            .map(|a| json!({ "at_ms": a.at_ms, "actor": a.actor, "action": a.action }))
+            .collect();
+        map.insert("actions".into(), json!(list));
+    }
     Ok(Some(ShownEvent {
         event,
         document,
@@ -617,11 +720,26 @@ pub(crate) async fn event_document(
     }))
 }
 
-async fn retry_event(app: &State, id: &str) -> Response<Body> {
+/// Whether `who` sees the instance of `event`.
+async fn sees_event(app: &State, who: &Principal, event: &EventRecord) -> bool {
+    if who.is_unlimited() {
+        return true;
+    }
+    matches!(app.store.instances().by_id(event.instance_id).await, Ok(Some(i)) if who.sees(&i))
+}
+
+async fn retry_event(app: &State, who: &Principal, id: &str) -> Response<Body> {
     let id = match parse_id(id) {
         Ok(id) => id,
         Err(r) => return r,
     };
+    if !who.is_unlimited() {
+        match app.store.events().get(id).await {
+            Ok(Some(event)) if sees_event(app, who, &event).await => {}
+            Ok(_) => return error(StatusCode::NOT_FOUND, "not_found", format!("no event {id}")),
+            Err(e) => return store_error(&e),
+        }
+    }
     match app.store.events().retry(id).await {
         Ok(true) => {
             app.engine.notify();

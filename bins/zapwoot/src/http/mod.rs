@@ -1,8 +1,10 @@
 //! HTTP: the router, JSON answers and the error shape the README documents.
 
+mod access;
 mod admin;
 pub(crate) mod body;
 mod connection;
+mod guard;
 mod messages;
 mod ops;
 mod send_form;
@@ -104,12 +106,15 @@ pub(crate) async fn route(
         ),
         (&Method::GET, ["healthz"]) => json_response(StatusCode::OK, &json!({ "status": "ok" })),
         (&Method::GET, ["readyz"]) => {
-            let detailed = admin::is_admin(&app, &req);
+            let detailed = guard::is_admin(&app, &req);
             ops::readyz(&app, detailed, &admin::query(&req)).await
         }
         (&Method::GET, ["metrics"]) => ops::metrics(&app).await,
         (&Method::GET, [""]) => crate::console::redirect("/console"),
         (_, ["console", rest @ ..]) => crate::console::handle(&app, req, rest).await,
+        (_, ["pair", token, rest @ ..]) => {
+            crate::console::pair::handle(&app, req, token, rest).await
+        }
         (_, ["api", "v1", rest @ ..]) => {
             let rest: Vec<String> = rest.iter().map(|s| (*s).to_owned()).collect();
             admin::handle(&app, req, &rest).await

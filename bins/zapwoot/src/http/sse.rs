@@ -31,6 +31,8 @@ struct State {
     receiver: broadcast::Receiver<Numbered>,
     last: u64,
     instance: Option<String>,
+    /// The instances the caller sees (`None`: every one, and records of none).
+    visible: Option<std::collections::HashSet<String>>,
     stopping: tokio::sync::watch::Receiver<bool>,
 }
 
@@ -41,6 +43,10 @@ impl State {
                 .instance
                 .as_ref()
                 .is_none_or(|i| *i == record.activity.instance)
+            && self
+                .visible
+                .as_ref()
+                .is_none_or(|v| v.contains(&record.activity.instance))
     }
 }
 
@@ -76,11 +82,13 @@ async fn next(mut state: State) -> Option<(Result<Frame<Bytes>, std::convert::In
     }
 }
 
-/// The stream, optionally for one instance, after `last_event_id`.
+/// The stream, optionally for one instance, of the instances `visible` (all when `None`),
+/// after `last_event_id`.
 pub(crate) fn stream(
     app: &Arc<RouterState>,
     last_event_id: u64,
     instance: Option<String>,
+    visible: Option<std::collections::HashSet<String>>,
 ) -> Response<Body> {
     let (backlog, receiver) = app.activity.resume(last_event_id);
     let state = State {
@@ -88,6 +96,7 @@ pub(crate) fn stream(
         receiver,
         last: last_event_id,
         instance,
+        visible,
         stopping: app.stopping.subscribe(),
     };
     let opening = stream::once(async {

@@ -8,11 +8,14 @@ use std::time::Duration;
 use http::{Method, Request, Response, StatusCode};
 use hyper::body::Incoming;
 use serde_json::{Value, json};
-use zapwoot_store::{DeliveryFilter, DeliveryState, ReplayRange, SecretString, StoreError};
+use zapwoot_store::{
+    DeliveryFilter, DeliveryState, NewSubscription, ReplayRange, SecretString, StoreError,
+};
 
 use super::admin::{failure, parse_id, query};
 use super::{Body, body, error, json_response, store_error};
-use crate::instances;
+use crate::access::Principal;
+use crate::instances::{self, AdminError};
 use crate::state::State;
 use crate::subscriptions::{
     DEFAULT_OVERLAP, delivery_view, from_document, generate_secret, now_ms, parse_secret,
@@ -22,14 +25,15 @@ use crate::subscriptions::{
 /// Dispatches `/api/v1/subscriptions/{rest}` (`rest` after `subscriptions`).
 pub(crate) async fn handle(
     app: &Arc<State>,
+    who: &Principal,
     req: Request<Incoming>,
     rest: &[&str],
 ) -> Response<Body> {
     let method = req.method().clone();
     if rest.is_empty() {
         return match method {
-            Method::GET => list(app).await,
-            Method::POST => create(app, req).await,
+            Method::GET => list(app, who).await,
+            Method::POST => create(app, who, req).await,
             _ => not_found(),
         };
     }
@@ -40,9 +44,14 @@ pub(crate) async fn handle(
         Ok(id) => id,
         Err(r) => return r,
     };
+    match app.store.subscriptions().get(id).await {
+        Ok(Some(s)) if who.sees_subscription(&s) => {}
+        Ok(_) => return no_subscription(id),
+        Err(e) => return store_error(&e),
+    }
     match (&method, rest) {
         (&Method::GET, []) => show(app, id).await,
-        (&Method::PATCH, []) => update(app, id, req).await,
+        (&Method::PATCH, []) => update(app, who, id, req).await,
         (&Method::DELETE, []) => delete(app, id).await,
         (&Method::GET, ["deliveries"]) => deliveries(app, id, &query(&req)).await,
         (&Method::GET, ["deliveries", d]) => delivery(app, id, d).await,
@@ -75,25 +84,93 @@ async fn document(app: &State, req: Request<Incoming>) -> Result<Value, Response
     instances::parse_document(&bytes).map_err(failure)
 }
 
-async fn list(app: &State) -> Response<Body> {
+async fn list(app: &State, who: &Principal) -> Response<Body> {
     match app.store.subscriptions().list().await {
         Ok(all) => json_response(
             StatusCode::OK,
-            &json!({ "subscriptions": all.iter().map(view).collect::<Vec<_>>() }),
+            &json!({ "subscriptions": all.iter().filter(|s| who.sees_subscription(s)).map(view).collect::<Vec<_>>() }),
         ),
         Err(e) => store_error(&e),
     }
 }
 
-async fn create(app: &State, req: Request<Incoming>) -> Response<Body> {
+/// Checks what a subscription may reach: a tenant's key makes its tenant's subscriptions
+/// (of its instances only); any other tenant named must exist.
+async fn within_reach(
+    app: &State,
+    who: &Principal,
+    config: &mut NewSubscription,
+    base: Option<&zapwoot_store::Subscription>,
+) -> Result<(), AdminError> {
+    if let Some(own) = &who.tenant {
+        let was = base.map(|b| b.config.tenant.clone());
+        match (&config.tenant, was) {
+            (None, None) => config.tenant = Some(own.clone()),
+            (Some(t), _) if t == own => {}
+            _ => {
+                return Err(AdminError::Invalid(
+                    "tenant".to_owned(),
+                    format!("this key belongs to tenant {own:?}: it may name no other"),
+                ));
+            }
+        }
+        if let Some(names) = &config.instances {
+            let all = app
+                .store
+                .instances()
+                .list()
+                .await
+                .map_err(AdminError::Store)?;
+            if let Some(outside) = names
+                .iter()
+                .find(|n| !all.iter().any(|i| i.config.name == **n && who.sees(i)))
+            {
+                return Err(AdminError::Invalid(
+                    "instances".to_owned(),
+                    format!("no instance named {outside:?}"),
+                ));
+            }
+        }
+        return Ok(());
+    }
+    match &config.tenant {
+        Some(t)
+            if app
+                .store
+                .tenants()
+                .get(t)
+                .await
+                .map_err(AdminError::Store)?
+                .is_none() =>
+        {
+            Err(AdminError::Invalid(
+                "tenant".to_owned(),
+                format!("no tenant named {t:?}: create it with POST /api/v1/tenants"),
+            ))
+        }
+        _ => Ok(()),
+    }
+}
+
+async fn create(app: &State, who: &Principal, req: Request<Incoming>) -> Response<Body> {
+    if !who.is_unlimited() && who.tenant.is_none() {
+        return error(
+            StatusCode::FORBIDDEN,
+            "limited_key",
+            "a key limited to instances but no tenant cannot make subscriptions",
+        );
+    }
     let doc = match document(app, req).await {
         Ok(d) => d,
         Err(r) => return r,
     };
-    let (config, enabled) = match from_document(&doc, None) {
+    let (mut config, enabled) = match from_document(&doc, None) {
         Ok(c) => c,
         Err(f) => return failure(f),
     };
+    if let Err(f) = within_reach(app, who, &mut config, None).await {
+        return failure(f);
+    }
     let secret = config.secret.expose().to_owned();
     let created = match app.store.subscriptions().create(config).await {
         Ok(s) => s,
@@ -131,7 +208,7 @@ async fn show(app: &State, id: i64) -> Response<Body> {
     }
 }
 
-async fn update(app: &State, id: i64, req: Request<Incoming>) -> Response<Body> {
+async fn update(app: &State, who: &Principal, id: i64, req: Request<Incoming>) -> Response<Body> {
     let doc = match document(app, req).await {
         Ok(d) => d,
         Err(r) => return r,
@@ -141,10 +218,13 @@ async fn update(app: &State, id: i64, req: Request<Incoming>) -> Response<Body> 
         Ok(None) => return no_subscription(id),
         Err(e) => return store_error(&e),
     };
-    let (config, enabled) = match from_document(&doc, Some(&current)) {
+    let (mut config, enabled) = match from_document(&doc, Some(&current)) {
         Ok(c) => c,
         Err(f) => return failure(f),
     };
+    if let Err(f) = within_reach(app, who, &mut config, Some(&current)).await {
+        return failure(f);
+    }
     if config != current.config
         && let Err(e) = app.store.subscriptions().update(id, config).await
     {

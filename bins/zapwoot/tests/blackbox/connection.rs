@@ -14,7 +14,7 @@ use crate::wuzapi_config;
 use zapwoot_testkit::chatwoot::{download, integration_conversations, welcomed};
 
 /// The PNG inside a `data:image/png;base64,…` URL.
-fn png_of(data_url: &str) -> Vec<u8> {
+pub(super) fn png_of(data_url: &str) -> Vec<u8> {
     use base64::Engine as _;
     let data = data_url
         .strip_prefix("data:image/png;base64,")
@@ -32,7 +32,7 @@ async fn connection(bridge: &Bridge, name: &str) -> Value {
     shown
 }
 
-async fn wait_for_state(bridge: &Bridge, name: &str, state: &str) -> Value {
+pub(super) async fn wait_for_state(bridge: &Bridge, name: &str, state: &str) -> Value {
     bridge
         .eventually_value(&format!("the session to be {state}"), || async {
             let shown = connection(bridge, name).await;

@@ -13,8 +13,10 @@
 
 mod connection;
 mod hardening;
+mod pairing_links;
 mod send_api;
 mod support;
+mod tenants;
 
 /// The `zapwoot` binary under test (the support module runs it).
 use std::collections::HashSet;
@@ -43,8 +45,14 @@ use hardening::{
     readiness_details_need_the_token, secrets_at_rest_are_sealed, slowloris_connections_are_capped,
     stalled_bodies_starve_nobody,
 };
+use pairing_links::a_pairing_link_pairs_one_instance_then_ends;
 use send_api::{
     api_sends_survive_kill_9, the_cli_sends_and_waits, the_send_api_sends_once_and_mirrors_once,
+};
+use tenants::{
+    a_tenants_activity_stream_carries_only_its_instances,
+    every_route_answers_each_scope_inside_and_outside_its_tenant,
+    revoked_expired_and_limited_keys_are_refused, the_cli_makes_tenants_and_keys,
 };
 
 macro_rules! on_both_databases {
@@ -99,6 +107,11 @@ on_both_databases!(
     gowa_pairs_through_the_api,
     the_cli_pairs_a_phone_and_shows_the_session,
     gowa_pairs_from_chatwoot,
+    every_route_answers_each_scope_inside_and_outside_its_tenant,
+    revoked_expired_and_limited_keys_are_refused,
+    a_tenants_activity_stream_carries_only_its_instances,
+    the_cli_makes_tenants_and_keys,
+    a_pairing_link_pairs_one_instance_then_ends,
 );
 
 fn wuzapi_config() -> FakeWuzapiConfig {

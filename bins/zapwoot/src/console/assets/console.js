@@ -201,7 +201,9 @@
   // Pairing: the QR code refreshing as it rotates, and the state turning to connected.
   document.querySelectorAll("[data-pairing]").forEach(function (box) {
     const name = box.dataset.pairing;
-    const base = "/api/v1/instances/" + encodeURIComponent(name) + "/connection";
+    // The console asks the admin API; a pairing link's page asks its own link.
+    const base = box.dataset.base || ("/api/v1/instances/" + encodeURIComponent(name) + "/connection");
+    const stateUrl = box.dataset.stateUrl || base;
     const state = box.querySelector("[data-state]");
     const img = box.querySelector("img");
     const note = box.querySelector(".pair-note");
@@ -224,12 +226,18 @@
       });
     }
     function poll() {
-      api("GET", base).then(function (a) {
+      api("GET", stateUrl).then(function (a) {
+        if (a.status === 410 || a.status === 404) {
+          wantQr = false; img.hidden = true;
+          note.textContent = "This pairing link has ended.";
+          return;
+        }
         if (a.ok && a.json) {
           setState(a.json.state);
           if (a.json.state === "connected") {
             wantQr = false; img.hidden = true;
             note.textContent = "Connected" + (a.json.phone ? " as +" + a.json.phone : "") + ".";
+            if (box.dataset.base) return;
           } else if (wantQr && Date.now() >= expires) fetchQr();
         }
         setTimeout(poll, 1500);
