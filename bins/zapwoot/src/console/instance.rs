@@ -156,6 +156,9 @@ pub(super) async fn page(app: &State, signed: &Signed, name: &str) -> Response<B
                 (action(&format!("{api}/connection/pair-code"), "Get pair code", "show",
                     &html! { label for="phone" { "Or pair by phone number" } input #phone type="tel" name="phone" placeholder="5511987654321"; p.field-error data-error-for="phone" {} },
                     "pair-code"))
+                (action(&format!("{api}/pairing-links"), "Make a pairing link", "show",
+                    &html! { p.hint { "A link that pairs this number's phone without an account: it shows this QR code only, for 30 minutes or until the phone is paired." } },
+                    "pairing-link"))
                 div.actions {
                     (action(&format!("{api}/connection/reconnect"), "Reconnect", "show", &html! {}, "reconnect"))
                     (action(&format!("{api}/connection/logout"), "Log out", "reload", &html! {}, "logout"))

@@ -243,12 +243,28 @@ async fn a_pairing_link_shows_its_qr_follows_the_pairing_and_ends() {
     let wuzapi = FakeWuzapi::start(wuzapi_config(true)).await.unwrap();
     let bridge = Bridge::start(&db);
     add_instance(&bridge, &wuzapi_doc("acme-shop", &wuzapi, &chatwoot)).await;
-    let (status, link) = bridge
-        .admin(Method::POST, "/instances/acme-shop/pairing-links", None)
+    // The operator makes the link on the instance's page.
+    let admin = super::signed_in(&bridge).await;
+    admin.goto("/console/instances/acme-shop").await;
+    admin
+        .click("[data-testid=pairing-link] button[type=submit]")
         .await;
-    assert_eq!(status, 201, "{link}");
-    let url = link["url"].as_str().unwrap();
-    let path = &url[bridge.url.len()..];
+    admin
+        .text_in("[data-testid=pairing-link] output", "/pair/")
+        .await;
+    let shown = admin
+        .js("return document.querySelector('[data-testid=pairing-link] output .summary').textContent;")
+        .await;
+    let url = shown
+        .as_str()
+        .unwrap()
+        .split_whitespace()
+        .find(|w| w.contains("/pair/"))
+        .unwrap()
+        .to_owned();
+    admin.close().await;
+    let path = url[bridge.url.len()..].to_owned();
+    let path = path.as_str();
 
     // No sign-in: the link alone opens the page.
     let b = Browser::start(&bridge.url).await;

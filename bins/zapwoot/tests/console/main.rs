@@ -217,8 +217,11 @@ async fn sign_in_sessions_and_csrf() {
     );
     b.fill("#token", "not-the-token").await;
     b.click("form.stack button[type=submit]").await;
-    b.text_in("[data-testid=login-error]", "neither the admin token nor an active API key")
-        .await;
+    b.text_in(
+        "[data-testid=login-error]",
+        "neither the admin token nor an active API key",
+    )
+    .await;
     b.screenshot("login").await;
     b.fill("#token", ADMIN_TOKEN).await;
     b.click("form.stack button[type=submit]").await;

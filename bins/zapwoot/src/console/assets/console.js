@@ -116,6 +116,7 @@
       list.appendChild(li);
     };
     if (json.code && typeof json.code === "string") add("Code", json.code);
+    if (typeof json.url === "string" && json.url.indexOf("/pair/") > 0) add("Pairing link (shown once; send it to the phone's owner)", json.url);
     Object.keys(json).forEach(function (k) {
       const v = json[k];
       if (v && typeof v === "object" && typeof v.ok === "boolean") add(k.replace(/_/g, " "), v.detail || "", v.ok);
